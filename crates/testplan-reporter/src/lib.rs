@@ -1,0 +1,1 @@
+//! Reporters: consumers of the executor's [`testplan_runner::events::Event`] stream.

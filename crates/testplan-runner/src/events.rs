@@ -1,0 +1,178 @@
+//! The event stream: the executor's only output. Reporters (progress, summaries, JSON,
+//! JUnit, ...) consume it; nothing in the executor prints.
+
+use std::time::Duration;
+
+use crate::model::TestIdx;
+use crate::output::CapturedOutput;
+
+/// Why the executor stopped starting tests early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// A test failed and fail-fast is on.
+    FailFast,
+    /// SIGINT/SIGTERM (Ctrl-C) was received.
+    Interrupted,
+}
+
+/// Outcome of one test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TestStatus {
+    /// Exit code 0 (libtest decided, so `#[should_panic]` is handled).
+    Passed,
+    /// Non-zero exit code (a failed assertion or panic).
+    Failed {
+        /// The exit code, when the process exited normally.
+        exit_code: Option<i32>,
+    },
+    /// Killed by a signal it did not get from us (SIGSEGV, SIGABRT, ...).
+    Crashed {
+        /// Signal number.
+        signal: i32,
+    },
+    /// Killed by the runner at its timeout.
+    TimedOut {
+        /// The timeout that expired.
+        after: Duration,
+    },
+    /// Not run, with the reason (e.g. `ignored`, `ignored: needs network`).
+    Skipped {
+        /// Human-readable reason.
+        reason: String,
+    },
+    /// Not run, or killed, because the run stopped (fail-fast or Ctrl-C).
+    NotRun {
+        /// Why.
+        reason: StopReason,
+    },
+}
+
+impl TestStatus {
+    /// Whether this status makes the run fail.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            TestStatus::Failed { .. } | TestStatus::Crashed { .. } | TestStatus::TimedOut { .. }
+        )
+    }
+
+    /// Short lower-case label (`passed`, `failed`, `crashed`, `timed out`, ...).
+    pub fn label(&self) -> &'static str {
+        match self {
+            TestStatus::Passed => "passed",
+            TestStatus::Failed { .. } => "failed",
+            TestStatus::Crashed { .. } => "crashed",
+            TestStatus::TimedOut { .. } => "timed out",
+            TestStatus::Skipped { .. } => "skipped",
+            TestStatus::NotRun { .. } => "not run",
+        }
+    }
+}
+
+/// The full result of one test.
+#[derive(Clone, Debug)]
+pub struct TestResult {
+    /// Outcome.
+    pub status: TestStatus,
+    /// Wall time (zero for tests that did not run). For tests run in a batch (doctests),
+    /// the time since the previous result of the batch.
+    pub duration: Duration,
+    /// Peak resident set size of the test's process (and the children it waited for), in
+    /// bytes; `None` when not measured (skipped tests, batch members).
+    pub peak_rss: Option<u64>,
+    /// Captured stdout and stderr, interleaved, bounded.
+    pub output: CapturedOutput,
+    /// Processes of the test's process group still alive after it exited (they were killed).
+    pub leaked_processes: bool,
+}
+
+impl TestResult {
+    /// A result for a test that never ran.
+    pub fn not_started(status: TestStatus) -> Self {
+        TestResult {
+            status,
+            duration: Duration::ZERO,
+            peak_rss: None,
+            output: CapturedOutput::default(),
+            leaked_processes: false,
+        }
+    }
+}
+
+/// Totals of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Tests the run was asked to execute (skipped ones included).
+    pub total: usize,
+    /// Passed.
+    pub passed: usize,
+    /// Failed (exit code).
+    pub failed: usize,
+    /// Crashed (signal).
+    pub crashed: usize,
+    /// Timed out.
+    pub timed_out: usize,
+    /// Skipped (ignored and not asked for).
+    pub skipped: usize,
+    /// Not run because the run stopped early.
+    pub not_run: usize,
+}
+
+impl RunStats {
+    /// Adds one result to the totals.
+    pub fn record(&mut self, status: &TestStatus) {
+        match status {
+            TestStatus::Passed => self.passed += 1,
+            TestStatus::Failed { .. } => self.failed += 1,
+            TestStatus::Crashed { .. } => self.crashed += 1,
+            TestStatus::TimedOut { .. } => self.timed_out += 1,
+            TestStatus::Skipped { .. } => self.skipped += 1,
+            TestStatus::NotRun { .. } => self.not_run += 1,
+        }
+    }
+
+    /// Every kind of failure together (failed + crashed + timed out).
+    pub fn failures(&self) -> usize {
+        self.failed + self.crashed + self.timed_out
+    }
+}
+
+/// One thing that happened during execution.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// Execution begins.
+    RunStarted {
+        /// Tests that will be run or reported skipped.
+        tests: usize,
+        /// Number of distinct binaries among them.
+        binaries: usize,
+        /// Maximum tests at once.
+        jobs: usize,
+    },
+    /// A test's process (or its batch) started.
+    TestStarted {
+        /// The test.
+        test: TestIdx,
+    },
+    /// A test finished, was skipped, or will not run.
+    TestFinished {
+        /// The test.
+        test: TestIdx,
+        /// Its result.
+        result: Box<TestResult>,
+    },
+    /// The executor stopped starting new tests.
+    Stopping {
+        /// Why.
+        reason: StopReason,
+    },
+    /// Execution ended; every test has had its `TestFinished`.
+    RunFinished {
+        /// Totals.
+        stats: RunStats,
+        /// Wall time of the execution.
+        duration: Duration,
+        /// Set when the run stopped early.
+        stopped: Option<StopReason>,
+    },
+}

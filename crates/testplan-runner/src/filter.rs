@@ -1,0 +1,128 @@
+//! Test selection with libtest's meaning: positional substring filters, `--exact`,
+//! `--skip`, and nextest's `--run-ignored default|only|all`.
+
+use crate::model::{TestIdx, TestList};
+
+/// Which ignored tests run (nextest's meaning).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RunIgnored {
+    /// Only non-ignored tests run; ignored ones are reported skipped.
+    #[default]
+    Default,
+    /// Only ignored tests run; the rest are filtered out.
+    Only,
+    /// Both run.
+    All,
+}
+
+/// Name filters, applied to every binary like `cargo test -- FILTER`.
+#[derive(Clone, Debug, Default)]
+pub struct TestFilter {
+    /// Positional filters: a test matches if any matches (substring, or equal with `exact`).
+    pub patterns: Vec<String>,
+    /// `--exact`: patterns and skips must equal the whole name.
+    pub exact: bool,
+    /// `--skip`: tests matching any of these are filtered out.
+    pub skip: Vec<String>,
+    /// `--run-ignored`.
+    pub run_ignored: RunIgnored,
+}
+
+/// What to do with one listed test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Run it; `ignored` says whether libtest must be told `--ignored` to run it.
+    Run {
+        /// The test is `#[ignore]`d.
+        ignored: bool,
+    },
+    /// Report it skipped, with this reason.
+    Skip {
+        /// Human-readable reason.
+        reason: String,
+    },
+}
+
+/// A test the executor will run or report as skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedTest {
+    /// The test.
+    pub test: TestIdx,
+    /// Run or skip.
+    pub action: Action,
+}
+
+impl TestFilter {
+    /// Whether `name` passes the positional filters and `--skip`.
+    pub fn matches_name(&self, name: &str) -> bool {
+        let hit = |pat: &String| if self.exact { name == pat } else { name.contains(pat.as_str()) };
+        let selected = self.patterns.is_empty() || self.patterns.iter().any(hit);
+        selected && !self.skip.iter().any(hit)
+    }
+
+    /// Applies the filters to a test list. Tests filtered out by name (or by
+    /// `--run-ignored only`) are left out; ignored tests not asked for are planned as
+    /// skipped so they are reported, like libtest's `ignored` lines.
+    pub fn plan(&self, list: &TestList) -> Vec<PlannedTest> {
+        let mut planned = Vec::new();
+        for (i, test) in list.tests.iter().enumerate() {
+            if !self.matches_name(&test.name) {
+                continue;
+            }
+            let action = match (test.ignored, self.run_ignored) {
+                (false, RunIgnored::Only) => continue,
+                (true, RunIgnored::Default) => Action::Skip { reason: skip_reason(test.ignore_reason.as_deref()) },
+                (ignored, _) => Action::Run { ignored },
+            };
+            planned.push(PlannedTest { test: TestIdx(i), action });
+        }
+        planned
+    }
+}
+
+fn skip_reason(ignore_reason: Option<&str>) -> String {
+    match ignore_reason {
+        Some(reason) if !reason.is_empty() => format!("ignored: {reason}"),
+        _ => "ignored".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(patterns: &[&str], exact: bool, skip: &[&str]) -> TestFilter {
+        TestFilter {
+            patterns: patterns.iter().map(|s| s.to_string()).collect(),
+            exact,
+            skip: skip.iter().map(|s| s.to_string()).collect(),
+            run_ignored: RunIgnored::Default,
+        }
+    }
+
+    #[test]
+    fn name_filters_follow_libtest() {
+        let cases: &[(&[&str], bool, &[&str], &str, bool)] = &[
+            (&[], false, &[], "a::b", true),
+            (&["b"], false, &[], "a::b", true),
+            (&["c"], false, &[], "a::b", false),
+            (&["c", "a"], false, &[], "a::b", true),
+            (&["a"], true, &[], "a::b", false),
+            (&["a::b"], true, &[], "a::b", true),
+            (&[], false, &["b"], "a::b", false),
+            (&[], true, &["b"], "a::b", true),
+            (&["a"], false, &["a::b"], "a::b", false),
+        ];
+        for (patterns, exact, skip, name, expected) in cases {
+            let f = filter(patterns, *exact, skip);
+            assert_eq!(f.matches_name(name), *expected, "{patterns:?} exact={exact} skip={skip:?} {name}");
+        }
+    }
+
+    #[test]
+    fn skip_reason_includes_ignore_message() {
+        assert_eq!(skip_reason(None), "ignored");
+        assert_eq!(skip_reason(Some("")), "ignored");
+        assert_eq!(skip_reason(Some("slow")), "ignored: slow");
+    }
+}

@@ -1,0 +1,116 @@
+//! Typed values shared by every stage after the build: packages, test binaries, test cases.
+//!
+//! A [`TestList`] owns all binaries and tests; later stages refer to them by index
+//! ([`BinaryIdx`], [`TestIdx`]) so events stay small and cheap to copy.
+
+use std::sync::Arc;
+
+use camino::Utf8PathBuf;
+pub use testplan_schema::{ListMethod, SourceLocation, TargetKind};
+
+/// Index of a binary in [`TestList::binaries`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BinaryIdx(pub usize);
+
+/// Index of a test in [`TestList::tests`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TestIdx(pub usize);
+
+/// A workspace package that owns test binaries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageInfo {
+    /// Cargo's package id (opaque string).
+    pub id: String,
+    /// Package name.
+    pub name: String,
+    /// Package version.
+    pub version: String,
+    /// Path of its `Cargo.toml`.
+    pub manifest_path: Utf8PathBuf,
+    /// Directory of its `Cargo.toml`: the working directory of its tests.
+    pub root: Utf8PathBuf,
+}
+
+/// One test executable (or one library's doctests), ready to list and run.
+#[derive(Clone, Debug)]
+pub struct TestBinary {
+    /// nextest-style id: `pkg`, `pkg::bin/name`, `pkg::test_name`, `pkg::doc`, ...
+    pub id: String,
+    /// The package it belongs to.
+    pub package: Arc<PackageInfo>,
+    /// Cargo target name (for doctests, the library target's name).
+    pub target_name: String,
+    /// Target kind.
+    pub kind: TargetKind,
+    /// The executable; `None` for doctests, which run through `cargo test --doc`.
+    pub executable: Option<Utf8PathBuf>,
+    /// Whether the target was declared `harness = false`.
+    pub custom_harness: bool,
+    /// Working directory its tests run in (the package root, like `cargo test`).
+    pub cwd: Utf8PathBuf,
+    /// Environment variables cargo sets when it runs this binary (added to the inherited
+    /// environment; see [`crate::env`]).
+    pub env: Arc<Vec<(String, String)>>,
+    /// How its tests were listed (set by discovery).
+    pub list_method: ListMethod,
+}
+
+impl TestBinary {
+    /// Builds the nextest-style binary id for a target.
+    pub fn make_id(package: &str, kind: TargetKind, target_name: &str) -> String {
+        match kind {
+            TargetKind::Lib | TargetKind::ProcMacro => package.to_owned(),
+            TargetKind::Bin => format!("{package}::bin/{target_name}"),
+            TargetKind::Test => format!("{package}::{target_name}"),
+            TargetKind::Bench => format!("{package}::bench/{target_name}"),
+            TargetKind::Example => format!("{package}::example/{target_name}"),
+            TargetKind::Doc => format!("{package}::doc"),
+        }
+    }
+}
+
+/// One test case: what `cargo test` reports as one `test NAME ... ok` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestCase {
+    /// The binary it lives in.
+    pub binary: BinaryIdx,
+    /// Full name as libtest (or rustdoc) lists it.
+    pub name: String,
+    /// `#[ignore]`d (or an `ignore` doctest).
+    pub ignored: bool,
+    /// The reason of `#[ignore = "..."]`, when the listing gives it.
+    pub ignore_reason: Option<String>,
+    /// Source location, when the listing gives it.
+    pub source: Option<SourceLocation>,
+}
+
+/// Everything discovery found: binaries and their tests, in a stable order
+/// (binaries sorted by id, tests by name within a binary).
+#[derive(Clone, Debug, Default)]
+pub struct TestList {
+    /// Workspace root directory.
+    pub workspace_root: Utf8PathBuf,
+    /// The target directory of the build.
+    pub target_dir: Utf8PathBuf,
+    /// Test binaries.
+    pub binaries: Vec<TestBinary>,
+    /// Test cases.
+    pub tests: Vec<TestCase>,
+}
+
+impl TestList {
+    /// The binary of a test.
+    pub fn binary_of(&self, test: TestIdx) -> &TestBinary {
+        &self.binaries[self.tests[test.0].binary.0]
+    }
+
+    /// A test by index.
+    pub fn test(&self, test: TestIdx) -> &TestCase {
+        &self.tests[test.0]
+    }
+
+    /// `binary-id name`, the way tests are named in human output.
+    pub fn display_name(&self, test: TestIdx) -> String {
+        format!("{} {}", self.binary_of(test).id, self.test(test).name)
+    }
+}

@@ -1,0 +1,141 @@
+//! Stable, versioned serde types of cargo-testplan's machine-readable output.
+//!
+//! Everything here is part of the public contract documented in `docs/report-schema.md`:
+//! fields may be added in a minor version, never renamed or removed without bumping
+//! [`LIST_FORMAT_VERSION`].
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the `list --message-format json` document.
+pub const LIST_FORMAT_VERSION: u32 = 1;
+
+/// The kind of Cargo target a test binary was built from (doctests are their own kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    /// Unit tests of a library target.
+    Lib,
+    /// Unit tests of a binary target.
+    Bin,
+    /// Unit tests of a proc-macro library target.
+    ProcMacro,
+    /// An integration test target (`tests/*.rs` or `[[test]]`).
+    Test,
+    /// A bench target built in test mode.
+    Bench,
+    /// An example target built in test mode.
+    Example,
+    /// The doctests of a library target.
+    Doc,
+}
+
+impl TargetKind {
+    /// The name used in human output and in JSON (`lib`, `bin`, `proc-macro`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Lib => "lib",
+            TargetKind::Bin => "bin",
+            TargetKind::ProcMacro => "proc-macro",
+            TargetKind::Test => "test",
+            TargetKind::Bench => "bench",
+            TargetKind::Example => "example",
+            TargetKind::Doc => "doc",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the tests of a binary were listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListMethod {
+    /// libtest's JSON listing (`-Z unstable-options --list --format json`).
+    LibtestJson,
+    /// libtest's terse listing (`--list --format terse`, plus `--ignored`).
+    LibtestTerse,
+    /// A `harness = false` binary that answers `--list` in libtest's `name: test` format.
+    CustomList,
+    /// A `harness = false` binary that does not list: it is run once, as one test.
+    Opaque,
+    /// rustdoc's doctest listing.
+    Rustdoc,
+}
+
+/// Where a test is defined, when the listing says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLocation {
+    /// Path as the compiler saw it (relative to the package root for workspace members).
+    pub file: String,
+    /// 1-based line of the test function (or doctest block).
+    pub line: u32,
+}
+
+/// `cargo testplan list --message-format json`: the whole document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestListDocument {
+    /// Always [`LIST_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The workspace root directory.
+    pub workspace_root: String,
+    /// The target directory the tests were built in.
+    pub target_dir: String,
+    /// Every test binary, in a stable order.
+    pub binaries: Vec<BinaryEntry>,
+    /// Number of tests listed (after filters).
+    pub test_count: usize,
+}
+
+/// One test binary in the list document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BinaryEntry {
+    /// nextest-style binary id: `pkg`, `pkg::bin/name`, `pkg::test_name`, `pkg::doc`, ...
+    pub binary_id: String,
+    /// Package name.
+    pub package: String,
+    /// Cargo target name.
+    pub target_name: String,
+    /// Target kind.
+    pub kind: TargetKind,
+    /// Path of the executable (absent for doctests).
+    pub executable: Option<String>,
+    /// How its tests were listed.
+    pub list_method: ListMethod,
+    /// Working directory tests run in (the package root).
+    pub cwd: String,
+    /// The tests, in listing order.
+    pub tests: Vec<TestEntry>,
+}
+
+/// One test in the list document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestEntry {
+    /// Full libtest name (`module::test`), or the doctest name rustdoc gives.
+    pub name: String,
+    /// Whether the test is `#[ignore]`d.
+    pub ignored: bool,
+    /// The ignore reason, if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_reason: Option<String>,
+    /// Source location, when the listing gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLocation>,
+    /// Whether the current selection (filters, `--run-ignored`) would run it.
+    pub selected: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_kind_serializes_kebab_case() {
+        let json = serde_json::to_string(&TargetKind::ProcMacro).expect("serialize");
+        assert_eq!(json, "\"proc-macro\"");
+        assert_eq!(TargetKind::ProcMacro.to_string(), "proc-macro");
+    }
+}
