@@ -1,2 +1,5 @@
-//! `cargo-testplan`: the thin binary. Everything happens in [`cargo_testplan::main_exit_code`].
-fn main() {}
+//! `cargo-testplan`: the thin binary. Everything happens in the library.
+
+fn main() {
+    std::process::exit(cargo_testplan::main_exit_code(std::env::args().collect()));
+}

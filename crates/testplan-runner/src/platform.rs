@@ -1,5 +1,10 @@
 //! Platform code behind small functions: process groups, `wait4` with resource usage,
 //! signals to whole groups, signal names. Unix only for now.
+//!
+//! Every `unsafe` block of the executor lives here, each with the reason it is sound, so
+//! the scheduler can read as policy.
+
+use std::io;
 
 /// How a child process ended, with its resource usage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,8 +17,208 @@ pub struct ExitInfo {
     pub max_rss: u64,
 }
 
+/// SIGTERM: asks a process group to stop.
+pub const SIGTERM: i32 = libc::SIGTERM;
+/// SIGKILL: stops a process group for good.
+pub const SIGKILL: i32 = libc::SIGKILL;
+
 /// The conventional name of a signal (`SIGSEGV`), or `signal N`.
 pub fn signal_name(signal: i32) -> String {
-    let _ = signal;
-    todo!("helper B")
+    let name = match signal {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGTRAP => "SIGTRAP",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_owned()
+}
+
+/// Blocks until the child `pid` ends, reaps it and returns how it ended with its peak RSS.
+///
+/// Used instead of `Child::wait` because only `wait4` hands back the child's `rusage`.
+pub fn wait4(pid: i32) -> io::Result<ExitInfo> {
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: all-zero bytes are a valid `rusage` (a plain C struct of integers).
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `status` and `usage` are valid, exclusively borrowed out-parameters that
+        // live for the whole call; `wait4` writes nothing else.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc == pid {
+            return Ok(exit_info(status, &usage));
+        }
+        let err = io::Error::last_os_error();
+        // A signal delivered to this thread interrupts the wait; the child is still there.
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+fn exit_info(status: libc::c_int, usage: &libc::rusage) -> ExitInfo {
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
+    ExitInfo { code, signal, max_rss: max_rss_bytes(usage.ru_maxrss) }
+}
+
+/// `ru_maxrss` is in KiB on Linux and the BSDs, in bytes on macOS.
+fn max_rss_bytes(ru_maxrss: libc::c_long) -> u64 {
+    let value = u64::try_from(ru_maxrss).unwrap_or(0);
+    if cfg!(target_os = "macos") { value } else { value.saturating_mul(1024) }
+}
+
+/// Sends `signal` to every process of the process group `pgid`.
+///
+/// A group that no longer exists is not an error (it ended on its own). Group ids 0 and 1
+/// are refused: `kill(0)` would signal the runner's own group and `kill(-1)` every process
+/// the user owns.
+pub fn kill_group(pgid: i32, signal: i32) -> io::Result<()> {
+    if pgid <= 1 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("refusing to signal process group {pgid}")));
+    }
+    // SAFETY: `kill` has no memory-safety preconditions; the group id was checked above so
+    // the call cannot reach the runner's own group or every process.
+    let rc = unsafe { libc::kill(-pgid, signal) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::ESRCH) { Ok(()) } else { Err(err) }
+}
+
+/// Whether the process group `pgid` still has a live (non-zombie) member.
+///
+/// `kill(-pgid, 0)` also counts zombies, and orphaned zombies can wait seconds for an init
+/// that reaps lazily (containers, microVMs); on Linux a positive answer is therefore
+/// confirmed against `/proc`, so a test whose children already exited is not reported as
+/// leaking processes.
+pub fn group_alive(pgid: i32) -> bool {
+    if pgid <= 1 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks existence and permission; no memory is involved.
+    let rc = unsafe { libc::kill(-pgid, 0) };
+    let exists = rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    exists && live_member_in_proc(pgid).unwrap_or(true)
+}
+
+/// Scans `/proc` for a member of `pgid` that is not a zombie; `None` when `/proc` cannot be
+/// read (non-Linux systems, restricted containers).
+fn live_member_in_proc(pgid: i32) -> Option<bool> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let entries = std::fs::read_dir("/proc").ok()?;
+    let live = entries.flatten().any(|entry| {
+        let is_pid = entry.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        is_pid
+            && std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|stat| parse_proc_stat(&stat))
+                .is_some_and(|(state, group)| group == pgid && !matches!(state, 'Z' | 'X'))
+    });
+    Some(live)
+}
+
+/// `(state, pgrp)` from a `/proc/PID/stat` line. The command name is parenthesised and may
+/// itself contain spaces and parentheses, so fields are counted after the last `)`.
+fn parse_proc_stat(stat: &str) -> Option<(char, i32)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let _ppid = fields.next()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    Some((state, pgrp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_names() {
+        let cases = [
+            (libc::SIGSEGV, "SIGSEGV"),
+            (libc::SIGABRT, "SIGABRT"),
+            (libc::SIGKILL, "SIGKILL"),
+            (libc::SIGBUS, "SIGBUS"),
+            (libc::SIGILL, "SIGILL"),
+            (libc::SIGFPE, "SIGFPE"),
+            (libc::SIGTERM, "SIGTERM"),
+            (libc::SIGINT, "SIGINT"),
+            (libc::SIGPIPE, "SIGPIPE"),
+            (libc::SIGTRAP, "SIGTRAP"),
+            (libc::SIGUSR1, &format!("signal {}", libc::SIGUSR1)),
+            (77, "signal 77"),
+        ];
+        for (signal, name) in cases {
+            assert_eq!(signal_name(signal), name);
+        }
+    }
+
+    #[test]
+    fn proc_stat_lines() {
+        let cases = [
+            ("123 (sleep) S 1 120 120 0 -1", Some(('S', 120))),
+            ("123 (a (weird) name) Z 1 99 99 0", Some(('Z', 99))),
+            ("123 (x) R", None),
+            ("garbage", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(parse_proc_stat(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn wait4_reports_exit_code_and_rss() {
+        let child = std::process::Command::new("sh").args(["-c", "exit 3"]).spawn().expect("spawn sh");
+        let info = wait4(child.id() as i32).expect("wait4");
+        assert_eq!(info.code, Some(3));
+        assert_eq!(info.signal, None);
+        assert!(info.max_rss > 0);
+    }
+
+    #[test]
+    fn wait4_reports_signal() {
+        let child = std::process::Command::new("sh").args(["-c", "kill -SEGV $$"]).spawn().expect("spawn sh");
+        let info = wait4(child.id() as i32).expect("wait4");
+        assert_eq!(info.signal, Some(libc::SIGSEGV));
+        assert_eq!(info.code, None);
+    }
+
+    #[test]
+    fn kill_group_refuses_dangerous_ids() {
+        assert!(kill_group(0, 0).is_err());
+        assert!(kill_group(1, 0).is_err());
+        assert!(!group_alive(0));
+    }
+
+    #[test]
+    fn groups_are_killed_and_gone() {
+        use std::os::unix::process::CommandExt;
+        let child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30; wait"])
+            .process_group(0)
+            .spawn()
+            .expect("spawn sh");
+        let pgid = child.id() as i32;
+        assert!(group_alive(pgid));
+        kill_group(pgid, SIGKILL).expect("kill");
+        let info = wait4(pgid).expect("wait4");
+        assert_eq!(info.signal, Some(libc::SIGKILL));
+        // The orphaned `sleep` may linger as a zombie until init reaps it; it is not alive.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while group_alive(pgid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!group_alive(pgid));
+        kill_group(pgid, SIGKILL).expect("signalling a vanished group is fine");
+    }
 }

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 /// Version of the `list --message-format json` document.
 pub const LIST_FORMAT_VERSION: u32 = 1;
 
+/// Version of the run report (`last-run.json`, `--report-json`).
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
 /// The kind of Cargo target a test binary was built from (doctests are their own kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -126,6 +129,105 @@ pub struct TestEntry {
     pub source: Option<SourceLocation>,
     /// Whether the current selection (filters, `--run-ignored`) would run it.
     pub selected: bool,
+}
+
+/// A test's outcome in the run report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportStatus {
+    /// Exit code 0.
+    Passed,
+    /// Non-zero exit code.
+    Failed,
+    /// Killed by a signal (see `signal`).
+    Crashed,
+    /// Killed at its timeout.
+    TimedOut,
+    /// Not run: ignored and not asked for (see `skip_reason`).
+    Skipped,
+    /// Not run, or stopped, because the run stopped early (fail-fast, Ctrl-C).
+    NotRun,
+}
+
+/// Totals of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportCounts {
+    /// Tests planned (run or skipped).
+    pub total: usize,
+    /// Passed.
+    pub passed: usize,
+    /// Failed + crashed + timed out.
+    pub failed: usize,
+    /// Of `failed`, killed by a signal.
+    pub crashed: usize,
+    /// Of `failed`, timed out.
+    pub timed_out: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Not run because the run stopped early.
+    pub not_run: usize,
+}
+
+/// The run report: `<target-dir>/testplan/last-run.json` and `--report-json PATH`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Always [`REPORT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// cargo-testplan's version.
+    pub tool_version: String,
+    /// The command line, as given.
+    pub command_line: Vec<String>,
+    /// Start time, seconds since the Unix epoch.
+    pub started_at_unix: f64,
+    /// Wall time of the execution, in seconds.
+    pub duration_secs: f64,
+    /// Tests at once.
+    pub jobs: usize,
+    /// Set when the run stopped early: `fail-fast` or `interrupted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// Totals.
+    pub counts: ReportCounts,
+    /// Every planned test, in the order they finished.
+    pub tests: Vec<TestReport>,
+}
+
+/// One test in the run report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestReport {
+    /// nextest-style binary id.
+    pub binary_id: String,
+    /// Package name.
+    pub package: String,
+    /// Target kind of its binary.
+    pub kind: TargetKind,
+    /// Full test name.
+    pub name: String,
+    /// Outcome.
+    pub status: ReportStatus,
+    /// Exit code, for `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Signal name (`SIGSEGV`), for `crashed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    /// Why it was skipped or not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// Wall time in seconds.
+    pub duration_secs: f64,
+    /// Peak RSS in bytes, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// Whether processes it left behind had to be killed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaked_processes: bool,
+    /// Source location, when discovery found one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLocation>,
+    /// Captured output (bounded), kept for tests that did not pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 #[cfg(test)]

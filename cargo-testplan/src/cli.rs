@@ -1,0 +1,362 @@
+//! The command line, parsed with clap (derive). Raw strings stop here: everything handed on
+//! is typed (`Duration`, `RunIgnored`, `CargoOptions`, ...).
+
+use std::time::Duration;
+
+use camino::Utf8PathBuf;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use testplan_runner::cargo::CargoOptions;
+use testplan_runner::filter::{RunIgnored, TestFilter};
+
+/// Test markers, phased test plans and memory-safe execution for Cargo workspaces.
+///
+/// Runs exactly the tests `cargo test` runs (doctests included), one process per test, in
+/// parallel, with timeouts, and reports each result.
+#[derive(Debug, Parser)]
+#[command(name = "cargo-testplan", bin_name = "cargo testplan", version, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build and run the tests.
+    Run(RunArgs),
+    /// Build and list the tests, without running them.
+    List(ListArgs),
+}
+
+/// `cargo testplan run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Package, target and build selection (cargo's meaning).
+    #[command(flatten)]
+    pub cargo: CargoArgs,
+    /// Test name filters (libtest's meaning).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Execution options.
+    #[command(flatten)]
+    pub runner: RunnerArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `cargo testplan list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Package, target and build selection (cargo's meaning).
+    #[command(flatten)]
+    pub cargo: CargoArgs,
+    /// Test name filters (libtest's meaning).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format: `human`, `json` (this project's schema, docs/report-schema.md) or
+    /// `nextest-json` (cargo-nextest's `TestListSummary`).
+    #[arg(long, value_enum, default_value_t = ListFormat::Human, help_heading = "Output")]
+    pub message_format: ListFormat,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Binaries listed at once (default: available CPUs).
+    #[arg(short = 'j', long, value_name = "N", help_heading = "Execution")]
+    pub jobs: Option<usize>,
+}
+
+/// `list --message-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Readable text.
+    Human,
+    /// cargo-testplan's list schema.
+    Json,
+    /// cargo-nextest's `cargo nextest list --message-format json` schema.
+    NextestJson,
+}
+
+/// Cargo's selection and build options.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Package selection")]
+pub struct CargoArgs {
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<Utf8PathBuf>,
+    /// Package to test (repeatable).
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    pub packages: Vec<String>,
+    /// Test all packages in the workspace.
+    #[arg(long, alias = "all")]
+    pub workspace: bool,
+    /// Exclude packages from the test (with --workspace).
+    #[arg(long, value_name = "SPEC")]
+    pub exclude: Vec<String>,
+    /// Test only this package's library.
+    #[arg(long, help_heading = "Target selection")]
+    pub lib: bool,
+    /// Test all binaries.
+    #[arg(long, help_heading = "Target selection")]
+    pub bins: bool,
+    /// Test only the named binary (repeatable).
+    #[arg(long, value_name = "NAME", help_heading = "Target selection")]
+    pub bin: Vec<String>,
+    /// Test all integration test targets.
+    #[arg(long, help_heading = "Target selection")]
+    pub tests: bool,
+    /// Test only the named integration test target (repeatable).
+    #[arg(long, value_name = "NAME", help_heading = "Target selection")]
+    pub test: Vec<String>,
+    /// Test all examples.
+    #[arg(long, help_heading = "Target selection")]
+    pub examples: bool,
+    /// Test all benches (in test mode).
+    #[arg(long, help_heading = "Target selection")]
+    pub benches: bool,
+    /// Test all targets (like cargo, doctests are not included).
+    #[arg(long, help_heading = "Target selection")]
+    pub all_targets: bool,
+    /// Test only this library's documentation (doctests).
+    #[arg(long, help_heading = "Target selection")]
+    pub doc: bool,
+    /// Space or comma separated list of features to activate.
+    #[arg(short = 'F', long, value_name = "FEATURES", help_heading = "Feature selection")]
+    pub features: Vec<String>,
+    /// Activate all available features.
+    #[arg(long, help_heading = "Feature selection")]
+    pub all_features: bool,
+    /// Do not activate the `default` feature.
+    #[arg(long, help_heading = "Feature selection")]
+    pub no_default_features: bool,
+    /// Build artifacts in release mode, with optimizations.
+    #[arg(short = 'r', long, help_heading = "Compilation options")]
+    pub release: bool,
+    /// Build artifacts with the specified cargo profile (cargo's `--profile`).
+    #[arg(long, value_name = "NAME", help_heading = "Compilation options")]
+    pub cargo_profile: Option<String>,
+    /// Build for the target triple.
+    #[arg(long, value_name = "TRIPLE", help_heading = "Compilation options")]
+    pub target: Option<String>,
+    /// Directory for all generated artifacts.
+    #[arg(long, value_name = "DIR", help_heading = "Compilation options")]
+    pub target_dir: Option<Utf8PathBuf>,
+    /// Assert that `Cargo.lock` will remain unchanged.
+    #[arg(long, help_heading = "Manifest options")]
+    pub locked: bool,
+    /// Run without accessing the network.
+    #[arg(long, help_heading = "Manifest options")]
+    pub offline: bool,
+    /// Equivalent to specifying both --locked and --offline.
+    #[arg(long, help_heading = "Manifest options")]
+    pub frozen: bool,
+}
+
+impl CargoArgs {
+    /// The typed cargo options.
+    pub fn to_options(&self, color: ColorChoice) -> CargoOptions {
+        CargoOptions {
+            manifest_path: self.manifest_path.clone(),
+            packages: self.packages.clone(),
+            workspace: self.workspace,
+            exclude: self.exclude.clone(),
+            lib: self.lib,
+            bins: self.bins,
+            bin: self.bin.clone(),
+            tests: self.tests,
+            test: self.test.clone(),
+            examples: self.examples,
+            benches: self.benches,
+            all_targets: self.all_targets,
+            doc: self.doc,
+            features: self.features.clone(),
+            all_features: self.all_features,
+            no_default_features: self.no_default_features,
+            release: self.release,
+            cargo_profile: self.cargo_profile.clone(),
+            target: self.target.clone(),
+            target_dir: self.target_dir.clone(),
+            locked: self.locked,
+            offline: self.offline,
+            frozen: self.frozen,
+            color: Some(color.as_str().to_owned()),
+            build_jobs: None,
+        }
+    }
+}
+
+/// Test name filters with libtest's meaning.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Test selection")]
+pub struct FilterArgs {
+    /// Run only tests whose name contains one of these (equals one, with --exact).
+    #[arg(value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Filters and --skip must match test names exactly.
+    #[arg(long)]
+    pub exact: bool,
+    /// Skip tests whose name contains this (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub skip: Vec<String>,
+    /// Which ignored tests run: `default` (not ignored ones), `only`, `all`.
+    #[arg(long, value_enum, default_value_t = RunIgnoredArg::Default)]
+    pub run_ignored: RunIgnoredArg,
+}
+
+impl FilterArgs {
+    /// The typed filter.
+    pub fn to_filter(&self) -> TestFilter {
+        TestFilter {
+            patterns: self.filters.clone(),
+            exact: self.exact,
+            skip: self.skip.clone(),
+            run_ignored: self.run_ignored.into(),
+        }
+    }
+}
+
+/// `--run-ignored`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunIgnoredArg {
+    /// Run non-ignored tests; report ignored ones as skipped.
+    Default,
+    /// Run only ignored tests.
+    Only,
+    /// Run both.
+    All,
+}
+
+impl From<RunIgnoredArg> for RunIgnored {
+    fn from(arg: RunIgnoredArg) -> Self {
+        match arg {
+            RunIgnoredArg::Default => RunIgnored::Default,
+            RunIgnoredArg::Only => RunIgnored::Only,
+            RunIgnoredArg::All => RunIgnored::All,
+        }
+    }
+}
+
+/// Execution options.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Execution")]
+pub struct RunnerArgs {
+    /// Tests to run at once (default: available CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Run every test even after failures (default: stop starting tests after the first).
+    #[arg(long)]
+    pub no_fail_fast: bool,
+    /// Hard timeout per test: the test's process group gets SIGTERM, then SIGKILL.
+    /// Units: ms, s, m, h (a bare number is seconds).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "300s")]
+    pub timeout: Duration,
+    /// What an empty run means: `fail` (exit 4), `warn`, or `pass`.
+    #[arg(long, value_enum, default_value_t = NoTests::Fail)]
+    pub no_tests: NoTests,
+    /// Also write the run report (JSON, docs/report-schema.md) to this path. It is always
+    /// written to `<target-dir>/testplan/last-run.json`.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub report_json: Option<Utf8PathBuf>,
+}
+
+/// `--no-tests`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NoTests {
+    /// Exit with code 4.
+    Fail,
+    /// Print a warning, exit 0.
+    Warn,
+    /// Exit 0 silently.
+    Pass,
+}
+
+/// Output options.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Color: `auto` (when the output is a terminal), `always`, `never`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print a line per test, with its duration and peak memory.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print only failures and the final line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Color when writing to a terminal (and `NO_COLOR` is unset).
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// The value cargo understands.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColorChoice::Auto => "auto",
+            ColorChoice::Always => "always",
+            ColorChoice::Never => "never",
+        }
+    }
+
+    /// Whether to color a stream that is (or is not) a terminal.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+}
+
+/// Parses `300ms`, `5s`, `2m`, `1h`, `1.5s` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("invalid duration `{text}`: expected e.g. 30s, 500ms, 2m"))?;
+    let scale = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" | "mins" => 60.0,
+        "h" => 3600.0,
+        other => return Err(format!("invalid duration unit `{other}` in `{text}`: use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("invalid duration `{text}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        let cases = [
+            ("5s", Ok(Duration::from_secs(5))),
+            ("300ms", Ok(Duration::from_millis(300))),
+            ("2m", Ok(Duration::from_secs(120))),
+            ("1h", Ok(Duration::from_secs(3600))),
+            ("1.5s", Ok(Duration::from_millis(1500))),
+            ("7", Ok(Duration::from_secs(7))),
+            ("5x", Err("invalid duration unit `x` in `5x`: use ms, s, m or h".to_owned())),
+            ("s", Err("invalid duration `s`: expected e.g. 30s, 500ms, 2m".to_owned())),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_duration(text), expected, "{text}");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The one top-level error type, and the documented exit codes (docs/exit-codes.md) it maps
+//! to. Codes follow cargo-nextest's where the meaning is shared.
+
+use nextest_metadata::NextestExitCode;
+use testplan_runner::RunnerError;
+
+/// Documented exit codes.
+pub mod exit {
+    use super::NextestExitCode;
+    /// Every test passed (or the command succeeded).
+    pub const OK: i32 = 0;
+    /// The command line was invalid.
+    pub const USAGE: i32 = 2;
+    /// No tests ran and `--no-tests=fail`.
+    pub const NO_TESTS: i32 = NextestExitCode::NO_TESTS_RUN;
+    /// At least one test failed, crashed or timed out.
+    pub const TESTS_FAILED: i32 = NextestExitCode::TEST_RUN_FAILED;
+    /// The build failed.
+    pub const BUILD_FAILED: i32 = NextestExitCode::BUILD_FAILED;
+    /// `cargo metadata` failed.
+    pub const METADATA_FAILED: i32 = NextestExitCode::CARGO_METADATA_FAILED;
+    /// Listing the tests of a binary failed.
+    pub const LIST_FAILED: i32 = NextestExitCode::TEST_LIST_CREATION_FAILED;
+    /// Any other setup error (I/O, unreadable files).
+    pub const SETUP_ERROR: i32 = NextestExitCode::SETUP_ERROR;
+    /// Writing output (a report) failed.
+    pub const WRITE_OUTPUT_ERROR: i32 = NextestExitCode::WRITE_OUTPUT_ERROR;
+    /// Interrupted by Ctrl-C (SIGINT) or SIGTERM.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// Why a command did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// An error from the pipeline.
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+    /// Tests failed (already reported).
+    #[error("{0} tests failed")]
+    TestsFailed(usize),
+    /// Nothing to run.
+    #[error("no tests to run")]
+    NoTests,
+    /// Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
+    /// Writing a report or the output failed.
+    #[error("writing {what}: {source}")]
+    WriteOutput {
+        /// What was being written.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl AppError {
+    /// The exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Runner(e) => runner_exit_code(e),
+            AppError::TestsFailed(_) => exit::TESTS_FAILED,
+            AppError::NoTests => exit::NO_TESTS,
+            AppError::Interrupted => exit::INTERRUPTED,
+            AppError::WriteOutput { .. } => exit::WRITE_OUTPUT_ERROR,
+        }
+    }
+
+    /// Whether the message was already shown (so `main` should not print it again).
+    pub fn already_reported(&self) -> bool {
+        matches!(self, AppError::TestsFailed(_) | AppError::Interrupted | AppError::Runner(RunnerError::Build { .. }))
+    }
+}
+
+fn runner_exit_code(e: &RunnerError) -> i32 {
+    match e {
+        RunnerError::Metadata { .. } => exit::METADATA_FAILED,
+        RunnerError::Build { .. } => exit::BUILD_FAILED,
+        RunnerError::List { .. } => exit::LIST_FAILED,
+        RunnerError::Io { .. } | RunnerError::Parse { .. } => exit::SETUP_ERROR,
+        RunnerError::Interrupted => exit::INTERRUPTED,
+    }
+}

@@ -1,0 +1,54 @@
+//! cargo-testplan's command-line front end: parses arguments ([`cli`]), dispatches to one
+//! file per subcommand ([`commands`]), and maps the one error type ([`error`]) to the
+//! documented exit codes.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod pipeline;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::{AppError, exit};
+
+/// Runs the command line `args` (as from `std::env::args`) and returns the exit code.
+///
+/// Accepts both `cargo-testplan run ...` and, as cargo invokes subcommands,
+/// `cargo-testplan testplan run ...`.
+pub fn main_exit_code(mut args: Vec<String>) -> i32 {
+    if args.get(1).map(String::as_str) == Some("testplan") {
+        args.remove(1);
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit::USAGE } else { exit::OK };
+        }
+    };
+    match dispatch(cli, args) {
+        Ok(()) => exit::OK,
+        Err(e) => report_error(&e),
+    }
+}
+
+fn dispatch(cli: Cli, args: Vec<String>) -> Result<(), AppError> {
+    match cli.command {
+        Command::Run(run) => commands::run::exec(run, args),
+        Command::List(list) => commands::list::exec(list),
+    }
+}
+
+fn report_error(e: &AppError) -> i32 {
+    if !e.already_reported() {
+        let mut message = format!("error: {e}");
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            message.push_str(&format!("\n  caused by: {cause}"));
+            source = cause.source();
+        }
+        eprintln!("{message}");
+    }
+    e.exit_code()
+}
