@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command: build cargo-testplan, then let it run the project's own
-# suite. Fixture workspaces are built once into target/fixtures/<name> and shared.
+# suite through cargo (`cargo testplan ...`, as users run it, so tests get the exact
+# environment cargo gives them). Fixture workspaces are built once into
+# target/tmp/fixtures/<name> and shared between tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked -p cargo-testplan
-exec ./target/debug/cargo-testplan testplan run --workspace --locked --no-fail-fast --timeout 900s "$@"
+export PATH="$PWD/target/debug:$PATH"
+exec cargo testplan run --workspace --locked --no-fail-fast --timeout 900s "$@"

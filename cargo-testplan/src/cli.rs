@@ -322,7 +322,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("invalid duration `{text}`: expected e.g. 30s, 500ms, 2m"))?;
+    let value: f64 =
+        number.parse().map_err(|_| format!("invalid duration `{text}`: expected e.g. 30s, 500ms, 2m"))?;
     let scale = match unit.trim() {
         "" | "s" | "sec" | "secs" => 1.0,
         "ms" => 0.001,

@@ -69,7 +69,10 @@ impl AppError {
 
     /// Whether the message was already shown (so `main` should not print it again).
     pub fn already_reported(&self) -> bool {
-        matches!(self, AppError::TestsFailed(_) | AppError::Interrupted | AppError::Runner(RunnerError::Build { .. }))
+        matches!(
+            self,
+            AppError::TestsFailed(_) | AppError::Interrupted | AppError::Runner(RunnerError::Build { .. })
+        )
     }
 }
 

@@ -23,7 +23,8 @@ pub fn prepare(opts: &CargoOptions, jobs: usize, cancel: &CancelToken) -> Result
     let workspace = cargo::load_workspace(opts)?;
     let build = cargo::build(&workspace, opts).map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
-    let list = discover::discover(&workspace, &build, opts, jobs, cancel).map_err(|e| interrupted_or(e, cancel))?;
+    let list =
+        discover::discover(&workspace, &build, opts, jobs, cancel).map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
     Ok(Prepared { workspace, list })
 }

@@ -6,7 +6,8 @@ use std::io::Write;
 
 use nextest_metadata::{
     BuildPlatform, FilterMatch, MismatchReason, RustBinaryId, RustBuildMetaSummary, RustTestBinaryKind,
-    RustTestBinarySummary, RustTestCaseSummary, RustTestKind, RustTestSuiteSummary, TestCaseName, TestListSummary,
+    RustTestBinarySummary, RustTestCaseSummary, RustTestKind, RustTestSuiteSummary, TestCaseName,
+    TestListSummary,
 };
 use testplan_runner::RunnerError;
 use testplan_runner::cancel::CancelToken;
@@ -51,7 +52,10 @@ fn selection(list: &TestList, filter: &TestFilter) -> Vec<Option<Action>> {
     selected
 }
 
-fn tests_of(list: &TestList, binary: BinaryIdx) -> impl Iterator<Item = (usize, &testplan_runner::model::TestCase)> {
+fn tests_of(
+    list: &TestList,
+    binary: BinaryIdx,
+) -> impl Iterator<Item = (usize, &testplan_runner::model::TestCase)> {
     list.tests.iter().enumerate().filter(move |(_, t)| t.binary == binary)
 }
 
@@ -149,7 +153,8 @@ fn nextest_binary(binary: &TestBinary) -> Option<RustTestBinarySummary> {
         TargetKind::Example => RustTestBinaryKind::EXAMPLE,
         TargetKind::Doc => return None,
     };
-    let build_platform = if binary.kind == TargetKind::ProcMacro { BuildPlatform::Host } else { BuildPlatform::Target };
+    let build_platform =
+        if binary.kind == TargetKind::ProcMacro { BuildPlatform::Host } else { BuildPlatform::Target };
     Some(RustTestBinarySummary {
         binary_id: RustBinaryId::new(&binary.id),
         binary_name: binary.target_name.clone(),

@@ -4,12 +4,12 @@ use std::io::{IsTerminal, Write};
 
 use testplan_reporter::human::{HeaderInfo, HumanReporter, Verbosity};
 use testplan_reporter::json::{JsonReportBuilder, write_report};
+use testplan_runner::RunnerError;
 use testplan_runner::cancel::CancelToken;
 use testplan_runner::events::RunStats;
 use testplan_runner::execute::{DEFAULT_KILL_GRACE, ExecuteOptions, execute};
 use testplan_runner::filter::Action;
 use testplan_runner::output::{DEFAULT_HEAD_BYTES, DEFAULT_TAIL_BYTES};
-use testplan_runner::RunnerError;
 use testplan_schema::RunReport;
 
 use crate::cli::{NoTests, OutputArgs, RunArgs};
@@ -67,7 +67,11 @@ fn jobs_and_reason(jobs: Option<usize>) -> (usize, String) {
     }
 }
 
-fn write_reports(report: &RunReport, target_dir: &camino::Utf8Path, extra: Option<&camino::Utf8Path>) -> Result<(), AppError> {
+fn write_reports(
+    report: &RunReport,
+    target_dir: &camino::Utf8Path,
+    extra: Option<&camino::Utf8Path>,
+) -> Result<(), AppError> {
     let last = target_dir.join("testplan").join("last-run.json");
     for path in std::iter::once(last.as_path()).chain(extra) {
         write_report(report, path.as_std_path())

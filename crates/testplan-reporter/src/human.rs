@@ -141,7 +141,12 @@ impl<'a, W: Write> HumanReporter<'a, W> {
         writeln!(self.out, "{head} {why}")
     }
 
-    fn run_finished(&mut self, stats: &RunStats, duration: std::time::Duration, stopped: Option<StopReason>) -> io::Result<()> {
+    fn run_finished(
+        &mut self,
+        stats: &RunStats,
+        duration: std::time::Duration,
+        stopped: Option<StopReason>,
+    ) -> io::Result<()> {
         if self.verbosity != Verbosity::Quiet {
             self.summary_block(stats, duration, stopped)?;
         }
@@ -151,7 +156,12 @@ impl<'a, W: Write> HumanReporter<'a, W> {
         self.out.flush()
     }
 
-    fn summary_block(&mut self, stats: &RunStats, duration: std::time::Duration, stopped: Option<StopReason>) -> io::Result<()> {
+    fn summary_block(
+        &mut self,
+        stats: &RunStats,
+        duration: std::time::Duration,
+        stopped: Option<StopReason>,
+    ) -> io::Result<()> {
         writeln!(self.out, "------------")?;
         let mut parts = vec![format!("{} tests run", stats.total - stats.skipped - stats.not_run)];
         if stats.crashed > 0 {
@@ -187,7 +197,8 @@ mod tests {
 
     #[test]
     fn final_line_counts_every_failure_kind() {
-        let stats = RunStats { total: 9, passed: 3, failed: 1, crashed: 1, timed_out: 1, skipped: 2, not_run: 1 };
+        let stats =
+            RunStats { total: 9, passed: 3, failed: 1, crashed: 1, timed_out: 1, skipped: 2, not_run: 1 };
         assert_eq!(final_line(&stats), "3 passed, 3 failed, 2 skipped");
     }
 }

@@ -98,7 +98,9 @@ fn status_fields(status: &TestStatus) -> StatusFields {
         TestStatus::Crashed { signal } => (ReportStatus::Crashed, None, Some(signal_name(*signal)), None),
         TestStatus::TimedOut { .. } => (ReportStatus::TimedOut, None, None, None),
         TestStatus::Skipped { reason } => (ReportStatus::Skipped, None, None, Some(reason.clone())),
-        TestStatus::NotRun { reason } => (ReportStatus::NotRun, None, None, Some(stop_reason(*reason).to_owned())),
+        TestStatus::NotRun { reason } => {
+            (ReportStatus::NotRun, None, None, Some(stop_reason(*reason).to_owned()))
+        }
     }
 }
 

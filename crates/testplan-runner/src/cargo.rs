@@ -1,11 +1,18 @@
 //! Talking to Cargo: `cargo metadata` for the workspace, and `cargo test --no-run
 //! --message-format=json-render-diagnostics` for the build, streamed so the compiler's
 //! diagnostics show as cargo shows them. Honours `$CARGO`.
+//!
+//! Every cargo invocation this crate makes (metadata, build, doctest listing and doctest
+//! runs) is built from one [`CargoOptions`], so they agree on profile, features, target and
+//! target dir and cargo never rebuilds between them.
 
 use std::collections::{HashMap, HashSet};
+use std::io::BufReader;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::{Message, Metadata, MetadataCommand, Package};
 
 use crate::error::RunnerError;
 use crate::model::{PackageInfo, TargetKind};
@@ -69,21 +76,150 @@ impl CargoOptions {
     /// Whether this selection includes doctests, with cargo's rule: doctests run when no
     /// target-selection flag is given, or with `--doc`.
     pub fn includes_doctests(&self) -> bool {
-        todo!("helper A")
+        self.doc || !self.selects_targets()
     }
 
     /// Arguments for `cargo test --doc` of one package, with the same profile, features,
     /// target and target dir as the build (so nothing is rebuilt). The caller appends
     /// `-- <libtest args>`.
     pub fn doc_test_args(&self, package: &PackageInfo) -> Vec<String> {
-        let _ = package;
-        todo!("helper A")
+        let manifest = self.manifest_path.as_ref().unwrap_or(&package.manifest_path);
+        let mut args = vec!["test".to_owned(), "--doc".to_owned()];
+        args.extend(["--manifest-path".to_owned(), manifest.to_string()]);
+        args.extend(["-p".to_owned(), format!("{}@{}", package.name, package.version)]);
+        args.extend(self.build_args());
+        args
+    }
+
+    /// Whether any target-selection flag (other than `--doc`) is given.
+    fn selects_targets(&self) -> bool {
+        self.lib
+            || self.bins
+            || !self.bin.is_empty()
+            || self.tests
+            || !self.test.is_empty()
+            || self.examples
+            || self.benches
+            || self.all_targets
+    }
+
+    /// `-p`/`--workspace`/`--exclude`, exactly as given.
+    pub(crate) fn package_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for spec in &self.packages {
+            args.extend(["-p".to_owned(), spec.clone()]);
+        }
+        if self.workspace {
+            args.push("--workspace".to_owned());
+        }
+        for spec in &self.exclude {
+            args.extend(["--exclude".to_owned(), spec.clone()]);
+        }
+        args
+    }
+
+    /// Target-selection flags (`--lib`, `--bin X`, ...), exactly as given.
+    fn target_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let flags = [
+            (self.lib, "--lib"),
+            (self.bins, "--bins"),
+            (self.tests, "--tests"),
+            (self.examples, "--examples"),
+            (self.benches, "--benches"),
+            (self.all_targets, "--all-targets"),
+        ];
+        args.extend(flags.iter().filter(|(on, _)| *on).map(|(_, flag)| (*flag).to_owned()));
+        for name in &self.bin {
+            args.extend(["--bin".to_owned(), name.clone()]);
+        }
+        for name in &self.test {
+            args.extend(["--test".to_owned(), name.clone()]);
+        }
+        args
+    }
+
+    /// Feature flags, as `cargo metadata` and the build need them.
+    fn feature_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if !self.features.is_empty() {
+            args.extend(["--features".to_owned(), self.features.join(",")]);
+        }
+        if self.all_features {
+            args.push("--all-features".to_owned());
+        }
+        if self.no_default_features {
+            args.push("--no-default-features".to_owned());
+        }
+        args
+    }
+
+    /// `--locked`/`--offline`/`--frozen`.
+    fn lock_args(&self) -> Vec<String> {
+        [(self.locked, "--locked"), (self.offline, "--offline"), (self.frozen, "--frozen")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, flag)| (*flag).to_owned())
+            .collect()
+    }
+
+    /// Everything that decides what is built and where, except the package and target
+    /// selection and the manifest path: features, profile, target, target dir, lock
+    /// flags, colour and build jobs. Shared by the build, the doctest listing and the
+    /// doctest runs so their fingerprints agree.
+    pub(crate) fn build_args(&self) -> Vec<String> {
+        let mut args = self.feature_args();
+        if self.release {
+            args.push("--release".to_owned());
+        }
+        if let Some(profile) = &self.cargo_profile {
+            args.extend(["--profile".to_owned(), profile.clone()]);
+        }
+        if let Some(target) = &self.target {
+            args.extend(["--target".to_owned(), target.clone()]);
+        }
+        if let Some(dir) = &self.target_dir {
+            args.extend(["--target-dir".to_owned(), dir.to_string()]);
+        }
+        args.extend(self.lock_args());
+        if let Some(color) = &self.color {
+            args.extend(["--color".to_owned(), color.clone()]);
+        }
+        if let Some(jobs) = self.build_jobs {
+            args.extend(["-j".to_owned(), jobs.to_string()]);
+        }
+        args
+    }
+
+    /// `--manifest-path`, when given.
+    pub(crate) fn manifest_args(&self) -> Vec<String> {
+        match &self.manifest_path {
+            Some(path) => vec!["--manifest-path".to_owned(), path.to_string()],
+            None => Vec::new(),
+        }
+    }
+
+    /// The arguments of `cargo test --no-run` for this selection.
+    fn no_run_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "test".to_owned(),
+            "--no-run".to_owned(),
+            "--message-format=json-render-diagnostics".to_owned(),
+        ];
+        args.extend(self.package_args());
+        args.extend(self.target_args());
+        args.extend(self.build_args());
+        args.extend(self.manifest_args());
+        args
     }
 }
 
 /// The `cargo` to run: `$CARGO` when set (cargo sets it for subcommands), else `cargo`.
 pub fn cargo_program() -> Utf8PathBuf {
-    todo!("helper A")
+    match std::env::var("CARGO") {
+        Ok(cargo) if !cargo.is_empty() => Utf8PathBuf::from(cargo),
+        _ => Utf8PathBuf::from("cargo"),
+    }
 }
 
 /// The workspace as `cargo metadata` describes it, reduced to what later stages need.
@@ -93,7 +229,8 @@ pub struct Workspace {
     pub root: Utf8PathBuf,
     /// Target directory (from `--target-dir`, or cargo's own resolution).
     pub target_dir: Utf8PathBuf,
-    /// Every package of the resolved graph that is a workspace member, by package id.
+    /// Every package of the resolved graph that is a workspace member, by package id
+    /// (plus any non-member package selected with `-p`, since it owns test binaries too).
     pub packages: HashMap<String, Arc<PackageInfo>>,
     /// `(package id, target name)` of targets declared `harness = false`.
     pub custom_harness: HashSet<(String, String)>,
@@ -101,12 +238,225 @@ pub struct Workspace {
     pub primary_packages: HashSet<String>,
     /// The full metadata, for stages that need more.
     pub metadata: Arc<cargo_metadata::Metadata>,
+    /// `rust-version` of each package, by package id, exactly as written (`1.80`):
+    /// `cargo_metadata` normalises it to `1.80.0`, but cargo passes the text as written
+    /// in `CARGO_PKG_RUST_VERSION`.
+    pub rust_versions: HashMap<String, String>,
+}
+
+impl Workspace {
+    /// The `cargo metadata` package with this id.
+    pub fn package_metadata(&self, id: &str) -> Option<&Package> {
+        self.metadata.packages.iter().find(|pkg| pkg.id.repr == id)
+    }
 }
 
 /// Runs `cargo metadata` with the options' manifest path and features.
 pub fn load_workspace(opts: &CargoOptions) -> Result<Workspace, RunnerError> {
-    let _ = opts;
-    todo!("helper A")
+    let raw = run_metadata(opts)?;
+    let metadata = MetadataCommand::parse(&raw).map_err(|err| RunnerError::Metadata {
+        message: format!("cannot read the output of `cargo metadata`: {err}"),
+    })?;
+    let rust_versions = raw_rust_versions(&raw);
+    let primary_packages = select_primary(&metadata, opts);
+    let packages = package_infos(&metadata, &primary_packages);
+    let custom_harness = custom_harness_targets(&metadata)?;
+    let target_dir = opts.target_dir.clone().unwrap_or_else(|| metadata.target_directory.clone());
+    Ok(Workspace {
+        root: metadata.workspace_root.clone(),
+        target_dir,
+        packages,
+        custom_harness,
+        primary_packages,
+        metadata: Arc::new(metadata),
+        rust_versions,
+    })
+}
+
+/// Runs `cargo metadata --format-version 1` and returns its stdout.
+fn run_metadata(opts: &CargoOptions) -> Result<String, RunnerError> {
+    let mut command = MetadataCommand::new();
+    command.cargo_path(cargo_program());
+    if let Some(path) = &opts.manifest_path {
+        command.manifest_path(path);
+    }
+    if !opts.features.is_empty() {
+        command.features(cargo_metadata::CargoOpt::SomeFeatures(opts.features.clone()));
+    }
+    if opts.all_features {
+        command.features(cargo_metadata::CargoOpt::AllFeatures);
+    }
+    if opts.no_default_features {
+        command.features(cargo_metadata::CargoOpt::NoDefaultFeatures);
+    }
+    command.other_options(opts.lock_args());
+    let output = command
+        .cargo_command()
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| RunnerError::io(format!("running `{} metadata`", cargo_program()), err))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(RunnerError::Metadata { message: stderr.trim().to_owned() });
+    }
+    String::from_utf8(output.stdout)
+        .map_err(|_| RunnerError::Metadata { message: "`cargo metadata` printed invalid UTF-8".to_owned() })
+}
+
+/// `rust-version` strings as cargo wrote them, by package id.
+fn raw_rust_versions(raw: &str) -> HashMap<String, String> {
+    #[derive(serde::Deserialize)]
+    struct RawMetadata {
+        packages: Vec<RawPackage>,
+    }
+    #[derive(serde::Deserialize)]
+    struct RawPackage {
+        id: String,
+        rust_version: Option<String>,
+    }
+    let Ok(parsed) = serde_json::from_str::<RawMetadata>(raw) else {
+        return HashMap::new();
+    };
+    parsed.packages.into_iter().filter_map(|pkg| Some((pkg.id, pkg.rust_version?))).collect()
+}
+
+/// The package ids `cargo test` with these options selects.
+fn select_primary(metadata: &Metadata, opts: &CargoOptions) -> HashSet<String> {
+    let members = metadata.workspace_packages();
+    let selected: Vec<&Package> = if opts.workspace {
+        let excluded = |pkg: &&Package| opts.exclude.iter().any(|spec| spec_matches(spec, pkg));
+        members.into_iter().filter(|pkg| !excluded(pkg)).collect()
+    } else if !opts.packages.is_empty() {
+        let wanted = |pkg: &&Package| opts.packages.iter().any(|spec| spec_matches(spec, pkg));
+        metadata.packages.iter().filter(wanted).collect()
+    } else if metadata.workspace_default_members.is_available() {
+        metadata.workspace_default_packages()
+    } else if let Some(root) = metadata.root_package() {
+        vec![root]
+    } else {
+        members
+    };
+    selected.into_iter().map(|pkg| pkg.id.repr.clone()).collect()
+}
+
+/// Whether a `-p`/`--exclude` spec names this package: `name`, `name@version` (a version
+/// prefix such as `1.2` is allowed), a glob over the name (`foo-*`), or a full package id.
+pub(crate) fn spec_matches(spec: &str, pkg: &Package) -> bool {
+    if spec == pkg.id.repr {
+        return true;
+    }
+    let (name, version) = match spec.split_once('@') {
+        Some((name, version)) => (name, Some(version)),
+        None => (spec, None),
+    };
+    glob_matches(name, &pkg.name) && version.is_none_or(|v| version_matches(v, &pkg.version.to_string()))
+}
+
+/// Whether `version` equals `prefix` or extends it by more components (`1.2` ≤ `1.2.3`).
+fn version_matches(prefix: &str, version: &str) -> bool {
+    match version.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with(['.', '-', '+']),
+        None => false,
+    }
+}
+
+/// Shell-style glob with `*` and `?` (what cargo accepts in `-p` and `--exclude`).
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    fn matches(pattern: &[char], text: &[char]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some(('*', rest)) => (0..=text.len()).any(|skip| matches(rest, &text[skip..])),
+            Some(('?', rest)) => !text.is_empty() && matches(rest, &text[1..]),
+            Some((c, rest)) => text.first() == Some(c) && matches(rest, &text[1..]),
+        }
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    matches(&pattern, &text)
+}
+
+/// [`PackageInfo`] for every workspace member and every primary package.
+fn package_infos(metadata: &Metadata, primary: &HashSet<String>) -> HashMap<String, Arc<PackageInfo>> {
+    let members: HashSet<&str> = metadata.workspace_members.iter().map(|id| id.repr.as_str()).collect();
+    metadata
+        .packages
+        .iter()
+        .filter(|pkg| members.contains(pkg.id.repr.as_str()) || primary.contains(&pkg.id.repr))
+        .map(|pkg| (pkg.id.repr.clone(), Arc::new(package_info(pkg))))
+        .collect()
+}
+
+fn package_info(pkg: &Package) -> PackageInfo {
+    let root = pkg.manifest_path.parent().map(Utf8Path::to_path_buf).unwrap_or_default();
+    PackageInfo {
+        id: pkg.id.repr.clone(),
+        name: pkg.name.to_string(),
+        version: pkg.version.to_string(),
+        manifest_path: pkg.manifest_path.clone(),
+        root,
+    }
+}
+
+/// `(package id, target name)` of every workspace target declared `harness = false`.
+/// `cargo metadata` does not say, so each member's `Cargo.toml` is read.
+fn custom_harness_targets(metadata: &Metadata) -> Result<HashSet<(String, String)>, RunnerError> {
+    let mut targets = HashSet::new();
+    for pkg in metadata.workspace_packages() {
+        let text = std::fs::read_to_string(&pkg.manifest_path)
+            .map_err(|err| RunnerError::io(format!("reading {}", pkg.manifest_path), err))?;
+        let names = harness_false_targets(&text, &lib_target_name(pkg))
+            .map_err(|message| RunnerError::Parse { path: pkg.manifest_path.clone(), message })?;
+        targets.extend(names.into_iter().map(|name| (pkg.id.repr.clone(), name)));
+    }
+    Ok(targets)
+}
+
+/// The name of the package's library target (`my_crate` for package `my-crate`).
+pub(crate) fn lib_target_name(pkg: &Package) -> String {
+    pkg.targets
+        .iter()
+        .find(|target| is_lib_kind(target))
+        .map(|target| target.name.clone())
+        .unwrap_or_else(|| pkg.name.replace('-', "_"))
+}
+
+/// Whether a target is the package's library (any crate type, proc-macro included).
+pub(crate) fn is_lib_kind(target: &cargo_metadata::Target) -> bool {
+    target.kind.iter().any(|kind| {
+        use cargo_metadata::TargetKind as K;
+        matches!(kind, K::Lib | K::RLib | K::DyLib | K::CDyLib | K::StaticLib | K::ProcMacro)
+    })
+}
+
+/// Names of the targets a manifest declares with `harness = false`. `lib_name` is the
+/// library target's name, used when `[lib]` has no `name`.
+fn harness_false_targets(manifest: &str, lib_name: &str) -> Result<Vec<String>, String> {
+    let table: toml::Table = toml::from_str(manifest).map_err(|err| err.to_string())?;
+    let mut names = Vec::new();
+    if table.get("lib").is_some_and(declares_no_harness) {
+        names.push(lib_name.to_owned());
+    }
+    for section in ["bin", "test", "bench", "example"] {
+        let Some(entries) = table.get(section).and_then(toml::Value::as_array) else {
+            continue;
+        };
+        names.extend(entries.iter().filter(|entry| declares_no_harness(entry)).filter_map(target_entry_name));
+    }
+    Ok(names)
+}
+
+fn declares_no_harness(entry: &toml::Value) -> bool {
+    entry.get("harness").and_then(toml::Value::as_bool) == Some(false)
+}
+
+/// A `[[test]]`-style entry's name: `name`, else the stem of `path` (cargo requires a
+/// name, so the fallback only matters for manifests cargo would reject anyway).
+fn target_entry_name(entry: &toml::Value) -> Option<String> {
+    if let Some(name) = entry.get("name").and_then(toml::Value::as_str) {
+        return Some(name.to_owned());
+    }
+    let path = Utf8Path::new(entry.get("path")?.as_str()?);
+    path.file_stem().map(str::to_owned)
 }
 
 /// One test executable the build produced.
@@ -147,7 +497,266 @@ pub struct BuildOutput {
 /// Runs `cargo test --no-run --message-format=json-render-diagnostics`, letting cargo's
 /// stderr (progress and rendered diagnostics) through, and collects the test executables.
 /// A failed build is [`RunnerError::Build`].
+///
+/// With `--doc` nothing is built here: cargo refuses `--doc --no-run`, and the doctest
+/// listing builds the libraries itself.
 pub fn build(ws: &Workspace, opts: &CargoOptions) -> Result<BuildOutput, RunnerError> {
-    let _ = (ws, opts);
-    todo!("helper A")
+    let _ = ws; // the options say everything cargo needs; kept for symmetry with later stages
+    if opts.doc {
+        return Ok(BuildOutput::default());
+    }
+    let mut command = Command::new(cargo_program());
+    command.args(opts.no_run_args()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = command
+        .spawn()
+        .map_err(|err| RunnerError::io(format!("running `{} test --no-run`", cargo_program()), err))?;
+    let output = match child.stdout.take() {
+        Some(stdout) => collect_messages(BufReader::new(stdout)),
+        None => Ok(BuildOutput::default()),
+    };
+    let status = child.wait().map_err(|err| RunnerError::io("waiting for cargo", err))?;
+    if !status.success() {
+        return Err(RunnerError::Build { status: status.to_string() });
+    }
+    output.map_err(|err| RunnerError::io("reading cargo's build messages", err))
+}
+
+/// Reads cargo's JSON messages to the end and keeps the test executables and build
+/// script results.
+fn collect_messages(reader: impl std::io::BufRead) -> std::io::Result<BuildOutput> {
+    let mut output = BuildOutput::default();
+    for message in Message::parse_stream(reader) {
+        match message? {
+            Message::CompilerArtifact(artifact) => {
+                output.binaries.extend(built_binary(&artifact));
+            }
+            Message::BuildScriptExecuted(script) => {
+                output.build_scripts.insert(script.package_id.repr.clone(), build_script_info(&script));
+            }
+            _ => {}
+        }
+    }
+    Ok(output)
+}
+
+/// The test executable of an artifact, if it is one.
+fn built_binary(artifact: &cargo_metadata::Artifact) -> Option<BuiltBinary> {
+    if !artifact.profile.test {
+        return None;
+    }
+    let executable = artifact.executable.clone()?;
+    Some(BuiltBinary {
+        package_id: artifact.package_id.repr.clone(),
+        target_name: artifact.target.name.clone(),
+        kind: target_kind(&artifact.target.kind),
+        executable,
+        src_path: artifact.target.src_path.clone(),
+    })
+}
+
+/// Maps cargo's target kinds to ours. An unknown kind (a future cargo) is treated as an
+/// integration test rather than dropped.
+pub(crate) fn target_kind(kinds: &[cargo_metadata::TargetKind]) -> TargetKind {
+    use cargo_metadata::TargetKind as K;
+    for kind in kinds {
+        match kind {
+            K::Lib | K::RLib | K::DyLib | K::CDyLib | K::StaticLib => return TargetKind::Lib,
+            K::ProcMacro => return TargetKind::ProcMacro,
+            K::Bin => return TargetKind::Bin,
+            K::Test => return TargetKind::Test,
+            K::Bench => return TargetKind::Bench,
+            K::Example => return TargetKind::Example,
+            _ => {}
+        }
+    }
+    TargetKind::Test
+}
+
+fn build_script_info(script: &cargo_metadata::BuildScript) -> BuildScriptInfo {
+    BuildScriptInfo {
+        out_dir: script.out_dir.clone(),
+        linked_paths: script.linked_paths.iter().map(|path| strip_link_kind(path.as_str())).collect(),
+        env: script.env.clone(),
+    }
+}
+
+/// `native=/some/dir` → `/some/dir` (the kinds `rustc -L` accepts).
+fn strip_link_kind(path: &str) -> Utf8PathBuf {
+    match path.split_once('=') {
+        Some(("native" | "crate" | "dependency" | "framework" | "all", dir)) => Utf8PathBuf::from(dir),
+        _ => Utf8PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doctests_follow_cargos_target_selection_rule() {
+        type Case = (fn(&mut CargoOptions), bool);
+        let cases: &[Case] = &[
+            (|_| {}, true),
+            (|o| o.doc = true, true),
+            (|o| o.lib = true, false),
+            (|o| o.bins = true, false),
+            (|o| o.bin.push("x".into()), false),
+            (|o| o.tests = true, false),
+            (|o| o.test.push("x".into()), false),
+            (|o| o.examples = true, false),
+            (|o| o.benches = true, false),
+            (|o| o.all_targets = true, false),
+            (|o| o.release = true, true),
+            (|o| o.packages.push("a".into()), true),
+        ];
+        for (i, (set, expected)) in cases.iter().enumerate() {
+            let mut opts = CargoOptions::default();
+            set(&mut opts);
+            assert_eq!(opts.includes_doctests(), *expected, "case {i}: {opts:?}");
+        }
+    }
+
+    #[test]
+    fn no_run_args_carry_every_option() {
+        let opts = CargoOptions {
+            manifest_path: Some("/w/Cargo.toml".into()),
+            packages: vec!["a".into(), "b@1.0.0".into()],
+            workspace: true,
+            exclude: vec!["c".into()],
+            lib: true,
+            bin: vec!["tool".into()],
+            test: vec!["it".into()],
+            features: vec!["f1".into(), "f2 f3".into()],
+            no_default_features: true,
+            release: true,
+            cargo_profile: Some("ci".into()),
+            target: Some("x86_64-unknown-linux-gnu".into()),
+            target_dir: Some("/t".into()),
+            locked: true,
+            offline: true,
+            color: Some("never".into()),
+            build_jobs: Some(2),
+            ..CargoOptions::default()
+        };
+        let expected = "test --no-run --message-format=json-render-diagnostics -p a -p b@1.0.0 \
+            --workspace --exclude c --lib --bin tool --test it --features f1,f2 f3 \
+            --no-default-features --release --profile ci --target x86_64-unknown-linux-gnu \
+            --target-dir /t --locked --offline --color never -j 2 --manifest-path /w/Cargo.toml";
+        assert_eq!(opts.no_run_args().join(" "), expected);
+    }
+
+    #[test]
+    fn doc_test_args_select_one_package_and_match_the_build() {
+        let opts = CargoOptions {
+            packages: vec!["other".into()],
+            lib: true,
+            features: vec!["f".into()],
+            release: true,
+            target_dir: Some("/t".into()),
+            frozen: true,
+            ..CargoOptions::default()
+        };
+        let pkg = PackageInfo {
+            id: "id".into(),
+            name: "my-crate".into(),
+            version: "1.2.3".into(),
+            manifest_path: "/w/my-crate/Cargo.toml".into(),
+            root: "/w/my-crate".into(),
+        };
+        let expected = "test --doc --manifest-path /w/my-crate/Cargo.toml -p my-crate@1.2.3 \
+            --features f --release --target-dir /t --frozen";
+        assert_eq!(opts.doc_test_args(&pkg).join(" "), expected);
+        let opts = CargoOptions { manifest_path: Some("/w/Cargo.toml".into()), ..opts };
+        assert!(opts.doc_test_args(&pkg).join(" ").contains("--manifest-path /w/Cargo.toml -p"));
+    }
+
+    #[test]
+    fn harness_false_targets_are_found_in_every_section() {
+        let manifest = r#"
+            [package]
+            name = "my-crate"
+            [lib]
+            harness = false
+            [[bin]]
+            name = "tool"
+            [[bin]]
+            name = "tool2"
+            harness = false
+            [[test]]
+            name = "custom"
+            harness = false
+            [[test]]
+            name = "normal"
+            harness = true
+            [[bench]]
+            name = "speed"
+            harness = false
+            [[example]]
+            path = "examples/demo.rs"
+            harness = false
+        "#;
+        let names = harness_false_targets(manifest, "my_crate").expect("parses");
+        assert_eq!(names, ["my_crate", "tool2", "custom", "speed", "demo"]);
+        assert!(harness_false_targets("[package]\nname = \"x\"\n", "x").expect("parses").is_empty());
+        assert!(harness_false_targets("not toml [", "x").is_err());
+    }
+
+    #[test]
+    fn package_specs_match_like_cargo() {
+        let cases = [
+            ("my-crate", true),
+            ("my-crate@1.2.3", true),
+            ("my-crate@1.2", true),
+            ("my-crate@1", true),
+            ("my-crate@1.3", false),
+            ("my-crate@1.2.30", false),
+            ("my-*", true),
+            ("my-crat?", true),
+            ("*-x", false),
+            ("other", false),
+            ("path+file:///w/my-crate#1.2.3", true),
+        ];
+        let json = r#"{"name":"my-crate","version":"1.2.3","id":"path+file:///w/my-crate#1.2.3",
+            "dependencies":[],"targets":[],"features":{},"manifest_path":"/w/my-crate/Cargo.toml"}"#;
+        let pkg: Package = serde_json::from_str(json).expect("package json");
+        for (spec, expected) in cases {
+            assert_eq!(spec_matches(spec, &pkg), expected, "{spec}");
+        }
+    }
+
+    #[test]
+    fn link_kinds_are_stripped() {
+        assert_eq!(strip_link_kind("native=/a/b"), "/a/b");
+        assert_eq!(strip_link_kind("all=/a"), "/a");
+        assert_eq!(strip_link_kind("dependency=/a"), "/a");
+        assert_eq!(strip_link_kind("/a/b=c"), "/a/b=c");
+        assert_eq!(strip_link_kind("/plain"), "/plain");
+    }
+
+    #[test]
+    fn build_messages_keep_test_executables_and_build_scripts() {
+        let stream = concat!(
+            r#"{"reason":"compiler-artifact","package_id":"p 0.1.0","manifest_path":"/w/Cargo.toml","target":{"name":"p","kind":["lib"],"crate_types":["lib"],"src_path":"/w/src/lib.rs","edition":"2021","doctest":true,"test":true},"profile":{"opt_level":"0","debuginfo":0,"debug_assertions":true,"overflow_checks":true,"test":true},"features":[],"filenames":["/w/target/debug/deps/p-1"],"executable":"/w/target/debug/deps/p-1","fresh":true}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"p 0.1.0","manifest_path":"/w/Cargo.toml","target":{"name":"p","kind":["lib"],"crate_types":["lib"],"src_path":"/w/src/lib.rs","edition":"2021","doctest":true,"test":true},"profile":{"opt_level":"0","debuginfo":0,"debug_assertions":true,"overflow_checks":true,"test":false},"features":[],"filenames":["/w/target/debug/deps/libp.rlib"],"executable":null,"fresh":true}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"p 0.1.0","manifest_path":"/w/Cargo.toml","target":{"name":"pm","kind":["proc-macro"],"crate_types":["proc-macro"],"src_path":"/w/src/pm.rs","edition":"2021","doctest":true,"test":true},"profile":{"opt_level":"0","debuginfo":0,"debug_assertions":true,"overflow_checks":true,"test":true},"features":[],"filenames":["/w/target/debug/deps/pm-2"],"executable":"/w/target/debug/deps/pm-2","fresh":true}"#,
+            "\n",
+            r#"{"reason":"build-script-executed","package_id":"p 0.1.0","linked_libs":[],"linked_paths":["native=/w/target/debug/build/p-1/out/lib","/other"],"cfgs":[],"env":[["K","V"]],"out_dir":"/w/target/debug/build/p-1/out"}"#,
+            "\n",
+            "not json\n",
+            r#"{"reason":"build-finished","success":true}"#,
+            "\n",
+        );
+        let output = collect_messages(stream.as_bytes()).expect("reads");
+        let kinds: Vec<_> = output.binaries.iter().map(|b| (b.target_name.as_str(), b.kind)).collect();
+        assert_eq!(kinds, [("p", TargetKind::Lib), ("pm", TargetKind::ProcMacro)]);
+        let script = &output.build_scripts["p 0.1.0"];
+        assert_eq!(script.out_dir, "/w/target/debug/build/p-1/out");
+        assert_eq!(
+            script.linked_paths,
+            [Utf8PathBuf::from("/w/target/debug/build/p-1/out/lib"), "/other".into()]
+        );
+        assert_eq!(script.env, [("K".to_owned(), "V".to_owned())]);
+    }
 }

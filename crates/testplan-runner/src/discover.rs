@@ -2,11 +2,42 @@
 //! library. Prefers libtest's JSON listing (ignore reasons, source locations), parsed
 //! tolerantly; falls back to the terse listing; understands `harness = false` binaries
 //! that list like libtest, and runs the ones that do not list as one test each.
+//!
+//! Every binary is listed the way its tests will run: in the package directory, with
+//! cargo's run-time environment ([`crate::env`]). Nothing is dropped: a libtest binary
+//! that cannot be listed at all is an error naming it, and a `harness = false` binary
+//! that does not answer `--list` (or runs past [`LIST_TIMEOUT`] doing something else)
+//! becomes one test named after its target, which is how `cargo test` runs it.
+//!
+//! Source locations are made relative to the package root (the compiler reports them
+//! relative to the workspace root, `member/src/lib.rs`).
+
+mod doctest;
+mod libtest;
+mod process;
+
+use std::collections::HashSet;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::cancel::CancelToken;
-use crate::cargo::{BuildOutput, CargoOptions, Workspace};
+use crate::cargo::{BuildOutput, BuiltBinary, CargoOptions, Workspace};
 use crate::error::RunnerError;
-use crate::model::TestList;
+use crate::model::{BinaryIdx, ListMethod, PackageInfo, SourceLocation, TestBinary, TestCase, TestList};
+
+use self::libtest::ListedTest;
+use self::process::{Capture, Ending, Listing, run_listing};
+
+/// How a binary was listed and what it holds.
+type ListResult = Result<(ListMethod, Vec<ListedTest>), RunnerError>;
+
+/// How long one listing command may run. A `harness = false` binary that ignores
+/// `--list` and runs its tests for longer is treated as opaque (one test).
+pub const LIST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Lists every test. `jobs` bounds how many binaries are listed at once.
 pub fn discover(
@@ -16,6 +47,259 @@ pub fn discover(
     jobs: usize,
     cancel: &CancelToken,
 ) -> Result<TestList, RunnerError> {
-    let _ = (ws, build, opts, jobs, cancel);
-    todo!("helper A")
+    check_cancel(cancel)?;
+    let binaries =
+        build.binaries.iter().map(|built| test_binary(ws, build, built)).collect::<Result<Vec<_>, _>>()?;
+    let mut listed = list_in_parallel(binaries, jobs, cancel)?;
+    check_cancel(cancel)?;
+    if opts.includes_doctests() {
+        listed.extend(doctest::discover_doctests(ws, opts, cancel)?);
+        check_cancel(cancel)?;
+    }
+    Ok(assemble(ws, listed))
+}
+
+fn check_cancel(cancel: &CancelToken) -> Result<(), RunnerError> {
+    if cancel.is_cancelled() { Err(RunnerError::Interrupted) } else { Ok(()) }
+}
+
+/// The [`TestBinary`] of a built executable, before listing (its `list_method` is set by
+/// [`list_binary`]).
+fn test_binary(ws: &Workspace, build: &BuildOutput, built: &BuiltBinary) -> Result<TestBinary, RunnerError> {
+    let package = package_of(ws, &built.package_id).ok_or_else(|| RunnerError::List {
+        binary: built.executable.to_string(),
+        message: format!("package `{}` is not in `cargo metadata`'s output", built.package_id),
+    })?;
+    let custom_harness = ws.custom_harness.contains(&(built.package_id.clone(), built.target_name.clone()));
+    Ok(TestBinary {
+        id: TestBinary::make_id(&package.name, built.kind, &built.target_name),
+        target_name: built.target_name.clone(),
+        kind: built.kind,
+        executable: Some(built.executable.clone()),
+        custom_harness,
+        cwd: package.root.clone(),
+        env: Arc::new(crate::env::test_env(ws, build, built)),
+        list_method: if custom_harness { ListMethod::CustomList } else { ListMethod::LibtestJson },
+        package,
+    })
+}
+
+fn package_of(ws: &Workspace, id: &str) -> Option<Arc<PackageInfo>> {
+    if let Some(package) = ws.packages.get(id) {
+        return Some(Arc::clone(package));
+    }
+    let meta = ws.package_metadata(id)?;
+    Some(Arc::new(PackageInfo {
+        id: id.to_owned(),
+        name: meta.name.to_string(),
+        version: meta.version.to_string(),
+        manifest_path: meta.manifest_path.clone(),
+        root: meta.manifest_path.parent().map(Utf8Path::to_path_buf).unwrap_or_default(),
+    }))
+}
+
+/// Lists every binary, at most `jobs` at once, keeping the input order. The first
+/// failure (in that order) wins; cancellation wins over everything.
+fn list_in_parallel(
+    binaries: Vec<TestBinary>,
+    jobs: usize,
+    cancel: &CancelToken,
+) -> Result<Vec<(TestBinary, Vec<ListedTest>)>, RunnerError> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<ListResult>>> = Mutex::new(binaries.iter().map(|_| None).collect());
+    let workers = jobs.clamp(1, binaries.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(binary) = binaries.get(index) else {
+                        break;
+                    };
+                    let result = if cancel.is_cancelled() {
+                        Err(RunnerError::Interrupted)
+                    } else {
+                        list_binary(binary, cancel)
+                    };
+                    results.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(result);
+                }
+            });
+        }
+    });
+    check_cancel(cancel)?;
+    let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+    binaries
+        .into_iter()
+        .zip(results)
+        .map(|(mut binary, result)| {
+            let (method, tests) = result.unwrap_or(Err(RunnerError::Interrupted))?;
+            binary.list_method = method;
+            Ok((binary, tests))
+        })
+        .collect()
+}
+
+/// Lists one binary with the method its harness calls for.
+fn list_binary(binary: &TestBinary, cancel: &CancelToken) -> ListResult {
+    let Some(executable) = &binary.executable else {
+        return Ok((binary.list_method, Vec::new()));
+    };
+    if binary.custom_harness {
+        list_custom_harness(binary, executable, cancel)
+    } else {
+        list_libtest(binary, executable, cancel)
+    }
+}
+
+/// Runs the executable with `args` in its test environment.
+fn run_binary(
+    binary: &TestBinary,
+    executable: &Utf8Path,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+    cancel: &CancelToken,
+) -> Result<Listing, RunnerError> {
+    let mut command = Command::new(executable);
+    command.args(args).current_dir(&binary.cwd);
+    command.envs(binary.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    command.envs(extra_env.iter().copied());
+    run_listing(command, Capture::Separate, Some(LIST_TIMEOUT), cancel)
+}
+
+/// libtest: the JSON listing, else the terse one; an error if neither works.
+fn list_libtest(binary: &TestBinary, executable: &Utf8Path, cancel: &CancelToken) -> ListResult {
+    let json_args = ["-Z", "unstable-options", "--list", "--format", "json"];
+    let json = run_binary(binary, executable, &json_args, &[("RUSTC_BOOTSTRAP", "1")], cancel)?;
+    let json_problem = if json.succeeded() {
+        match libtest::parse_json_listing(&json.stdout) {
+            Ok(tests) => return Ok((ListMethod::LibtestJson, tests)),
+            Err(problem) => problem,
+        }
+    } else {
+        json.failure_summary()
+    };
+    let all = run_binary(binary, executable, &["--list", "--format", "terse"], &[], cancel)?;
+    let ignored = run_binary(binary, executable, &["--list", "--format", "terse", "--ignored"], &[], cancel)?;
+    for listing in [&all, &ignored] {
+        if !listing.succeeded() {
+            return Err(RunnerError::List {
+                binary: binary.id.clone(),
+                message: format!(
+                    "`{executable} --list --format terse` {}\n(the JSON listing failed too: {json_problem})",
+                    listing.failure_summary()
+                ),
+            });
+        }
+    }
+    let ignored: HashSet<String> = libtest::parse_terse(&ignored.stdout).into_iter().collect();
+    let tests = libtest::parse_terse(&all.stdout)
+        .into_iter()
+        .map(|name| {
+            let is_ignored = ignored.contains(&name);
+            ListedTest::named(name, is_ignored)
+        })
+        .collect();
+    Ok((ListMethod::LibtestTerse, tests))
+}
+
+/// `harness = false`: a libtest-like `--list` answer, else one opaque test.
+fn list_custom_harness(binary: &TestBinary, executable: &Utf8Path, cancel: &CancelToken) -> ListResult {
+    let opaque = || (ListMethod::Opaque, vec![ListedTest::named(binary.target_name.clone(), false)]);
+    let all = run_binary(binary, executable, &["--list"], &[], cancel)?;
+    let names = match all.succeeded().then(|| libtest::parse_custom_list(&all.stdout)).flatten() {
+        Some(names) if !names.is_empty() => names,
+        _ => return Ok(opaque()),
+    };
+    let ignored = run_binary(binary, executable, &["--list", "--ignored"], &[], cancel)?;
+    let ignored = custom_ignored_set(&all, &ignored, names.len());
+    let tests = names
+        .into_iter()
+        .map(|name| {
+            let is_ignored = ignored.contains(&name);
+            ListedTest::named(name, is_ignored)
+        })
+        .collect();
+    Ok((ListMethod::CustomList, tests))
+}
+
+/// The ignored tests of a custom harness. A harness that does not understand
+/// `--ignored` answers it with the full list again; when `--list --ignored` repeats
+/// `--list` exactly, nothing is taken as ignored (wrongly running an ignored test is
+/// reported by the harness itself; wrongly skipping would hide tests `cargo test` runs).
+fn custom_ignored_set(all: &Listing, ignored: &Listing, total: usize) -> HashSet<String> {
+    if !ignored.succeeded() || !matches!(ignored.ending, Ending::Exited(_)) {
+        return HashSet::new();
+    }
+    let Some(names) = libtest::parse_custom_list(&ignored.stdout) else {
+        return HashSet::new();
+    };
+    if names.len() == total && ignored.stdout == all.stdout {
+        return HashSet::new();
+    }
+    names.into_iter().collect()
+}
+
+/// Sorts binaries by id and tests by name, and flattens them into a [`TestList`].
+fn assemble(ws: &Workspace, mut listed: Vec<(TestBinary, Vec<ListedTest>)>) -> TestList {
+    listed.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
+    let mut list = TestList {
+        workspace_root: ws.root.clone(),
+        target_dir: ws.target_dir.clone(),
+        ..TestList::default()
+    };
+    for (index, (binary, mut tests)) in listed.into_iter().enumerate() {
+        tests.sort_by(|a, b| a.name.cmp(&b.name));
+        tests.dedup_by(|a, b| a.name == b.name);
+        for test in tests {
+            let source = test.source.map(|source| package_relative(source, &ws.root, &binary.package.root));
+            list.tests.push(TestCase {
+                binary: BinaryIdx(index),
+                name: test.name,
+                ignored: test.ignored,
+                ignore_reason: test.ignore_reason,
+                source,
+            });
+        }
+        list.binaries.push(binary);
+    }
+    list
+}
+
+/// Rewrites a compiler-reported path (relative to the workspace root, or absolute) to be
+/// relative to the package root when it lies inside it.
+fn package_relative(source: SourceLocation, ws_root: &Utf8Path, pkg_root: &Utf8Path) -> SourceLocation {
+    let path = Utf8Path::new(&source.file);
+    let absolute: Utf8PathBuf = if path.is_absolute() { path.to_path_buf() } else { ws_root.join(path) };
+    match absolute.strip_prefix(pkg_root) {
+        Ok(relative) if !relative.as_str().is_empty() => {
+            SourceLocation { file: relative.to_string(), ..source }
+        }
+        _ => source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(file: &str) -> SourceLocation {
+        SourceLocation { file: file.to_owned(), line: 3 }
+    }
+
+    #[test]
+    fn source_paths_become_package_relative() {
+        let ws = Utf8Path::new("/w");
+        let cases = [
+            ("src/lib.rs", "/w", "src/lib.rs"),
+            ("member/src/lib.rs", "/w/member", "src/lib.rs"),
+            ("crates/a/tests/it.rs", "/w/crates/a", "tests/it.rs"),
+            ("/registry/dep-1.0/src/lib.rs", "/registry/dep-1.0", "src/lib.rs"),
+            ("other/src/lib.rs", "/w/member", "other/src/lib.rs"),
+            ("/elsewhere/x.rs", "/w/member", "/elsewhere/x.rs"),
+        ];
+        for (file, pkg_root, expected) in cases {
+            let got = package_relative(location(file), ws, Utf8Path::new(pkg_root));
+            assert_eq!(got, location(expected), "{file} in {pkg_root}");
+        }
+    }
 }

@@ -50,10 +50,7 @@ pub enum TestStatus {
 impl TestStatus {
     /// Whether this status makes the run fail.
     pub fn is_failure(&self) -> bool {
-        matches!(
-            self,
-            TestStatus::Failed { .. } | TestStatus::Crashed { .. } | TestStatus::TimedOut { .. }
-        )
+        matches!(self, TestStatus::Failed { .. } | TestStatus::Crashed { .. } | TestStatus::TimedOut { .. })
     }
 
     /// Short lower-case label (`passed`, `failed`, `crashed`, `timed out`, ...).

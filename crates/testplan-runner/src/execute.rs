@@ -1,14 +1,40 @@
 //! The executor: runs planned tests, `jobs` at once, each in its own process group (or, for
 //! doctests, one `cargo test --doc` batch per package), enforces timeouts, captures bounded
 //! output, reacts to cancellation, and reports everything as [`Event`]s. It never prints.
+//!
+//! The pieces, from policy down to the platform:
+//! - `job`: the planned tests become jobs — one process each, with the slots it occupies
+//!   (`Demand`) and how its results are read (one test, or a libtest-style batch);
+//! - `scheduler`: the coordinator loop that admits jobs in planned order, enforces
+//!   timeouts, fail-fast and Ctrl-C;
+//! - `emit`: the events, the totals, and exactly one `TestFinished` per test;
+//! - `process`: spawning, the output reader and the `wait4` waiter threads;
+//! - `batch`: the parser of libtest's text output for batches;
+//! - `resolve`: how an exit (and the runner's own kills) becomes a status;
+//! - [`crate::platform`]: `wait4`, process-group signals, signal names.
+//!
+//! Durations of batch members are approximate: libtest reports when each test ends, so a
+//! member's duration is the time since the previous result of its batch.
 
-use std::time::Duration;
+mod batch;
+mod emit;
+mod job;
+mod process;
+mod resolve;
+mod scheduler;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
-use crate::cargo::CargoOptions;
-use crate::events::{Event, RunStats};
-use crate::filter::PlannedTest;
-use crate::model::TestList;
+use crate::cargo::{CargoOptions, cargo_program};
+use crate::events::{Event, RunStats, StopReason, TestResult, TestStatus};
+use crate::filter::{Action, PlannedTest};
+use crate::model::{TestBinary, TestList};
+use emit::Emitter;
+use job::DocCommand;
 
 /// Default hard timeout per test.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -35,6 +61,11 @@ pub struct ExecuteOptions {
 }
 
 /// Runs `planned` tests of `list`, sending every event to `sink`, and returns the totals.
+///
+/// Events: `RunStarted`; a `TestFinished` (skipped) for every planned skip; then, in planned
+/// order, `TestStarted`/`TestFinished` as tests run; `Stopping` if the run stops early; and
+/// `RunFinished`. Every planned test gets exactly one `TestFinished`. When this returns, no
+/// process it started is left running.
 pub fn execute(
     list: &TestList,
     planned: &[PlannedTest],
@@ -42,6 +73,52 @@ pub fn execute(
     cancel: &CancelToken,
     sink: &mut dyn FnMut(&Event),
 ) -> RunStats {
-    let _ = (list, planned, opts, cancel, sink);
-    todo!("helper B")
+    let mut doc_command = |binary: &TestBinary| (cargo_program(), opts.cargo.doc_test_args(&binary.package));
+    execute_with(list, planned, opts, cancel, sink, &mut doc_command)
+}
+
+/// [`execute`] with the doctest command injected, so tests can stand in for cargo.
+fn execute_with(
+    list: &TestList,
+    planned: &[PlannedTest],
+    opts: &ExecuteOptions,
+    cancel: &CancelToken,
+    sink: &mut dyn FnMut(&Event),
+    doc_command: &mut DocCommand<'_>,
+) -> RunStats {
+    let started = Instant::now();
+    let jobs = opts.jobs.max(1);
+    let mut emit = Emitter::new(sink, planned.len());
+    emit.event(&Event::RunStarted { tests: planned.len(), binaries: count_binaries(list, planned), jobs });
+    report_skips(planned, &mut emit);
+    let job_list = job::plan_jobs(list, planned, jobs, opts.timeout, doc_command);
+    let stopped = scheduler::Scheduler::new(opts, cancel, &mut emit, job_list).run();
+    report_unfinished(planned, stopped, &mut emit);
+    let stats = emit.stats().clone();
+    emit.event(&Event::RunFinished { stats: stats.clone(), duration: started.elapsed(), stopped });
+    stats
+}
+
+fn count_binaries(list: &TestList, planned: &[PlannedTest]) -> usize {
+    planned.iter().map(|p| list.test(p.test).binary).collect::<HashSet<_>>().len()
+}
+
+/// Skips are known before anything runs: report them first.
+fn report_skips(planned: &[PlannedTest], emit: &mut Emitter<'_>) {
+    for p in planned {
+        if let Action::Skip { reason } = &p.action {
+            emit.finished(p.test, TestResult::not_started(TestStatus::Skipped { reason: reason.clone() }));
+        }
+    }
+}
+
+/// A safety net for the "exactly one `TestFinished`" promise: the scheduler reports every
+/// test, so this only fires on a bug, and then reporters still see every test.
+fn report_unfinished(planned: &[PlannedTest], stopped: Option<StopReason>, emit: &mut Emitter<'_>) {
+    for p in planned {
+        if !emit.has_finished(p.test) {
+            debug_assert!(false, "test {:?} got no result", p.test);
+            emit.not_run(p.test, stopped.unwrap_or(StopReason::Interrupted));
+        }
+    }
 }

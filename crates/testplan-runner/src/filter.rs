@@ -71,7 +71,9 @@ impl TestFilter {
             }
             let action = match (test.ignored, self.run_ignored) {
                 (false, RunIgnored::Only) => continue,
-                (true, RunIgnored::Default) => Action::Skip { reason: skip_reason(test.ignore_reason.as_deref()) },
+                (true, RunIgnored::Default) => {
+                    Action::Skip { reason: skip_reason(test.ignore_reason.as_deref()) }
+                }
                 (ignored, _) => Action::Run { ignored },
             };
             planned.push(PlannedTest { test: TestIdx(i), action });
@@ -102,7 +104,9 @@ mod tests {
 
     #[test]
     fn name_filters_follow_libtest() {
-        let cases: &[(&[&str], bool, &[&str], &str, bool)] = &[
+        // (patterns, exact, skip, name, selected)
+        type Case<'a> = (&'a [&'a str], bool, &'a [&'a str], &'a str, bool);
+        let cases: &[Case] = &[
             (&[], false, &[], "a::b", true),
             (&["b"], false, &[], "a::b", true),
             (&["c"], false, &[], "a::b", false),

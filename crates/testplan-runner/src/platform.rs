@@ -81,7 +81,10 @@ fn max_rss_bytes(ru_maxrss: libc::c_long) -> u64 {
 /// the user owns.
 pub fn kill_group(pgid: i32, signal: i32) -> io::Result<()> {
     if pgid <= 1 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("refusing to signal process group {pgid}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing to signal process group {pgid}"),
+        ));
     }
     // SAFETY: `kill` has no memory-safety preconditions; the group id was checked above so
     // the call cannot reach the runner's own group or every process.
@@ -176,10 +179,21 @@ mod tests {
         }
     }
 
+    /// Starts `sh -c script` (in its own process group when asked) and returns its pid; the
+    /// tests reap it with `wait4`.
+    fn spawn_sh(script: &str, own_group: bool) -> i32 {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new("sh");
+        command.args(["-c", script]);
+        if own_group {
+            command.process_group(0);
+        }
+        command.spawn().expect("spawn sh").id() as i32
+    }
+
     #[test]
     fn wait4_reports_exit_code_and_rss() {
-        let child = std::process::Command::new("sh").args(["-c", "exit 3"]).spawn().expect("spawn sh");
-        let info = wait4(child.id() as i32).expect("wait4");
+        let info = wait4(spawn_sh("exit 3", false)).expect("wait4");
         assert_eq!(info.code, Some(3));
         assert_eq!(info.signal, None);
         assert!(info.max_rss > 0);
@@ -187,8 +201,7 @@ mod tests {
 
     #[test]
     fn wait4_reports_signal() {
-        let child = std::process::Command::new("sh").args(["-c", "kill -SEGV $$"]).spawn().expect("spawn sh");
-        let info = wait4(child.id() as i32).expect("wait4");
+        let info = wait4(spawn_sh("kill -SEGV $$", false)).expect("wait4");
         assert_eq!(info.signal, Some(libc::SIGSEGV));
         assert_eq!(info.code, None);
     }
@@ -202,13 +215,7 @@ mod tests {
 
     #[test]
     fn groups_are_killed_and_gone() {
-        use std::os::unix::process::CommandExt;
-        let child = std::process::Command::new("sh")
-            .args(["-c", "sleep 30 & sleep 30; wait"])
-            .process_group(0)
-            .spawn()
-            .expect("spawn sh");
-        let pgid = child.id() as i32;
+        let pgid = spawn_sh("sleep 30 & sleep 30; wait", true);
         assert!(group_alive(pgid));
         kill_group(pgid, SIGKILL).expect("kill");
         let info = wait4(pgid).expect("wait4");

@@ -55,14 +55,12 @@ impl Shape {
         match self {
             Shape::Circle { center, radius } => center.distance(p) <= *radius,
             Shape::Rectangle { corner, width, height } => {
-                (corner.x..=corner.x + width).contains(&p.x)
-                    && (corner.y..=corner.y + height).contains(&p.y)
+                (corner.x..=corner.x + width).contains(&p.x) && (corner.y..=corner.y + height).contains(&p.y)
             }
             Shape::Triangle([a, b, c]) => {
                 let whole = polygon_area(&[*a, *b, *c]);
-                let parts = polygon_area(&[p, *b, *c])
-                    + polygon_area(&[*a, p, *c])
-                    + polygon_area(&[*a, *b, p]);
+                let parts =
+                    polygon_area(&[p, *b, *c]) + polygon_area(&[*a, p, *c]) + polygon_area(&[*a, *b, p]);
                 (parts - whole).abs() < 1e-9
             }
         }

@@ -51,17 +51,13 @@ pub fn parse_shape(line: &str) -> Result<Shape, ParseError> {
     match (kind, numbers.as_slice()) {
         ("circle", &[r]) => Ok(Shape::Circle { center: Point::ORIGIN, radius: positive(r)? }),
         ("circle", _) => Err(ParseError::WrongArity { shape: "circle", expected: 1 }),
-        ("rect", &[w, h]) => Ok(Shape::Rectangle {
-            corner: Point::ORIGIN,
-            width: positive(w)?,
-            height: positive(h)?,
-        }),
+        ("rect", &[w, h]) => {
+            Ok(Shape::Rectangle { corner: Point::ORIGIN, width: positive(w)?, height: positive(h)? })
+        }
         ("rect", _) => Err(ParseError::WrongArity { shape: "rect", expected: 2 }),
-        ("triangle", &[x1, y1, x2, y2, x3, y3]) => Ok(Shape::Triangle([
-            Point::new(x1, y1),
-            Point::new(x2, y2),
-            Point::new(x3, y3),
-        ])),
+        ("triangle", &[x1, y1, x2, y2, x3, y3]) => {
+            Ok(Shape::Triangle([Point::new(x1, y1), Point::new(x2, y2), Point::new(x3, y3)]))
+        }
         ("triangle", _) => Err(ParseError::WrongArity { shape: "triangle", expected: 6 }),
         (other, _) => Err(ParseError::UnknownShape(other.to_owned())),
     }

@@ -25,19 +25,17 @@ fn unknown_shape_exits_2_with_usage() {
 #[test]
 #[ignore = "slow"]
 fn large_batch_from_stdin() {
-    let mut child = shapes()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run shapes");
-    {
-        let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut child = shapes().stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("run shapes");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // Feed stdin from a thread while this one drains stdout, so neither pipe fills up.
+    let writer = std::thread::spawn(move || {
         for i in 1..=20_000 {
             writeln!(stdin, "rect {i} 1").expect("write to shapes");
         }
-    }
+    });
     std::thread::sleep(std::time::Duration::from_secs(1));
     let out = child.wait_with_output().expect("wait for shapes");
+    writer.join().expect("writer thread");
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 20_000);
 }

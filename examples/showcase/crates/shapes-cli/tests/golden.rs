@@ -17,7 +17,12 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "golden::circle", input: "circle 2", expected: "area=12.566 perimeter=12.566", ignored: None },
+    Case {
+        name: "golden::circle",
+        input: "circle 2",
+        expected: "area=12.566 perimeter=12.566",
+        ignored: None,
+    },
     Case { name: "golden::rect", input: "rect 2 5", expected: "area=10.000 perimeter=14.000", ignored: None },
     Case {
         name: "golden::triangle",
@@ -46,6 +51,7 @@ fn check(case: &Case) -> Result<(), String> {
 #[derive(Default)]
 struct Args {
     list: bool,
+    terse: bool,
     ignored: bool,
     include_ignored: bool,
     exact: bool,
@@ -68,7 +74,8 @@ fn parse_args() -> Result<Args, String> {
                 it.next();
             }
             "--format" => match it.next().as_deref() {
-                Some("pretty" | "terse") => {}
+                Some("pretty") => {}
+                Some("terse") => args.terse = true,
                 other => return Err(format!("unsupported --format {other:?}")),
             },
             a if a.starts_with("--test-threads=") || a.starts_with("--color=") => {}
@@ -96,13 +103,15 @@ fn main() -> ExitCode {
             return ExitCode::from(101);
         }
     };
-    let selected: Vec<&Case> = CASES
-        .iter()
-        .filter(|c| args.selects(c) && (!args.ignored || c.ignored.is_some()))
-        .collect();
+    let selected: Vec<&Case> =
+        CASES.iter().filter(|c| args.selects(c) && (!args.ignored || c.ignored.is_some())).collect();
     if args.list {
         for case in &selected {
             println!("{}: test", case.name);
+        }
+        if !args.terse {
+            let n = selected.len();
+            println!("\n{n} {}, 0 benchmarks", if n == 1 { "test" } else { "tests" });
         }
         return ExitCode::SUCCESS;
     }

@@ -1,0 +1,8 @@
+//! Shared helpers of the integration tests.
+
+pub mod cargo_test;
+pub mod compare;
+pub mod expected;
+pub mod fixture;
+pub mod procs;
+pub mod report;

@@ -1,0 +1,347 @@
+//! Parsers for the test listings of libtest and libtest-like harnesses.
+//!
+//! `<bin> -Z unstable-options --list --format json` (with `RUSTC_BOOTSTRAP=1`) prints, on
+//! Rust 1.95, one object per line:
+//!
+//! ```text
+//! { "type": "suite", "event": "discovery" }
+//! { "type": "test", "event": "discovered", "name": "tests::slow", "ignore": true, "ignore_message": "slow", "source_path": "src/lib.rs", "start_line": 37, "start_col": 35, "end_line": 37, "end_col": 45 }
+//! { "type": "benchmark", "event": "discovered", "name": "b1", "ignore": false, ... }
+//! { "type": "suite", "event": "completed", "tests": 7, "benchmarks": 1, "total": 8, "ignored": 4 }
+//! ```
+//!
+//! `ignore_message` and `source_path` are written verbatim, without JSON escaping, so
+//! `#[ignore = "has \"quote\""]` gives `"ignore_message": "has "quote""` and a backslash
+//! stays a lone backslash. Lines of that known shape are therefore read field by field
+//! (the message runs to the *last* `", "source_path": "`); other lines, or a libtest that
+//! does escape (a message containing `\"`), go through `serde_json`. The `completed`
+//! line's total is checked against what was read, so a listing read wrongly is rejected
+//! (and the caller falls back to the terse listing) instead of silently losing tests.
+//!
+//! The terse listing (`--list --format terse`, and plain `--list` of `harness = false`
+//! binaries) is `NAME: test` / `NAME: benchmark` per line, plus for plain `--list` a
+//! footer like `3 tests, 0 benchmarks`.
+
+use serde::Deserialize;
+
+use crate::model::SourceLocation;
+
+/// One test as a listing describes it, before it is attached to a binary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ListedTest {
+    pub name: String,
+    pub ignored: bool,
+    pub ignore_reason: Option<String>,
+    pub source: Option<SourceLocation>,
+}
+
+impl ListedTest {
+    /// A test known only by name.
+    pub fn named(name: impl Into<String>, ignored: bool) -> Self {
+        ListedTest { name: name.into(), ignored, ignore_reason: None, source: None }
+    }
+}
+
+/// One line of the JSON listing, strictly parsed.
+#[derive(Debug, Deserialize)]
+struct JsonEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    event: String,
+    name: Option<String>,
+    ignore: Option<bool>,
+    ignore_message: Option<String>,
+    source_path: Option<String>,
+    start_line: Option<u32>,
+    total: Option<usize>,
+}
+
+/// What one line of the JSON listing says.
+#[derive(Debug, PartialEq, Eq)]
+enum JsonLine {
+    Discovered(ListedTest),
+    Completed { total: usize },
+    Other,
+}
+
+/// Parses a whole JSON listing. Fails when a line cannot be read, the `completed` line
+/// is missing, or its total disagrees with the tests read.
+pub(crate) fn parse_json_listing(output: &str) -> Result<Vec<ListedTest>, String> {
+    let mut tests = Vec::new();
+    let mut total = None;
+    for line in output.lines().map(str::trim).filter(|line| line.starts_with('{')) {
+        match parse_json_line(line)? {
+            JsonLine::Discovered(test) => tests.push(test),
+            JsonLine::Completed { total: n } => total = Some(n),
+            JsonLine::Other => {}
+        }
+    }
+    match total {
+        Some(total) if total == tests.len() => Ok(tests),
+        Some(total) => Err(format!("the listing announces {total} tests but {} were read", tests.len())),
+        None => Err("the listing has no `completed` line".to_owned()),
+    }
+}
+
+fn parse_json_line(line: &str) -> Result<JsonLine, String> {
+    let strict = serde_json::from_str::<JsonEvent>(line);
+    if let Some(raw) = parse_discovered_verbatim(line) {
+        // A libtest that escapes its strings shows `\"` where ours shows `"`.
+        let escaped = raw.ignore_reason.as_deref().is_some_and(|reason| reason.contains("\\\""));
+        if !escaped || strict.is_err() {
+            return Ok(JsonLine::Discovered(raw));
+        }
+    }
+    let event = strict.map_err(|err| format!("unreadable listing line `{line}`: {err}"))?;
+    Ok(json_line_from_event(event))
+}
+
+fn json_line_from_event(event: JsonEvent) -> JsonLine {
+    match (event.kind.as_str(), event.event.as_str()) {
+        ("suite", "completed") => JsonLine::Completed { total: event.total.unwrap_or(0) },
+        (_, "discovered") => JsonLine::Discovered(ListedTest {
+            name: event.name.unwrap_or_default(),
+            ignored: event.ignore.unwrap_or(false),
+            ignore_reason: event.ignore_message.filter(|reason| !reason.is_empty()),
+            source: source_location(event.source_path.as_deref(), event.start_line),
+        }),
+        _ => JsonLine::Other,
+    }
+}
+
+/// Reads a `discovered` line of the known shape field by field, taking
+/// `ignore_message` and `source_path` verbatim.
+fn parse_discovered_verbatim(line: &str) -> Option<ListedTest> {
+    let rest = line.strip_prefix("{ \"type\": \"")?;
+    let (_kind, rest) = rest.split_once("\", \"event\": \"discovered\", \"name\": \"")?;
+    let (name, rest) = rest.split_once("\", \"ignore\": ")?;
+    let (ignore, rest) = rest.split_once(", \"ignore_message\": \"")?;
+    let ignored = match ignore {
+        "true" => true,
+        "false" => false,
+        _ => return None,
+    };
+    let (message, rest) = rest.rsplit_once("\", \"source_path\": \"")?;
+    let (source_path, rest) = rest.rsplit_once("\", \"start_line\": ")?;
+    let start_line = rest.split([',', ' ', '}']).next()?.parse().ok()?;
+    Some(ListedTest {
+        name: unescape_name(name),
+        ignored,
+        ignore_reason: (!message.is_empty()).then(|| message.to_owned()),
+        source: source_location(Some(source_path), Some(start_line)),
+    })
+}
+
+/// Test names are JSON-escaped by libtest (they rarely need it).
+fn unescape_name(name: &str) -> String {
+    if !name.contains('\\') {
+        return name.to_owned();
+    }
+    serde_json::from_str::<String>(&format!("\"{name}\"")).unwrap_or_else(|_| name.to_owned())
+}
+
+/// A source location, when the listing gives a real one (doctests say `""` and `0`).
+fn source_location(path: Option<&str>, line: Option<u32>) -> Option<SourceLocation> {
+    match (path, line) {
+        (Some(file), Some(line)) if !file.is_empty() && line > 0 => {
+            Some(SourceLocation { file: file.to_owned(), line })
+        }
+        _ => None,
+    }
+}
+
+/// The test name of a terse listing line (`NAME: test`, `NAME: benchmark`), if it is one.
+pub(crate) fn terse_test_name(line: &str) -> Option<&str> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    [": test", ": benchmark", ": bench"]
+        .iter()
+        .find_map(|suffix| line.strip_suffix(suffix))
+        .filter(|name| !name.is_empty())
+}
+
+/// The names in a terse listing; other lines are ignored.
+pub(crate) fn parse_terse(output: &str) -> Vec<String> {
+    output.lines().filter_map(terse_test_name).map(str::to_owned).collect()
+}
+
+/// Whether a line is libtest's listing footer, e.g. `3 tests, 0 benchmarks`.
+fn is_list_footer(line: &str) -> bool {
+    let Some((tests, benches)) = line.trim().split_once(", ") else {
+        return false;
+    };
+    let counted = |part: &str, singular: &str, plural: &str| {
+        let mut words = part.split(' ');
+        let number = words.next().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let noun = words.next().is_some_and(|w| w == singular || w == plural);
+        number && noun && words.next().is_none()
+    };
+    counted(tests, "test", "tests") && counted(benches, "benchmark", "benchmarks")
+}
+
+/// The names in a `harness = false` binary's `--list` output, if every non-empty line
+/// is a listing line or the footer; `None` when the output is anything else.
+pub(crate) fn parse_custom_list(output: &str) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    for line in output.lines().filter(|line| !line.trim().is_empty()) {
+        if let Some(name) = terse_test_name(line) {
+            names.push(name.to_owned());
+        } else if !is_list_footer(line) {
+            return None;
+        }
+    }
+    Some(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn discovered(name: &str, ignore: bool, message: &str, path: &str, line: u32) -> String {
+        format!(
+            "{{ \"type\": \"test\", \"event\": \"discovered\", \"name\": \"{name}\", \"ignore\": {ignore}, \
+             \"ignore_message\": \"{message}\", \"source_path\": \"{path}\", \"start_line\": {line}, \
+             \"start_col\": 4, \"end_line\": {line}, \"end_col\": 9 }}"
+        )
+    }
+
+    fn test(name: &str, ignored: bool, reason: Option<&str>, file: &str, line: u32) -> ListedTest {
+        ListedTest {
+            name: name.to_owned(),
+            ignored,
+            ignore_reason: reason.map(str::to_owned),
+            source: Some(SourceLocation { file: file.to_owned(), line }),
+        }
+    }
+
+    #[test]
+    fn json_lines_are_read_verbatim_like_libtest_writes_them() {
+        let cases = [
+            (discovered("a::b", false, "", "src/lib.rs", 3), test("a::b", false, None, "src/lib.rs", 3)),
+            (
+                discovered("a::slow", true, "slow", "src/lib.rs", 5),
+                test("a::slow", true, Some("slow"), "src/lib.rs", 5),
+            ),
+            (
+                discovered("q", true, r#"has "quote", comma: colon"#, "src/lib.rs", 38),
+                test("q", true, Some(r#"has "quote", comma: colon"#), "src/lib.rs", 38),
+            ),
+            (
+                discovered("bs", true, r"back\slash and } brace", "src/lib.rs", 39),
+                test("bs", true, Some(r"back\slash and } brace"), "src/lib.rs", 39),
+            ),
+            (
+                discovered("tab", true, r"C:\tools", "src/lib.rs", 2),
+                test("tab", true, Some(r"C:\tools"), "src/lib.rs", 2),
+            ),
+            (
+                discovered("tricky", true, r#"x", "source_path": "fake"#, "tests/it.rs", 7),
+                test("tricky", true, Some(r#"x", "source_path": "fake"#), "tests/it.rs", 7),
+            ),
+            (
+                discovered("requires_gpu", true, "requires-gpu, slow: needs CUDA 12", "a/src/gpu.rs", 10),
+                test("requires_gpu", true, Some("requires-gpu, slow: needs CUDA 12"), "a/src/gpu.rs", 10),
+            ),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(parse_json_line(&line), Ok(JsonLine::Discovered(expected)), "{line}");
+        }
+    }
+
+    #[test]
+    fn json_lines_of_other_shapes_go_through_serde() {
+        let cases = [
+            (r#"{ "type": "suite", "event": "discovery" }"#, JsonLine::Other),
+            (
+                r#"{ "type": "suite", "event": "completed", "tests": 7, "benchmarks": 1, "total": 8, "ignored": 4 }"#,
+                JsonLine::Completed { total: 8 },
+            ),
+            (
+                r#"{"name":"x","type":"benchmark","event":"discovered","ignore":false,"ignore_message":"","source_path":"","start_line":0}"#,
+                JsonLine::Discovered(ListedTest::named("x", false)),
+            ),
+            (
+                // A libtest that escapes: the escaped quote is decoded.
+                r#"{ "type": "test", "event": "discovered", "name": "e", "ignore": true, "ignore_message": "say \"hi\"", "source_path": "src/lib.rs", "start_line": 1, "start_col": 1, "end_line": 1, "end_col": 2 }"#,
+                JsonLine::Discovered(test("e", true, Some(r#"say "hi""#), "src/lib.rs", 1)),
+            ),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(parse_json_line(line), Ok(expected), "{line}");
+        }
+        assert!(parse_json_line("{ not json").is_err());
+    }
+
+    #[test]
+    fn a_json_listing_is_checked_against_its_total() {
+        let body = [
+            r#"{ "type": "suite", "event": "discovery" }"#.to_owned(),
+            discovered("a", false, "", "src/lib.rs", 1),
+            discovered("b", true, r#"why "not""#, "src/lib.rs", 2),
+        ]
+        .join("\n");
+        let complete = format!(
+            "{body}\n{{ \"type\": \"suite\", \"event\": \"completed\", \"tests\": 2, \"benchmarks\": 0, \"total\": 2, \"ignored\": 1 }}\n"
+        );
+        let tests = parse_json_listing(&complete).expect("parses");
+        assert_eq!(tests.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(tests[1].ignore_reason.as_deref(), Some(r#"why "not""#));
+
+        let noisy = format!("printed by a static constructor\n{complete}");
+        assert_eq!(parse_json_listing(&noisy).map(|t| t.len()), Ok(2));
+        let short = complete.replace("\"total\": 2", "\"total\": 3");
+        assert!(parse_json_listing(&short).is_err());
+        assert!(parse_json_listing(&body).is_err());
+        assert!(parse_json_listing("error: unrecognized option").is_err());
+    }
+
+    #[test]
+    fn terse_lines_name_tests_and_benchmarks() {
+        let cases = [
+            ("tests::a: test", Some("tests::a")),
+            ("b1: benchmark", Some("b1")),
+            ("b2: bench", Some("b2")),
+            ("weird: name: test", Some("weird: name")),
+            ("src/lib.rs - add (line 8): test", Some("src/lib.rs - add (line 8)")),
+            ("crlf: test\r", Some("crlf")),
+            (": test", None),
+            ("3 tests, 0 benchmarks", None),
+            ("running 1 test", None),
+            ("", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(terse_test_name(line), expected, "{line:?}");
+        }
+        assert_eq!(parse_terse("a: test\nnoise\nb: benchmark\n"), ["a", "b"]);
+    }
+
+    #[test]
+    fn footers_are_recognised() {
+        let cases = [
+            ("3 tests, 0 benchmarks", true),
+            ("1 test, 1 benchmark", true),
+            ("0 tests, 2 benchmarks", true),
+            ("x tests, 0 benchmarks", false),
+            ("3 tests", false),
+            ("3 tests, 0 benchmarks extra", false),
+            ("running 3 tests", false),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(is_list_footer(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn custom_lists_must_look_like_libtest() {
+        let cases: &[(&str, Option<&[&str]>)] = &[
+            ("a: test\nb: test\n\n2 tests, 0 benchmarks\n", Some(&["a", "b"])),
+            ("a: test\n", Some(&["a"])),
+            ("", Some(&[])),
+            ("running tests...\nall ok\n", None),
+            ("a: test\nsomething else\n", None),
+        ];
+        for (output, expected) in cases {
+            let expected = expected.map(|names| names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+            assert_eq!(parse_custom_list(output), expected, "{output:?}");
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! Parser of libtest's stable, human ("pretty") text output, for processes that run many
+//! tests: `cargo test --doc` batches today, libtest batches (many tests per process) later.
+//!
+//! It is pure — lines in, results out — and streaming: the output reader feeds it line by
+//! line so a result is known the moment libtest prints it. What it understands:
+//!
+//! ```text
+//! running 3 tests
+//! test src/lib.rs - add (line 3) ... ok
+//! test src/lib.rs - foo (line 9) - compile fail ... FAILED
+//! test src/lib.rs - bar (line 12) ... ignored, needs network
+//!
+//! failures:
+//!
+//! ---- src/lib.rs - foo (line 9) stdout ----
+//! ...the failing test's captured output...
+//! ---- src/lib.rs - baz (line 20) stdout ----      (no blank line needed before it)
+//! ...
+//!
+//! failures:
+//!     src/lib.rs - foo (line 9)
+//!
+//! test result: FAILED. 1 passed; 1 failed; 1 ignored; ...
+//! ```
+//!
+//! Test names may contain spaces, ` - ` and even ` ... `, so a result line is split at the
+//! ` ... ` that leaves a known test name on the left (falling back to the first split that
+//! parses). Result lines append libtest's test mode (` - compile fail`, ` - compile`,
+//! ` - should panic`) to the name the listing gives; it is removed again.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::events::TestStatus;
+use crate::output::{CapturedOutput, OutputBuffer};
+
+/// Longest line the splitter keeps; the rest of a longer line is dropped (it still reaches
+/// the bounded output capture whole). Long enough for any realistic test name.
+pub(crate) const MAX_LINE: usize = 16 * 1024;
+
+/// How libtest reported one test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// `... ok`
+    Ok,
+    /// `... FAILED`
+    Failed,
+    /// `... ignored` or `... ignored, REASON`
+    Ignored(Option<String>),
+}
+
+/// One `test NAME ... OUTCOME` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ResultLine {
+    /// The test name as libtest printed it.
+    pub name: String,
+    /// What happened to it.
+    pub outcome: Outcome,
+}
+
+/// Where the parser is in libtest's output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// Between `running N tests` and `failures:`: result lines.
+    Results,
+    /// Inside the first `failures:` block: `---- NAME stdout ----` sections.
+    Failures { current: Option<String> },
+    /// After the `failures:` name list or `test result:`; until the next `running N tests`.
+    Summary,
+}
+
+/// Streaming parser of libtest's pretty output for a known set of tests.
+#[derive(Debug)]
+pub(crate) struct BatchParser {
+    known: HashSet<String>,
+    state: State,
+    sections: HashMap<String, OutputBuffer>,
+    section_head: usize,
+    section_tail: usize,
+}
+
+impl BatchParser {
+    /// A parser expecting results for `known` names; each failure section keeps at most
+    /// `section_head` + `section_tail` bytes.
+    pub fn new(known: impl IntoIterator<Item = String>, section_head: usize, section_tail: usize) -> Self {
+        BatchParser {
+            known: known.into_iter().collect(),
+            state: State::Results,
+            sections: HashMap::new(),
+            section_head,
+            section_tail,
+        }
+    }
+
+    /// Feeds one line (without its newline); returns the result it reports, if any.
+    pub fn feed_line(&mut self, raw: &str) -> Option<ResultLine> {
+        let line = strip_ansi(raw);
+        let line = line.trim_end_matches('\r');
+        if is_running_line(line) {
+            // A new harness run (another binary of the same batch) starts over.
+            self.state = State::Results;
+            return None;
+        }
+        match &mut self.state {
+            State::Results => self.feed_result_state(line),
+            State::Failures { current } => {
+                let current = current.clone();
+                self.feed_failure_state(line, current);
+                None
+            }
+            State::Summary => None,
+        }
+    }
+
+    fn feed_result_state(&mut self, line: &str) -> Option<ResultLine> {
+        if line == "failures:" {
+            self.state = State::Failures { current: None };
+            return None;
+        }
+        if line.starts_with("test result: ") {
+            self.state = State::Summary;
+            return None;
+        }
+        parse_result_line(line, |name| self.known.contains(name))
+    }
+
+    fn feed_failure_state(&mut self, line: &str, current: Option<String>) {
+        if let Some(name) = section_header(line) {
+            let buffer = OutputBuffer::new(self.section_head, self.section_tail);
+            self.sections.entry(name.to_owned()).or_insert(buffer);
+            self.state = State::Failures { current: Some(name.to_owned()) };
+        } else if line == "failures:" || line.starts_with("test result: ") {
+            // The second `failures:` opens the list of names: the sections are over.
+            self.state = State::Summary;
+        } else if let Some(buffer) = current.as_ref().and_then(|name| self.sections.get_mut(name)) {
+            buffer.push(line.as_bytes());
+            buffer.push(b"\n");
+        }
+    }
+
+    /// Takes the collected failure sections (test name → its captured output).
+    pub fn take_sections(&mut self) -> HashMap<String, CapturedOutput> {
+        std::mem::take(&mut self.sections)
+            .into_iter()
+            .map(|(name, buf)| (name, trim_section(buf.finish())))
+            .collect()
+    }
+}
+
+/// Sections end with the blank line before the next header; drop it.
+fn trim_section(mut out: CapturedOutput) -> CapturedOutput {
+    let bytes = if out.tail.is_empty() { &mut out.head } else { &mut out.tail };
+    while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+        bytes.pop();
+    }
+    if !bytes.is_empty() {
+        bytes.push(b'\n');
+    }
+    out
+}
+
+fn is_running_line(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("running ") else { return false };
+    let Some((count, word)) = rest.split_once(' ') else { return false };
+    count.parse::<u64>().is_ok() && (word == "tests" || word == "test")
+}
+
+/// `---- NAME stdout ----` → `NAME`.
+fn section_header(line: &str) -> Option<&str> {
+    line.strip_prefix("---- ")?.strip_suffix(" stdout ----")
+}
+
+/// What libtest appends to a test's name on its result line (`TestDesc::test_mode`); the
+/// listing and the `---- NAME stdout ----` headers use the bare name.
+const MODE_SUFFIXES: [&str; 3] = [" - should panic", " - compile fail", " - compile"];
+
+/// Parses `test NAME ... OUTCOME`. Among the ` ... ` separators, the first that leaves a
+/// name `is_known` accepts (with or without libtest's mode suffix such as ` - compile
+/// fail`) wins; otherwise the first whose right side is an outcome, suffix removed.
+pub(crate) fn parse_result_line(line: &str, is_known: impl Fn(&str) -> bool) -> Option<ResultLine> {
+    let body = line.strip_prefix("test ")?;
+    let candidates = body
+        .match_indices(" ... ")
+        .filter_map(|(at, sep)| Some((&body[..at], parse_outcome(&body[at + sep.len()..])?)));
+    let mut fallback = None;
+    for (printed, outcome) in candidates {
+        let bare = strip_mode(printed);
+        if let Some(name) = [printed, bare].into_iter().find(|name| is_known(name)) {
+            return Some(ResultLine { name: name.to_owned(), outcome });
+        }
+        fallback.get_or_insert(ResultLine { name: bare.to_owned(), outcome });
+    }
+    fallback
+}
+
+fn strip_mode(printed: &str) -> &str {
+    MODE_SUFFIXES.iter().find_map(|suffix| printed.strip_suffix(suffix)).unwrap_or(printed)
+}
+
+/// `ok`, `FAILED`, `ignored`, `ignored, REASON`; a trailing time (`ok <0.01s>`, from
+/// `--report-time`) or note (`FAILED (time limit exceeded)`) is tolerated.
+fn parse_outcome(text: &str) -> Option<Outcome> {
+    let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+    match word {
+        "ok" => Some(Outcome::Ok),
+        "FAILED" => Some(Outcome::Failed),
+        "ignored" if rest.is_empty() => Some(Outcome::Ignored(None)),
+        "ignored," => Some(Outcome::Ignored(Some(rest.to_owned()))),
+        _ => None,
+    }
+}
+
+/// Removes ANSI escape sequences (`ESC [ ... letter`), in case the harness was told to
+/// colour its output after all.
+fn strip_ansi(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.contains('\x1b') {
+        return line.into();
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        }
+    }
+    out.into()
+}
+
+/// The status of a failed doctest from its failure section: rustdoc writes
+/// `Test executable failed (exit status: 101).` or `(signal: 11 (SIGSEGV))`; anything else
+/// (a compile error, a `should_panic` that did not panic) is a failure without exit code.
+pub(crate) fn doctest_failure_status(section: &str) -> TestStatus {
+    let number_after = |marker: &str| -> Option<i32> {
+        let start = section.find(marker)? + marker.len();
+        let digits: String =
+            section[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
+        digits.parse().ok()
+    };
+    if let Some(signal) = number_after("Test executable failed (signal: ") {
+        return TestStatus::Crashed { signal };
+    }
+    TestStatus::Failed { exit_code: number_after("Test executable failed (exit status: ") }
+}
+
+/// Splits a byte stream into lines for the parser, keeping at most [`MAX_LINE`] bytes of
+/// each so a process printing endless bytes without a newline cannot grow it.
+#[derive(Debug, Default)]
+pub(crate) struct LineSplitter {
+    partial: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Feeds bytes; calls `on_line` for every completed line (lossily decoded).
+    pub fn push(&mut self, mut bytes: &[u8], on_line: &mut dyn FnMut(&str)) {
+        while let Some(newline) = bytes.iter().position(|&b| b == b'\n') {
+            self.keep(&bytes[..newline]);
+            on_line(&String::from_utf8_lossy(&self.partial));
+            self.partial.clear();
+            bytes = &bytes[newline + 1..];
+        }
+        self.keep(bytes);
+    }
+
+    /// Ends the stream: a last line without a newline is still a line.
+    pub fn finish(&mut self, on_line: &mut dyn FnMut(&str)) {
+        if !self.partial.is_empty() {
+            on_line(&String::from_utf8_lossy(&self.partial));
+            self.partial.clear();
+        }
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.partial.len());
+        self.partial.extend_from_slice(&bytes[..room.min(bytes.len())]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(name: &str, outcome: Outcome) -> Option<ResultLine> {
+        Some(ResultLine { name: name.to_owned(), outcome })
+    }
+
+    #[test]
+    fn result_lines() {
+        let known = [
+            "src/lib.rs - odd ... name (line 4)",
+            "a ... b",
+            "src/lib.rs - nr (line 5)",
+            "src/lib.rs - x (line 1) - compile",
+        ];
+        let cases: &[(&str, Option<ResultLine>)] = &[
+            ("test tests::it_works ... ok", result("tests::it_works", Outcome::Ok)),
+            ("test tests::it_fails ... FAILED", result("tests::it_fails", Outcome::Failed)),
+            ("test slow ... ignored", result("slow", Outcome::Ignored(None))),
+            (
+                "test slow ... ignored, needs network",
+                result("slow", Outcome::Ignored(Some("needs network".into()))),
+            ),
+            ("test src/lib.rs - add (line 3) ... ok", result("src/lib.rs - add (line 3)", Outcome::Ok)),
+            (
+                "test src/lib.rs - odd ... name (line 4) ... ok",
+                result("src/lib.rs - odd ... name (line 4)", Outcome::Ok),
+            ),
+            (
+                "test a ... b ... ignored, x ... ok",
+                result("a ... b", Outcome::Ignored(Some("x ... ok".into()))),
+            ),
+            (
+                "test unknown ... ignored, x ... ok",
+                result("unknown", Outcome::Ignored(Some("x ... ok".into()))),
+            ),
+            ("test timed ... ok <0.003s>", result("timed", Outcome::Ok)),
+            // libtest's mode suffix is dropped unless the known name has it.
+            (
+                "test src/lib.rs - nr (line 5) - compile ... ok",
+                result("src/lib.rs - nr (line 5)", Outcome::Ok),
+            ),
+            (
+                "test src/lib.rs - x (line 1) - compile ... ok",
+                result("src/lib.rs - x (line 1) - compile", Outcome::Ok),
+            ),
+            ("test tests::panics - should panic ... ok", result("tests::panics", Outcome::Ok)),
+            (
+                "test src/lib.rs - cf (line 2) - compile fail ... FAILED",
+                result("src/lib.rs - cf (line 2)", Outcome::Failed),
+            ),
+            ("test slowpoke ... FAILED (time limit exceeded)", result("slowpoke", Outcome::Failed)),
+            ("test x has been running for over 60 seconds", None),
+            ("test x ... ", None),
+            ("test x ... okay", None),
+            ("running 3 tests", None),
+            ("test result: ok. 1 passed; 0 failed", None),
+            ("", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(&parse_result_line(line, |n| known.contains(&n)), expected, "{line}");
+        }
+    }
+
+    /// Real `cargo test --doc -- --test-threads 2` output (Rust 1.95, edition 2024): result
+    /// lines carry libtest's mode suffix, sections use bare names and need not be separated
+    /// by blank lines.
+    const DOCTEST_OUTPUT: &str = "\
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.01s
+   Doc-tests dt
+
+running 8 tests
+test src/lib.rs - (line 13) - compile ... FAILED
+test src/lib.rs - (line 1) ... ok
+test src/lib.rs - (line 21) ... FAILED
+test src/lib.rs - (line 25) ... ignored
+test src/lib.rs - (line 17) ... FAILED
+test src/lib.rs - (line 5) - compile fail ... FAILED
+test src/lib.rs - (line 29) ... ok
+test src/lib.rs - (line 9) ... FAILED
+
+failures:
+
+---- src/lib.rs - (line 13) stdout ----
+error[E0308]: mismatched types
+  --> src/lib.rs:14:14
+   |
+14 | let x: u32 = \"nope\";
+   |        ---   ^^^^^^ expected `u32`, found `&str`
+
+error: aborting due to 1 previous error
+
+Couldn't compile the test.
+---- src/lib.rs - (line 21) stdout ----
+Test executable failed (signal: 6 (SIGABRT)).
+
+---- src/lib.rs - (line 17) stdout ----
+Test executable failed (exit status: 101).
+
+stderr:
+
+thread 'main' (27822) panicked at src/lib.rs:5:1:
+test x ... ok
+failures: inside a section is text
+
+
+---- src/lib.rs - (line 5) stdout ----
+Test compiled successfully, but it's marked `compile_fail`.
+---- src/lib.rs - (line 9) stdout ----
+Test executable succeeded, but it's marked `should_panic`.
+
+failures:
+    src/lib.rs - (line 13)
+    src/lib.rs - (line 17)
+    src/lib.rs - (line 21)
+    src/lib.rs - (line 5)
+    src/lib.rs - (line 9)
+
+test result: FAILED. 2 passed; 5 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.65s
+
+all doctests ran in 0.69s; merged doctests compilation took 0.04s
+error: doctest failed, to rerun pass `--doc`
+";
+
+    fn parse_all(text: &str, known: &[&str]) -> (Vec<ResultLine>, HashMap<String, String>) {
+        let mut parser = BatchParser::new(known.iter().map(|s| s.to_string()), 1024, 1024);
+        let mut results = Vec::new();
+        let mut splitter = LineSplitter::default();
+        let mut on_line = |line: &str| results.extend(parser.feed_line(line));
+        splitter.push(text.as_bytes(), &mut on_line);
+        splitter.finish(&mut on_line);
+        let sections = parser.take_sections().into_iter().map(|(k, v)| (k, v.to_text())).collect();
+        (results, sections)
+    }
+
+    #[test]
+    fn doctest_batch_output() {
+        let line = |n: u32| format!("src/lib.rs - (line {n})");
+        let names: Vec<String> = [1, 5, 9, 13, 17, 21, 25, 29].map(line).to_vec();
+        let known: Vec<&str> = names.iter().map(String::as_str).collect();
+        let (results, sections) = parse_all(DOCTEST_OUTPUT, &known);
+        let outcomes: Vec<(String, Outcome)> = results.into_iter().map(|r| (r.name, r.outcome)).collect();
+        let expected = [
+            (13, Outcome::Failed),
+            (1, Outcome::Ok),
+            (21, Outcome::Failed),
+            (25, Outcome::Ignored(None)),
+            (17, Outcome::Failed),
+            (5, Outcome::Failed),
+            (29, Outcome::Ok),
+            (9, Outcome::Failed),
+        ]
+        .map(|(n, outcome)| (line(n), outcome));
+        assert_eq!(outcomes, expected);
+
+        let status = |n: u32| doctest_failure_status(&sections[&line(n)]);
+        assert_eq!(sections.len(), 5);
+        assert_eq!(status(13), TestStatus::Failed { exit_code: None });
+        assert!(sections[&line(13)].ends_with("Couldn't compile the test.\n"));
+        assert_eq!(status(21), TestStatus::Crashed { signal: 6 });
+        assert_eq!(status(17), TestStatus::Failed { exit_code: Some(101) });
+        assert_eq!(
+            sections[&line(17)],
+            "Test executable failed (exit status: 101).\n\nstderr:\n\nthread 'main' (27822) panicked at \
+             src/lib.rs:5:1:\ntest x ... ok\nfailures: inside a section is text\n"
+        );
+        assert_eq!(sections[&line(5)], "Test compiled successfully, but it's marked `compile_fail`.\n");
+        assert_eq!(sections[&line(9)], "Test executable succeeded, but it's marked `should_panic`.\n");
+    }
+
+    #[test]
+    fn coloured_and_crlf_lines() {
+        let text = "running 1 test\r\ntest a ... \x1b[32mok\x1b[0m\r\n";
+        let (results, _) = parse_all(text, &["a"]);
+        assert_eq!(results, vec![ResultLine { name: "a".into(), outcome: Outcome::Ok }]);
+    }
+
+    #[test]
+    fn a_second_harness_run_is_parsed_too() {
+        let text = "running 1 test\ntest a ... ok\n\ntest result: ok.\n\nrunning 1 test\ntest b ... FAILED\n";
+        let (results, _) = parse_all(text, &["a", "b"]);
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[1].outcome, Outcome::Failed);
+    }
+
+    #[test]
+    fn running_lines() {
+        let cases = [
+            ("running 0 tests", true),
+            ("running 1 test", true),
+            ("running 12 tests", true),
+            ("running tests", false),
+            ("running 3 testsuites", false),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(is_running_line(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn doctest_failure_statuses() {
+        let cases = [
+            ("Test executable failed (exit status: 101).\n", TestStatus::Failed { exit_code: Some(101) }),
+            ("Test executable failed (signal: 11 (SIGSEGV)).\n", TestStatus::Crashed { signal: 11 }),
+            (
+                "error[E0425]: cannot find value `x`\nCouldn't compile the test.\n",
+                TestStatus::Failed { exit_code: None },
+            ),
+            (
+                "Test executable succeeded, but it's marked `should_panic`.",
+                TestStatus::Failed { exit_code: None },
+            ),
+        ];
+        for (section, expected) in cases {
+            assert_eq!(doctest_failure_status(section), expected, "{section}");
+        }
+    }
+
+    #[test]
+    fn splitter_bounds_long_lines_and_keeps_last_line() {
+        let mut lines = Vec::new();
+        let mut splitter = LineSplitter::default();
+        let long = vec![b'x'; MAX_LINE * 3];
+        splitter.push(b"first\nsec", &mut |l| lines.push(l.to_owned()));
+        splitter.push(b"ond\n", &mut |l| lines.push(l.to_owned()));
+        splitter.push(&long, &mut |l| lines.push(l.to_owned()));
+        splitter.push(b"\nlast", &mut |l| lines.push(l.to_owned()));
+        splitter.finish(&mut |l| lines.push(l.to_owned()));
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0], "first");
+        assert_eq!(lines[1], "second");
+        assert_eq!(lines[2].len(), MAX_LINE);
+        assert_eq!(lines[3], "last");
+    }
+
+    #[test]
+    fn sections_are_bounded() {
+        let mut text = String::from("failures:\n\n---- big stdout ----\n");
+        for i in 0..10_000 {
+            text.push_str(&format!("line {i}\n"));
+        }
+        text.push_str("\nfailures:\n    big\n");
+        let mut parser = BatchParser::new(["big".to_owned()], 64, 64);
+        let mut splitter = LineSplitter::default();
+        splitter.push(text.as_bytes(), &mut |line| assert!(parser.feed_line(line).is_none()));
+        let section = &parser.take_sections()["big"];
+        assert_eq!(section.head.len(), 64);
+        assert!(section.elided > 0);
+        assert!(section.to_text().ends_with("line 9999\n"));
+    }
+}

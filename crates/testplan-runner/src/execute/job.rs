@@ -1,0 +1,425 @@
+//! Jobs: the unit the scheduler admits and starts. A job is one process — one test (its
+//! exit status is its result) or a batch of tests reporting in libtest's text output (a
+//! package's doctests through `cargo test --doc`) — with the resources it occupies while
+//! it runs. Later work adds to [`Demand`] (memory estimates) and to [`JobKind`] (libtest
+//! batches of many unit tests) without changing the scheduler's shape.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use camino::Utf8PathBuf;
+
+use crate::filter::{Action, PlannedTest};
+use crate::model::{BinaryIdx, ListMethod, TargetKind, TestBinary, TestIdx, TestList};
+
+/// Identifies a job within one run (its position in the job list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct JobId(pub usize);
+
+/// What a job occupies while it runs. Admission checks it against what is free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Demand {
+    /// Job slots (`-j` units): 1 for a test process, the thread count for a batch.
+    pub slots: usize,
+}
+
+/// A process to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CommandSpec {
+    /// The executable.
+    pub program: Utf8PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Working directory.
+    pub cwd: Utf8PathBuf,
+    /// Variables added to the inherited environment.
+    pub env: Arc<Vec<(String, String)>>,
+}
+
+/// How a job's output and exit status map to test results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum JobKind {
+    /// One test per process; the exit status is the result.
+    Single {
+        /// The process is a libtest-style harness run with `--exact NAME`, so `running 0
+        /// tests` means the test was not found.
+        filtered: bool,
+    },
+    /// Many tests in one process, each result parsed from libtest's text output.
+    Batch {
+        /// Test names as the harness prints them, parallel to [`Job::tests`].
+        names: Vec<String>,
+        /// rustdoc batches: a failure section says how the doctest's executable ended.
+        doctest: bool,
+    },
+}
+
+impl JobKind {
+    /// The harness name of the batch member at `pos`.
+    pub fn name(&self, pos: usize) -> Option<&str> {
+        match self {
+            JobKind::Batch { names, .. } => names.get(pos).map(String::as_str),
+            JobKind::Single { .. } => None,
+        }
+    }
+}
+
+/// One process to run and the tests it decides.
+#[derive(Clone, Debug)]
+pub(crate) struct Job {
+    /// Its id.
+    pub id: JobId,
+    /// The tests whose results it produces, in planned order.
+    pub tests: Vec<TestIdx>,
+    /// What it occupies.
+    pub demand: Demand,
+    /// How results are read.
+    pub kind: JobKind,
+    /// The process, or why none can be started.
+    pub command: Result<CommandSpec, String>,
+    /// Kill it when it makes no progress for this long (for a batch: no result).
+    pub timeout: Duration,
+}
+
+/// Where doctest batches come from: `cargo test --doc` of a package, as a program and the
+/// arguments before `--`.
+pub(crate) type DocCommand<'a> = dyn FnMut(&TestBinary) -> (Utf8PathBuf, Vec<String>) + 'a;
+
+/// Turns the `Run` tests of `planned` into jobs, in planned order: one job per test, and one
+/// batch per doctest binary, placed where its first doctest is planned.
+pub(crate) fn plan_jobs(
+    list: &TestList,
+    planned: &[PlannedTest],
+    jobs: usize,
+    timeout: Duration,
+    doc_command: &mut DocCommand<'_>,
+) -> Vec<Job> {
+    let mut plan: Vec<Pending> = Vec::new();
+    let mut batch_of: HashMap<BinaryIdx, usize> = HashMap::new();
+    for p in planned {
+        let Action::Run { ignored } = p.action else { continue };
+        let binary_idx = list.test(p.test).binary;
+        if is_doctest_binary(&list.binaries[binary_idx.0]) {
+            let at = *batch_of.entry(binary_idx).or_insert_with(|| {
+                plan.push(Pending::Batch { binary: binary_idx, tests: Vec::new() });
+                plan.len() - 1
+            });
+            if let Pending::Batch { tests, .. } = &mut plan[at] {
+                tests.push((p.test, ignored));
+            }
+        } else {
+            plan.push(Pending::Single { test: p.test, ignored });
+        }
+    }
+    plan.into_iter()
+        .enumerate()
+        .map(|(i, pending)| match pending {
+            Pending::Single { test, ignored } => single_job(list, JobId(i), test, ignored, timeout),
+            Pending::Batch { binary, tests } => {
+                doc_batch_job(list, JobId(i), &list.binaries[binary.0], &tests, jobs, timeout, doc_command)
+            }
+        })
+        .collect()
+}
+
+enum Pending {
+    Single { test: TestIdx, ignored: bool },
+    Batch { binary: BinaryIdx, tests: Vec<(TestIdx, bool)> },
+}
+
+fn is_doctest_binary(binary: &TestBinary) -> bool {
+    binary.kind == TargetKind::Doc || binary.list_method == ListMethod::Rustdoc
+}
+
+/// `<bin> --exact NAME --nocapture [--ignored]`, or `<bin>` alone for a binary that does not
+/// list its tests (run once, like `cargo test` does).
+fn single_job(list: &TestList, id: JobId, test: TestIdx, ignored: bool, timeout: Duration) -> Job {
+    let binary = list.binary_of(test);
+    let opaque = binary.list_method == ListMethod::Opaque;
+    let args = if opaque { Vec::new() } else { exact_args(&list.test(test).name, ignored) };
+    let command = match &binary.executable {
+        Some(program) => Ok(CommandSpec {
+            program: program.clone(),
+            args,
+            cwd: binary.cwd.clone(),
+            env: Arc::clone(&binary.env),
+        }),
+        None => Err(format!("binary `{}` has no executable to run", binary.id)),
+    };
+    Job {
+        id,
+        tests: vec![test],
+        demand: Demand { slots: 1 },
+        kind: JobKind::Single { filtered: !opaque },
+        command,
+        timeout,
+    }
+}
+
+fn exact_args(name: &str, ignored: bool) -> Vec<String> {
+    let mut args = vec!["--exact".to_owned(), name.to_owned(), "--nocapture".to_owned()];
+    if ignored {
+        args.push("--ignored".to_owned());
+    }
+    args
+}
+
+/// `cargo test --doc ... -- FILTER... --test-threads T`: one process runs the package's
+/// selected doctests on T threads, so it takes T slots.
+fn doc_batch_job(
+    list: &TestList,
+    id: JobId,
+    binary: &TestBinary,
+    tests: &[(TestIdx, bool)],
+    jobs: usize,
+    timeout: Duration,
+    doc_command: &mut DocCommand<'_>,
+) -> Job {
+    let names: Vec<String> = tests.iter().map(|&(t, _)| list.test(t).name.clone()).collect();
+    let threads = jobs.min(names.len()).max(1);
+    let include_ignored = tests.iter().any(|&(_, ignored)| ignored);
+    let (program, prefix) = doc_command(binary);
+    let filters = doc_filters(&unselected_runnable(list, tests, include_ignored), &names);
+    let args = prefix.into_iter().chain(doc_libtest_args(filters, threads, include_ignored)).collect();
+    Job {
+        id,
+        tests: tests.iter().map(|&(t, _)| t).collect(),
+        demand: Demand { slots: threads },
+        kind: JobKind::Batch { names, doctest: true },
+        // cargo gives doctests their run-time environment itself; adding the per-binary
+        // variables would only leak one package's `CARGO_PKG_*` into cargo's own process.
+        command: Ok(CommandSpec { program, args, cwd: binary.cwd.clone(), env: Arc::new(Vec::new()) }),
+        timeout,
+    }
+}
+
+/// The other doctests of the batch's library that would run if a filter matched them:
+/// ignored ones stay skipped unless the batch includes ignored tests.
+fn unselected_runnable<'l>(
+    list: &'l TestList,
+    tests: &[(TestIdx, bool)],
+    include_ignored: bool,
+) -> Vec<&'l str> {
+    let Some(&(first, _)) = tests.first() else { return Vec::new() };
+    let binary = list.test(first).binary;
+    let selected: HashSet<TestIdx> = tests.iter().map(|&(t, _)| t).collect();
+    (0..list.tests.len())
+        .map(TestIdx)
+        .filter(|idx| !selected.contains(idx))
+        .map(|idx| list.test(idx))
+        .filter(|t| t.binary == binary && (include_ignored || !t.ignored))
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
+/// libtest filters that select `selected` without the doctests `others`, as far as
+/// possible; none when there are no others to avoid.
+///
+/// rustdoc splits every `--test-args` value at whitespace, so a doctest name such as
+/// `src/lib.rs - add (line 3)` cannot be passed whole, and `--exact` cannot match. Each
+/// selected name contributes instead its whitespace-free piece that the fewest others
+/// contain (the longest on a tie), as a substring filter. The filters may select more than
+/// asked; results for tests not in the batch are ignored.
+fn doc_filters(others: &[&str], selected: &[String]) -> Vec<String> {
+    if others.is_empty() {
+        return Vec::new();
+    }
+    let mut filters: Vec<String> = Vec::new();
+    for name in selected {
+        let cost = |piece: &&str| others.iter().filter(|other| other.contains(*piece)).count();
+        let best = name
+            .split_whitespace()
+            // A piece starting with `-` would be read as an option.
+            .filter(|piece| !piece.starts_with('-'))
+            .min_by_key(|piece| (cost(piece), std::cmp::Reverse(piece.len())));
+        if let Some(piece) = best.filter(|p| !filters.iter().any(|f| f == p)) {
+            filters.push(piece.to_owned());
+        }
+    }
+    filters
+}
+
+/// The libtest arguments after `--`. `--color never` because the output is parsed, whatever
+/// colour setting cargo passes on.
+fn doc_libtest_args(filters: Vec<String>, threads: usize, include_ignored: bool) -> Vec<String> {
+    let mut args = vec!["--".to_owned()];
+    args.extend(filters);
+    args.extend(["--test-threads".to_owned(), threads.to_string(), "--color".to_owned(), "never".to_owned()]);
+    if include_ignored {
+        args.push("--include-ignored".to_owned());
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PackageInfo, TestCase};
+
+    fn binary(id: &str, kind: TargetKind, method: ListMethod, exe: Option<&str>) -> TestBinary {
+        let package = Arc::new(PackageInfo {
+            id: "p".into(),
+            name: "p".into(),
+            version: "0.1.0".into(),
+            manifest_path: "/p/Cargo.toml".into(),
+            root: "/p".into(),
+        });
+        TestBinary {
+            id: id.into(),
+            package,
+            target_name: "p".into(),
+            kind,
+            executable: exe.map(Into::into),
+            custom_harness: false,
+            cwd: "/p".into(),
+            env: Arc::new(vec![("K".into(), "V".into())]),
+            list_method: method,
+        }
+    }
+
+    fn case(binary: usize, name: &str) -> TestCase {
+        TestCase {
+            binary: BinaryIdx(binary),
+            name: name.into(),
+            ignored: false,
+            ignore_reason: None,
+            source: None,
+        }
+    }
+
+    fn sample_list() -> TestList {
+        TestList {
+            binaries: vec![
+                binary("p", TargetKind::Lib, ListMethod::LibtestJson, Some("/t/p-1")),
+                binary("p::doc", TargetKind::Doc, ListMethod::Rustdoc, None),
+                binary("p::bin/x", TargetKind::Bin, ListMethod::Opaque, Some("/t/x-1")),
+            ],
+            tests: vec![
+                case(0, "a"),
+                case(1, "src/lib.rs - add (line 3)"),
+                case(0, "b"),
+                case(1, "src/lib.rs - sub (line 9)"),
+                case(2, "x"),
+            ],
+            ..TestList::default()
+        }
+    }
+
+    fn run(test: usize, ignored: bool) -> PlannedTest {
+        PlannedTest { test: TestIdx(test), action: Action::Run { ignored } }
+    }
+
+    #[test]
+    fn jobs_follow_planned_order_with_one_batch_per_doc_binary() {
+        let list = sample_list();
+        let skip = PlannedTest { test: TestIdx(2), action: Action::Skip { reason: "ignored".into() } };
+        let planned = [run(0, false), run(1, false), skip, run(3, true), run(4, false)];
+        let mut doc = |b: &TestBinary| {
+            ("cargo".into(), vec!["test".into(), "--doc".into(), "-p".into(), b.package.name.clone()])
+        };
+        let jobs = plan_jobs(&list, &planned, 8, Duration::from_secs(5), &mut doc);
+
+        assert_eq!(jobs.len(), 3);
+        let single = jobs[0].command.as_ref().expect("command");
+        assert_eq!(single.program, "/t/p-1");
+        assert_eq!(single.args, ["--exact", "a", "--nocapture"]);
+        assert_eq!(single.env.as_slice(), [("K".to_owned(), "V".to_owned())]);
+        assert_eq!(jobs[0].kind, JobKind::Single { filtered: true });
+
+        assert_eq!(jobs[1].tests, [TestIdx(1), TestIdx(3)]);
+        assert_eq!(jobs[1].demand, Demand { slots: 2 });
+        let batch = jobs[1].command.as_ref().expect("command");
+        assert_eq!(
+            batch.args,
+            [
+                "test",
+                "--doc",
+                "-p",
+                "p",
+                "--",
+                "--test-threads",
+                "2",
+                "--color",
+                "never",
+                "--include-ignored",
+            ]
+        );
+        assert!(batch.env.is_empty());
+
+        let opaque = jobs[2].command.as_ref().expect("command");
+        assert!(opaque.args.is_empty());
+        assert_eq!(jobs[2].kind, JobKind::Single { filtered: false });
+    }
+
+    #[test]
+    fn ignored_tests_get_ignored_flag_and_batches_fit_the_job_count() {
+        let list = sample_list();
+        let planned = [run(2, true), run(1, false), run(3, false)];
+        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let jobs = plan_jobs(&list, &planned, 1, Duration::from_secs(5), &mut doc);
+        assert_eq!(
+            jobs[0].command.as_ref().expect("command").args,
+            ["--exact", "b", "--nocapture", "--ignored"]
+        );
+        assert_eq!(jobs[1].demand, Demand { slots: 1 });
+        assert!(!jobs[1].command.as_ref().expect("command").args.contains(&"--include-ignored".to_owned()));
+    }
+
+    #[test]
+    fn doc_filters_select_with_whitespace_free_pieces() {
+        let all = [
+            "src/lib.rs - (line 1)",
+            "src/lib.rs - (line 13)",
+            "src/lib.rs - add (line 3)",
+            "src/lib.rs - add::more (line 30)",
+            "src/point.rs - point::Point::distance (line 32)",
+            "src/point.rs - point::Point::new (line 12)",
+        ];
+        let cases: &[(&[&str], &[&str])] = &[
+            (&all, &[]),
+            // No piece is unique: `add` also selects `add::more` (ignored when reported).
+            (&["src/lib.rs - add (line 3)"], &["add"]),
+            (&["src/lib.rs - add::more (line 30)"], &["add::more"]),
+            (&["src/point.rs - point::Point::distance (line 32)"], &["point::Point::distance"]),
+            (&["src/lib.rs - add (line 3)", "src/lib.rs - add::more (line 30)"], &["add", "add::more"]),
+            (&["src/lib.rs - (line 13)"], &["13)"]),
+            (
+                &[
+                    "src/point.rs - point::Point::distance (line 32)",
+                    "src/point.rs - point::Point::new (line 12)",
+                ],
+                &["point::Point::distance", "point::Point::new"],
+            ),
+        ];
+        for (selected, expected) in cases {
+            let others: Vec<&str> = all.iter().copied().filter(|n| !selected.contains(n)).collect();
+            let selected: Vec<String> = selected.iter().map(|s| s.to_string()).collect();
+            assert_eq!(doc_filters(&others, &selected), *expected, "{selected:?}");
+        }
+    }
+
+    #[test]
+    fn unselected_ignored_doctests_need_no_filter() {
+        let mut list = sample_list();
+        list.tests[3].ignored = true;
+        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let jobs = plan_jobs(&list, &[run(1, false)], 2, Duration::from_secs(5), &mut doc);
+        assert_eq!(
+            jobs[0].command.as_ref().expect("command").args,
+            ["--", "--test-threads", "1", "--color", "never"]
+        );
+        let jobs = plan_jobs(&list, &[run(1, true)], 2, Duration::from_secs(5), &mut doc);
+        let args = &jobs[0].command.as_ref().expect("command").args;
+        assert_eq!(args[..2], ["--", "add"]);
+    }
+
+    #[test]
+    fn a_binary_without_executable_cannot_start() {
+        let mut list = sample_list();
+        list.binaries[0].executable = None;
+        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let jobs = plan_jobs(&list, &[run(0, false)], 2, Duration::from_secs(5), &mut doc);
+        assert!(jobs[0].command.is_err());
+    }
+}

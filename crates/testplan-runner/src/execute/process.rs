@@ -1,0 +1,190 @@
+//! Starting one job's process: its own process group, stdin from `/dev/null`, stdout and
+//! stderr merged into one pipe. Two threads serve it and report to the scheduler through a
+//! channel: an output reader (bounded capture, plus libtest result parsing for batches)
+//! and a waiter that reaps the process with `wait4` to learn its peak RSS.
+
+use std::io::{PipeReader, Read};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::batch::{BatchParser, LineSplitter, ResultLine};
+use super::job::{CommandSpec, JobId};
+use crate::output::{CapturedOutput, OutputBuffer};
+use crate::platform::{self, ExitInfo};
+
+/// Stack for the helper threads: they hold a few locals; buffers live on the heap. Small
+/// stacks keep hundreds of running tests cheap.
+const THREAD_STACK: usize = 128 * 1024;
+/// Bytes read from the pipe at once.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// What the helper threads tell the scheduler.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// The process ended and was reaped.
+    Exited {
+        /// Whose.
+        job: JobId,
+        /// How it ended, or why `wait4` failed.
+        exit: Result<ExitInfo, String>,
+        /// When the waiter saw it.
+        at: Instant,
+    },
+    /// New batch results were parsed; take them with [`Capture::take_results`].
+    Progress {
+        /// Whose.
+        job: JobId,
+    },
+    /// The output pipe reached end of file: every writer is gone.
+    OutputClosed {
+        /// Whose.
+        job: JobId,
+    },
+}
+
+/// A job's output as the reader thread collects it, shared with the scheduler so that
+/// what was captured can be taken even while the reader is still blocked.
+#[derive(Debug)]
+pub(crate) struct Capture {
+    /// Bounded stdout+stderr.
+    pub output: OutputBuffer,
+    /// Parses results when the job is a batch.
+    pub batch: Option<BatchParser>,
+    results: Vec<(ResultLine, Instant)>,
+}
+
+impl Capture {
+    /// A capture keeping `head` + `tail` bytes, parsing results when `batch` is given.
+    pub fn new(head: usize, tail: usize, batch: Option<BatchParser>) -> Self {
+        Capture { output: OutputBuffer::new(head, tail), batch, results: Vec::new() }
+    }
+
+    /// Results parsed since the last call, each with the time its line was read.
+    pub fn take_results(&mut self) -> Vec<(ResultLine, Instant)> {
+        std::mem::take(&mut self.results)
+    }
+
+    /// Takes the captured output (the reader, if still running, continues into an empty
+    /// buffer nobody reads).
+    pub fn take_output(&mut self) -> CapturedOutput {
+        std::mem::take(&mut self.output).finish()
+    }
+
+    /// Appends bytes; with a parser, feeds complete lines and says whether results came.
+    fn absorb(&mut self, bytes: &[u8], lines: &mut LineSplitter, at: Instant) -> bool {
+        self.output.push(bytes);
+        let Some(parser) = self.batch.as_mut() else { return false };
+        let before = self.results.len();
+        let results = &mut self.results;
+        lines.push(bytes, &mut |line| results.extend(parser.feed_line(line).map(|r| (r, at))));
+        self.results.len() > before
+    }
+
+    fn absorb_end(&mut self, lines: &mut LineSplitter, at: Instant) -> bool {
+        let Some(parser) = self.batch.as_mut() else { return false };
+        let before = self.results.len();
+        let results = &mut self.results;
+        lines.finish(&mut |line| results.extend(parser.feed_line(line).map(|r| (r, at))));
+        self.results.len() > before
+    }
+}
+
+/// A capture shared between the reader thread and the scheduler.
+pub(crate) type SharedCapture = Arc<Mutex<Capture>>;
+
+/// Locks a capture. A reader thread cannot panic while holding the lock except through a
+/// bug, and the data stays consistent byte by byte, so a poisoned lock is still used.
+pub(crate) fn lock(capture: &SharedCapture) -> MutexGuard<'_, Capture> {
+    capture.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A started process.
+#[derive(Debug)]
+pub(crate) struct Started {
+    /// Its pid, which is also its process group id.
+    pub pid: i32,
+    /// Where its output goes.
+    pub capture: SharedCapture,
+    /// When it was spawned.
+    pub at: Instant,
+}
+
+/// Starts `spec` for `job`; the helper threads report on `tx`.
+pub(crate) fn start(
+    job: JobId,
+    spec: &CommandSpec,
+    capture: Capture,
+    tx: &Sender<Msg>,
+) -> std::io::Result<Started> {
+    let (reader, writer) = std::io::pipe()?;
+    let capture = Arc::new(Mutex::new(capture));
+    // The reader starts first: if spawning fails afterwards, dropping the write end ends it.
+    spawn_thread("testplan-output", {
+        let (capture, tx) = (Arc::clone(&capture), tx.clone());
+        move || read_output(job, reader, &capture, &tx)
+    })?;
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        // Its own group, so a timeout or Ctrl-C can stop the test with everything it spawned.
+        .process_group(0);
+    let child = command.spawn()?;
+    let at = Instant::now();
+    // The Command holds the parent's copies of the write end; the reader sees end of file
+    // only once they are closed and every process of the test has exited.
+    drop(command);
+    let pid = child.id() as i32;
+    // The waiter reaps the child with wait4; `Child` is dropped without waiting (std does
+    // not reap on drop).
+    drop(child);
+    spawn_waiter(job, pid, tx)?;
+    Ok(Started { pid, capture, at })
+}
+
+fn spawn_waiter(job: JobId, pid: i32, tx: &Sender<Msg>) -> std::io::Result<()> {
+    let sender = tx.clone();
+    let waiter = move || {
+        let exit = platform::wait4(pid).map_err(|e| e.to_string());
+        let _ = sender.send(Msg::Exited { job, exit, at: Instant::now() });
+    };
+    spawn_thread("testplan-waiter", waiter).inspect_err(|_| {
+        // Without a waiter nobody would reap it: stop it and reap it here.
+        let _ = platform::kill_group(pid, platform::SIGKILL);
+        let _ = platform::wait4(pid);
+    })
+}
+
+fn spawn_thread(name: &str, body: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    std::thread::Builder::new().name(name.to_owned()).stack_size(THREAD_STACK).spawn(body).map(drop)
+}
+
+/// Reads the pipe to end of file into the capture. The scheduler never waits for this
+/// thread: if a process outside the group keeps the pipe open, the thread stays blocked
+/// and the scheduler uses what was captured so far.
+fn read_output(job: JobId, mut pipe: PipeReader, capture: &SharedCapture, tx: &Sender<Msg>) {
+    let mut chunk = vec![0u8; READ_CHUNK];
+    let mut lines = LineSplitter::default();
+    loop {
+        let n = match pipe.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        if lock(capture).absorb(&chunk[..n], &mut lines, Instant::now()) {
+            let _ = tx.send(Msg::Progress { job });
+        }
+    }
+    if lock(capture).absorb_end(&mut lines, Instant::now()) {
+        let _ = tx.send(Msg::Progress { job });
+    }
+    let _ = tx.send(Msg::OutputClosed { job });
+}

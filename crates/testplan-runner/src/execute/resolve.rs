@@ -1,0 +1,256 @@
+//! Pure decisions: how a finished process (its exit, whether the runner stopped it, what it
+//! printed) becomes a test status. Kept apart from the scheduler so the rules read as a
+//! table and are tested as one.
+
+use std::time::Duration;
+
+use crate::events::{StopReason, TestStatus};
+use crate::output::CapturedOutput;
+use crate::platform::ExitInfo;
+
+/// Why the runner stopped a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KillReason {
+    /// It ran (or, for a batch, went without a result) past its timeout.
+    Timeout,
+    /// The run was interrupted (Ctrl-C).
+    Interrupted,
+}
+
+/// How a job's process ended, from the scheduler's point of view.
+#[derive(Clone, Debug)]
+pub(crate) struct Ending {
+    /// What `wait4` said, or why it failed.
+    pub exit: Result<ExitInfo, String>,
+    /// Set when the runner signalled the process group before it ended.
+    pub kill: Option<KillReason>,
+    /// The job's timeout (reported by timed-out tests).
+    pub timeout: Duration,
+}
+
+impl Ending {
+    /// The status the runner's own intervention decides, if it intervened.
+    fn stopped_status(&self) -> Option<TestStatus> {
+        match self.kill? {
+            KillReason::Timeout => Some(TestStatus::TimedOut { after: self.timeout }),
+            KillReason::Interrupted => Some(TestStatus::NotRun { reason: StopReason::Interrupted }),
+        }
+    }
+
+    fn exit_code(&self) -> Option<i32> {
+        self.exit.as_ref().ok().and_then(|e| e.code)
+    }
+}
+
+/// The status of a one-test process, and a note to append to its output when the status
+/// needs explaining. `filtered`: the process was told `--exact NAME`.
+pub(crate) fn single_status(
+    end: &Ending,
+    filtered: bool,
+    output: &CapturedOutput,
+) -> (TestStatus, Option<String>) {
+    if let Some(status) = end.stopped_status() {
+        return (status, None);
+    }
+    let exit = match &end.exit {
+        Ok(exit) => exit,
+        Err(e) => {
+            return (
+                TestStatus::Failed { exit_code: None },
+                Some(format!("could not wait for the test process: {e}")),
+            );
+        }
+    };
+    match (exit.code, exit.signal) {
+        (Some(0), _) if filtered && ran_zero_tests(output) => (
+            TestStatus::Failed { exit_code: Some(0) },
+            Some(
+                "the test binary ran 0 tests: this test no longer exists under this name \
+                 (was the binary rebuilt after listing?)"
+                    .to_owned(),
+            ),
+        ),
+        (Some(0), _) => (TestStatus::Passed, None),
+        (Some(code), _) => (TestStatus::Failed { exit_code: Some(code) }, None),
+        (None, Some(signal)) => (TestStatus::Crashed { signal }, None),
+        (None, None) => (TestStatus::Failed { exit_code: None }, None),
+    }
+}
+
+/// The status of a batch member that got no result line, and the note explaining it.
+/// `any_result`: whether the batch reported any test at all.
+pub(crate) fn missing_result_status(end: &Ending, any_result: bool) -> (TestStatus, Option<String>) {
+    if let Some(status) = end.stopped_status() {
+        return (status, None);
+    }
+    let note = if any_result {
+        "the batch process ended without a result for this test"
+    } else {
+        "the batch process ended before reporting any test result (see its output above)"
+    };
+    (TestStatus::Failed { exit_code: end.exit_code() }, Some(note.to_owned()))
+}
+
+/// Whether libtest said `running 0 tests`: the `--exact` filter matched nothing. libtest
+/// prints it first, so the kept head of the output is enough.
+pub(crate) fn ran_zero_tests(output: &CapturedOutput) -> bool {
+    output
+        .head
+        .split(|&b| b == b'\n')
+        .any(|line| line.strip_suffix(b"\r").unwrap_or(line) == b"running 0 tests")
+}
+
+/// Appends a runner note to captured output, visibly set apart from the test's own text.
+pub(crate) fn append_note(output: &mut CapturedOutput, note: &str) {
+    let target =
+        if output.elided == 0 && output.tail.is_empty() { &mut output.head } else { &mut output.tail };
+    if target.last().is_some_and(|&b| b != b'\n') {
+        target.push(b'\n');
+    }
+    target.extend_from_slice(format!("[cargo-testplan] {note}\n").as_bytes());
+}
+
+/// Bytes of a batch's output repeated for each further test it concerns.
+const EXCERPT: usize = 4 * 1024;
+
+/// A batch's output, to attach to the tests it decides without copying it in full for
+/// each: the first test gets all of it, the others its last [`EXCERPT`] bytes and a
+/// pointer to the first (a build error failing 500 doctests is shown once, not 500 times).
+#[derive(Debug)]
+pub(crate) struct SharedOutput {
+    full: CapturedOutput,
+    first: Option<String>,
+}
+
+impl SharedOutput {
+    /// Wraps a batch's output.
+    pub fn new(full: CapturedOutput) -> Self {
+        SharedOutput { full, first: None }
+    }
+
+    /// The output to attach to test `name`.
+    pub fn give(&mut self, name: &str) -> CapturedOutput {
+        let Some(first) = &self.first else {
+            self.first = Some(name.to_owned());
+            return self.full.clone();
+        };
+        let mut out = tail_excerpt(&self.full, EXCERPT);
+        append_note(&mut out, &format!("the batch's full output is attached to `{first}`"));
+        out
+    }
+}
+
+/// The last `max` bytes of `full`, the rest counted as elided.
+fn tail_excerpt(full: &CapturedOutput, max: usize) -> CapturedOutput {
+    let kept = full.head.len() + full.tail.len();
+    let skip = kept.saturating_sub(max);
+    let bytes: Vec<u8> = full.head.iter().chain(&full.tail).skip(skip).copied().collect();
+    let elided = full.elided + skip as u64;
+    if elided == 0 {
+        CapturedOutput { head: bytes, ..CapturedOutput::default() }
+    } else {
+        CapturedOutput { head: Vec::new(), tail: bytes, elided }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exited(code: Option<i32>, signal: Option<i32>) -> Result<ExitInfo, String> {
+        Ok(ExitInfo { code, signal, max_rss: 0 })
+    }
+
+    fn ending(exit: Result<ExitInfo, String>, kill: Option<KillReason>) -> Ending {
+        Ending { exit, kill, timeout: Duration::from_secs(7) }
+    }
+
+    fn text(s: &str) -> CapturedOutput {
+        CapturedOutput { head: s.as_bytes().to_vec(), ..CapturedOutput::default() }
+    }
+
+    #[test]
+    fn single_statuses() {
+        let timed_out = TestStatus::TimedOut { after: Duration::from_secs(7) };
+        let interrupted = TestStatus::NotRun { reason: StopReason::Interrupted };
+        let zero = "\nrunning 0 tests\n\ntest result: ok. 0 passed";
+        let cases: Vec<(Ending, bool, &str, TestStatus, bool)> = vec![
+            (ending(exited(Some(0), None), None), true, "running 1 test\n", TestStatus::Passed, false),
+            (
+                ending(exited(Some(0), None), None),
+                true,
+                zero,
+                TestStatus::Failed { exit_code: Some(0) },
+                true,
+            ),
+            (ending(exited(Some(0), None), None), false, zero, TestStatus::Passed, false),
+            (
+                ending(exited(Some(101), None), None),
+                true,
+                "",
+                TestStatus::Failed { exit_code: Some(101) },
+                false,
+            ),
+            (ending(exited(None, Some(11)), None), true, "", TestStatus::Crashed { signal: 11 }, false),
+            (ending(exited(None, Some(15)), Some(KillReason::Timeout)), true, "", timed_out.clone(), false),
+            (ending(exited(Some(0), None), Some(KillReason::Timeout)), true, "", timed_out, false),
+            (ending(exited(None, Some(9)), Some(KillReason::Interrupted)), true, "", interrupted, false),
+            (ending(Err("ECHILD".into()), None), true, "", TestStatus::Failed { exit_code: None }, true),
+        ];
+        for (end, filtered, out, status, has_note) in cases {
+            let (got, note) = single_status(&end, filtered, &text(out));
+            assert_eq!(got, status, "{end:?} {out:?}");
+            assert_eq!(note.is_some(), has_note, "{end:?} {out:?}");
+        }
+    }
+
+    #[test]
+    fn missing_results() {
+        let cases = [
+            (ending(exited(Some(101), None), None), false, TestStatus::Failed { exit_code: Some(101) }),
+            (ending(exited(Some(0), None), None), true, TestStatus::Failed { exit_code: Some(0) }),
+            (ending(exited(None, Some(9)), None), true, TestStatus::Failed { exit_code: None }),
+            (
+                ending(exited(None, Some(9)), Some(KillReason::Timeout)),
+                true,
+                TestStatus::TimedOut { after: Duration::from_secs(7) },
+            ),
+            (
+                ending(exited(None, Some(9)), Some(KillReason::Interrupted)),
+                false,
+                TestStatus::NotRun { reason: StopReason::Interrupted },
+            ),
+        ];
+        for (end, any, expected) in cases {
+            assert_eq!(missing_result_status(&end, any).0, expected, "{end:?}");
+        }
+    }
+
+    #[test]
+    fn notes_are_appended_where_the_output_ends() {
+        let mut short = text("boom");
+        append_note(&mut short, "why");
+        assert_eq!(short.to_text(), "boom\n[cargo-testplan] why\n");
+
+        let mut long = CapturedOutput { head: b"ab".to_vec(), tail: b"yz\n".to_vec(), elided: 5 };
+        append_note(&mut long, "why");
+        assert!(long.to_text().ends_with("yz\n[cargo-testplan] why\n"));
+
+        let mut empty = CapturedOutput::default();
+        append_note(&mut empty, "why");
+        assert_eq!(empty.to_text(), "[cargo-testplan] why\n");
+    }
+
+    #[test]
+    fn batch_output_is_given_whole_once() {
+        let mut shared = SharedOutput::new(text(&"x".repeat(EXCERPT + 10)));
+        assert_eq!(shared.give("a").head.len(), EXCERPT + 10);
+        let second = shared.give("b");
+        assert_eq!(second.elided, 10);
+        assert!(second.to_text().ends_with("[cargo-testplan] the batch's full output is attached to `a`\n"));
+
+        let mut small = SharedOutput::new(text("error: could not compile\n"));
+        small.give("a");
+        assert!(small.give("b").to_text().starts_with("error: could not compile\n[cargo-testplan]"));
+    }
+}

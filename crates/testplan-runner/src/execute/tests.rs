@@ -1,0 +1,576 @@
+//! End-to-end tests of the executor with fake test binaries: shell scripts that behave like
+//! libtest binaries (`BIN --exact NAME --nocapture`) or like `cargo test --doc`, written to a
+//! temporary directory. Assertions are on events, statuses and process groups, never on
+//! wall-clock thresholds.
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+use super::{ExecuteOptions, execute_with};
+use crate::cancel::CancelToken;
+use crate::cargo::CargoOptions;
+use crate::events::{Event, StopReason, TestResult, TestStatus};
+use crate::filter::{Action, PlannedTest};
+use crate::model::{BinaryIdx, ListMethod, PackageInfo, TargetKind, TestBinary, TestCase, TestIdx, TestList};
+use crate::platform;
+
+/// Writing an executable while another thread forks lets the child inherit the write
+/// descriptor, and exec of the script then fails with "text file busy". Scripts are
+/// written under the write lock; executor runs hold the read lock.
+static FORK_LOCK: RwLock<()> = RwLock::new(());
+
+/// A temporary workspace of fake binaries and the list describing them.
+struct Fixture {
+    dir: tempfile::TempDir,
+    list: TestList,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture { dir: tempfile::tempdir().expect("tempdir"), list: TestList::default() }
+    }
+
+    fn path(&self) -> Utf8PathBuf {
+        Utf8Path::from_path(self.dir.path()).expect("utf-8 temp dir").to_owned()
+    }
+
+    /// Writes an executable `#!/bin/sh` script.
+    fn script(&self, file: &str, body: &str) -> Utf8PathBuf {
+        let path = self.path().join(file);
+        let _guard = FORK_LOCK.write().unwrap_or_else(|e| e.into_inner());
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    /// A fake libtest binary: `$2` is the test name (`--exact NAME ...`); an unknown name
+    /// behaves like libtest's empty filter result.
+    fn libtest_binary(&mut self, id: &str, cases: &[(&str, &str)]) -> BinaryIdx {
+        let mut body = String::from("case \"$2\" in\n");
+        for (name, case) in cases {
+            body.push_str(&format!("'{name}')\n{case}\n;;\n"));
+        }
+        body.push_str("*) echo; echo 'running 0 tests'; exit 0;;\nesac");
+        let exe = self.script(id, &body);
+        let idx = self.add_binary(id, TargetKind::Test, ListMethod::LibtestJson, Some(exe));
+        for (name, _) in cases {
+            self.add_test(idx, name);
+        }
+        idx
+    }
+
+    fn add_binary(
+        &mut self,
+        id: &str,
+        kind: TargetKind,
+        method: ListMethod,
+        exe: Option<Utf8PathBuf>,
+    ) -> BinaryIdx {
+        let root = self.path();
+        let package = Arc::new(PackageInfo {
+            id: "demo".into(),
+            name: "demo".into(),
+            version: "0.1.0".into(),
+            manifest_path: root.join("Cargo.toml"),
+            root: root.clone(),
+        });
+        self.list.binaries.push(TestBinary {
+            id: id.into(),
+            package,
+            target_name: id.into(),
+            kind,
+            executable: exe,
+            custom_harness: false,
+            cwd: root,
+            env: Arc::new(vec![("FAKE_VAR".into(), "fake value".into())]),
+            list_method: method,
+        });
+        BinaryIdx(self.list.binaries.len() - 1)
+    }
+
+    fn add_test(&mut self, binary: BinaryIdx, name: &str) -> TestIdx {
+        self.list.tests.push(TestCase {
+            binary,
+            name: name.into(),
+            ignored: false,
+            ignore_reason: None,
+            source: None,
+        });
+        TestIdx(self.list.tests.len() - 1)
+    }
+
+    /// Every test, planned to run.
+    fn run_all(&self) -> Vec<PlannedTest> {
+        (0..self.list.tests.len())
+            .map(|i| PlannedTest { test: TestIdx(i), action: Action::Run { ignored: false } })
+            .collect()
+    }
+}
+
+fn options(jobs: usize) -> ExecuteOptions {
+    ExecuteOptions {
+        jobs,
+        fail_fast: false,
+        timeout: Duration::from_secs(30),
+        kill_grace: Duration::from_millis(200),
+        output_head: 1024,
+        output_tail: 1024,
+        cargo: CargoOptions::default(),
+    }
+}
+
+/// The events of one run, with lookups by test name.
+struct Run {
+    events: Vec<Event>,
+    names: Vec<String>,
+}
+
+impl Run {
+    fn result(&self, name: &str) -> &TestResult {
+        let mut found = self.events.iter().filter_map(|e| match e {
+            Event::TestFinished { test, result } if self.names[test.0] == name => Some(&**result),
+            _ => None,
+        });
+        found.next().unwrap_or_else(|| panic!("no result for {name}"))
+    }
+
+    fn status(&self, name: &str) -> TestStatus {
+        self.result(name).status.clone()
+    }
+
+    fn started(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::TestStarted { test } => Some(self.names[test.0].as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The highest number of tests started and not yet finished at any point.
+    fn max_concurrency(&self) -> usize {
+        let (mut now, mut max) = (0usize, 0usize);
+        for event in &self.events {
+            match event {
+                Event::TestStarted { .. } => now += 1,
+                Event::TestFinished { result, .. }
+                    if !matches!(result.status, TestStatus::Skipped { .. }) =>
+                {
+                    now = now.saturating_sub(1)
+                }
+                _ => {}
+            }
+            max = max.max(now);
+        }
+        max
+    }
+
+    fn stopped(&self) -> Option<StopReason> {
+        match self.events.last() {
+            Some(Event::RunFinished { stopped, .. }) => *stopped,
+            other => panic!("last event is not RunFinished: {other:?}"),
+        }
+    }
+
+    /// The pid a fake test printed as `pid N` (its process group id).
+    fn pgid(&self, name: &str) -> i32 {
+        let text = self.result(name).output.to_text();
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("pid "))
+            .unwrap_or_else(|| panic!("{name}: no pid in {text:?}"));
+        line.trim().parse().expect("pid")
+    }
+}
+
+/// Runs and checks the invariants every run keeps: `RunStarted` first, `RunFinished` last
+/// with totals matching, and exactly one `TestFinished` per planned test.
+fn run_with(
+    fixture: &Fixture,
+    planned: &[PlannedTest],
+    opts: &ExecuteOptions,
+    cancel: &CancelToken,
+    doc: Option<Utf8PathBuf>,
+    on_event: &mut dyn FnMut(&Event, &[String]),
+) -> Run {
+    let names: Vec<String> = fixture.list.tests.iter().map(|t| t.name.clone()).collect();
+    let mut events = Vec::new();
+    let mut doc_command =
+        |_: &TestBinary| (doc.clone().expect("no doctest command in this test"), vec!["test".into()]);
+    let stats = {
+        let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
+        let mut sink = |event: &Event| {
+            on_event(event, &names);
+            events.push(event.clone());
+        };
+        execute_with(&fixture.list, planned, opts, cancel, &mut sink, &mut doc_command)
+    };
+    assert!(matches!(events.first(), Some(Event::RunStarted { .. })), "{events:?}");
+    let Some(Event::RunFinished { stats: final_stats, .. }) = events.last() else { panic!("no RunFinished") };
+    assert_eq!(final_stats, &stats);
+    assert_eq!(stats.total, planned.len());
+    let mut finished: HashMap<TestIdx, usize> = HashMap::new();
+    for event in &events {
+        if let Event::TestFinished { test, .. } = event {
+            *finished.entry(*test).or_default() += 1;
+        }
+    }
+    for p in planned {
+        assert_eq!(finished.get(&p.test), Some(&1), "{}: TestFinished count", names[p.test.0]);
+    }
+    assert_eq!(finished.len(), planned.len());
+    let counted = stats.passed + stats.failures() + stats.skipped + stats.not_run;
+    assert_eq!(counted, planned.len(), "{stats:?}");
+    Run { events, names }
+}
+
+fn run(fixture: &Fixture, planned: &[PlannedTest], opts: &ExecuteOptions) -> Run {
+    run_with(fixture, planned, opts, &CancelToken::new(), None, &mut |_, _| {})
+}
+
+fn assert_gone(run: &Run, name: &str) {
+    let pgid = run.pgid(name);
+    assert!(!platform::group_alive(pgid), "{name}: process group {pgid} survived the run");
+}
+
+#[test]
+fn statuses_of_single_tests() {
+    let mut fx = Fixture::new();
+    let cwd = fx.path();
+    let env_check = format!(
+        "[ \"$(pwd)\" = '{cwd}' ] || exit 5\n[ \"$FAKE_VAR\" = 'fake value' ] || exit 6\n\
+         if read line; then exit 7; fi\n[ \"$3\" = --nocapture ] || exit 8\necho fine"
+    );
+    let bin = fx.libtest_binary(
+        "bin",
+        &[
+            ("pass", "echo 'running 1 test'; echo hello"),
+            ("fail", "echo 'assertion failed: boom' >&2; exit 101"),
+            ("crash", "kill -SEGV $$"),
+            ("env_and_cwd", &env_check),
+            ("ignored_one", "[ \"$4\" = --ignored ] || exit 9"),
+            ("skipped", "exit 1"),
+        ],
+    );
+    let vanished = fx.add_test(bin, "vanished");
+    let opaque_exe = fx.script("opaque", "[ $# -eq 0 ] || exit 3; echo opaque ran");
+    let opaque_bin = fx.add_binary("opaque", TargetKind::Test, ListMethod::Opaque, Some(opaque_exe));
+    fx.add_test(opaque_bin, "opaque");
+
+    let mut planned = fx.run_all();
+    planned[4].action = Action::Run { ignored: true };
+    planned[5].action = Action::Skip { reason: "ignored: slow".into() };
+    let run = run(&fx, &planned, &options(2));
+
+    assert_eq!(run.status("pass"), TestStatus::Passed);
+    assert_eq!(run.result("pass").output.to_text(), "running 1 test\nhello\n");
+    assert!(run.result("pass").peak_rss.is_some_and(|rss| rss > 0));
+    assert_eq!(run.status("fail"), TestStatus::Failed { exit_code: Some(101) });
+    assert_eq!(run.result("fail").output.to_text(), "assertion failed: boom\n");
+    assert_eq!(run.status("crash"), TestStatus::Crashed { signal: libc::SIGSEGV });
+    assert_eq!(
+        run.status("env_and_cwd"),
+        TestStatus::Passed,
+        "{}",
+        run.result("env_and_cwd").output.to_text()
+    );
+    assert_eq!(run.status("ignored_one"), TestStatus::Passed);
+    assert_eq!(run.status("skipped"), TestStatus::Skipped { reason: "ignored: slow".into() });
+    assert_eq!(run.status("vanished"), TestStatus::Failed { exit_code: Some(0) });
+    assert!(run.result("vanished").output.to_text().contains("[cargo-testplan] the test binary ran 0 tests"));
+    assert_eq!(run.status("opaque"), TestStatus::Passed);
+    assert!(!run.result("pass").leaked_processes);
+    let _ = vanished;
+
+    // Skips come first, before anything starts; starts follow planned order.
+    assert!(matches!(&run.events[1], Event::TestFinished { test, .. } if run.names[test.0] == "skipped"));
+    assert_eq!(run.started(), ["pass", "fail", "crash", "env_and_cwd", "ignored_one", "vanished", "opaque"]);
+    let Event::RunStarted { tests, binaries, jobs } = run.events[0] else { panic!("RunStarted") };
+    assert_eq!((tests, binaries, jobs), (8, 2, 2));
+    assert_eq!(run.stopped(), None);
+}
+
+#[test]
+fn a_hung_test_and_its_grandchildren_are_killed_at_the_timeout() {
+    let mut fx = Fixture::new();
+    fx.libtest_binary(
+        "bin",
+        &[
+            ("hangs", "echo \"pid $$\"; sleep 1000 & sleep 1000; wait"),
+            // Ignores SIGTERM (and so do its children): only SIGKILL after the grace stops it.
+            ("stubborn", "trap '' TERM; echo \"pid $$\"; sleep 1000 & sleep 1000; wait"),
+        ],
+    );
+    let opts = ExecuteOptions { timeout: Duration::from_millis(300), ..options(2) };
+    let run = run(&fx, &fx.run_all(), &opts);
+    for name in ["hangs", "stubborn"] {
+        assert_eq!(run.status(name), TestStatus::TimedOut { after: Duration::from_millis(300) });
+        assert_gone(&run, name);
+    }
+}
+
+#[test]
+fn leaked_processes_are_killed_and_reported() {
+    let mut fx = Fixture::new();
+    fx.libtest_binary(
+        "bin",
+        &[
+            ("leaks", "echo \"pid $$\"; sleep 1000 & echo done"),
+            // A process that leaves the group keeps the pipe open: the capture so far is used.
+            ("escapes", "echo \"pid $$\"; setsid sleep 2 & echo before exit"),
+            ("tidy", "echo \"pid $$\"; sleep 0.01 & wait"),
+        ],
+    );
+    let run = run(&fx, &fx.run_all(), &options(3));
+    assert_eq!(run.status("leaks"), TestStatus::Passed);
+    assert!(run.result("leaks").leaked_processes);
+    assert_gone(&run, "leaks");
+    assert_eq!(run.status("escapes"), TestStatus::Passed);
+    assert!(run.result("escapes").output.to_text().contains("before exit"));
+    assert!(!run.result("tidy").leaked_processes);
+}
+
+#[test]
+fn flooding_output_is_captured_bounded() {
+    let mut fx = Fixture::new();
+    fx.libtest_binary("bin", &[("floods", "yes 0123456789 | head -c 50000000; echo; echo the end; exit 1")]);
+    let run = run(&fx, &fx.run_all(), &options(1));
+    let out = &run.result("floods").output;
+    assert_eq!(run.status("floods"), TestStatus::Failed { exit_code: Some(1) });
+    assert_eq!((out.head.len(), out.tail.len()), (1024, 1024));
+    assert_eq!(out.elided, 50_000_000 + 9 - 2048);
+    assert!(out.head.starts_with(b"0123456789\n"));
+    assert!(out.tail.ends_with(b"\nthe end\n"));
+}
+
+#[test]
+fn fail_fast_starts_nothing_after_the_first_failure() {
+    let mut fx = Fixture::new();
+    fx.libtest_binary("bin", &[("a", "exit 0"), ("b", "exit 101"), ("c", "exit 0"), ("d", "exit 0")]);
+    let opts = ExecuteOptions { fail_fast: true, ..options(1) };
+    let run = run(&fx, &fx.run_all(), &opts);
+    assert_eq!(run.status("a"), TestStatus::Passed);
+    assert_eq!(run.status("b"), TestStatus::Failed { exit_code: Some(101) });
+    for name in ["c", "d"] {
+        assert_eq!(run.status(name), TestStatus::NotRun { reason: StopReason::FailFast });
+    }
+    assert_eq!(run.started(), ["a", "b"]);
+    assert!(run.events.iter().any(|e| matches!(e, Event::Stopping { reason: StopReason::FailFast })));
+    assert_eq!(run.stopped(), Some(StopReason::FailFast));
+}
+
+#[test]
+fn fail_fast_lets_running_tests_finish() {
+    let mut fx = Fixture::new();
+    let go = fx.path().join("failure-seen");
+    // `slow` finishes only once the runner has reported `fails`, so it is surely running
+    // when fail-fast triggers (bounded, in case it never does).
+    let slow =
+        format!("i=0; while [ ! -e '{go}' ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; exit 0");
+    fx.libtest_binary("bin", &[("slow", &slow), ("fails", "exit 101"), ("later", "exit 0")]);
+    let opts = ExecuteOptions { fail_fast: true, ..options(2) };
+    let mut on_event = |event: &Event, names: &[String]| {
+        if let Event::TestFinished { test, .. } = event
+            && names[test.0] == "fails"
+        {
+            std::fs::write(&go, "").expect("marker");
+        }
+    };
+    let run = run_with(&fx, &fx.run_all(), &opts, &CancelToken::new(), None, &mut on_event);
+    assert_eq!(run.status("slow"), TestStatus::Passed);
+    assert_eq!(run.status("later"), TestStatus::NotRun { reason: StopReason::FailFast });
+    assert_eq!(run.started(), ["slow", "fails"]);
+}
+
+#[test]
+fn cancellation_kills_running_tests_and_reports_every_test() {
+    let mut fx = Fixture::new();
+    let hang = "echo \"pid $$\"; sleep 1000 & sleep 1000; wait";
+    let stubborn = "trap '' TERM; echo \"pid $$\"; sleep 1000 & sleep 1000; wait";
+    fx.libtest_binary("bin", &[("h1", hang), ("h2", stubborn), ("h3", hang), ("h4", hang)]);
+    let cancel = CancelToken::new();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let canceller = std::thread::spawn({
+        let cancel = cancel.clone();
+        move || {
+            // Once both slots are busy, give the scripts a moment to print their pids.
+            if rx.recv_timeout(Duration::from_secs(10)).is_ok() {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            cancel.cancel();
+        }
+    });
+    let mut started = 0;
+    let mut on_event = |event: &Event, _: &[String]| {
+        if matches!(event, Event::TestStarted { .. }) {
+            started += 1;
+            if started == 2 {
+                let _ = tx.send(());
+            }
+        }
+    };
+    let opts = ExecuteOptions { kill_grace: Duration::from_secs(30), ..options(2) };
+    let run = run_with(&fx, &fx.run_all(), &opts, &cancel, None, &mut on_event);
+    canceller.join().expect("canceller");
+
+    for name in ["h1", "h2", "h3", "h4"] {
+        assert_eq!(run.status(name), TestStatus::NotRun { reason: StopReason::Interrupted }, "{name}");
+    }
+    assert_eq!(run.started(), ["h1", "h2"]);
+    // Output of the killed tests is kept, and nothing of them survives.
+    assert_gone(&run, "h1");
+    assert_gone(&run, "h2");
+    assert!(run.events.iter().any(|e| matches!(e, Event::Stopping { reason: StopReason::Interrupted })));
+    assert_eq!(run.stopped(), Some(StopReason::Interrupted));
+}
+
+#[test]
+fn a_cancelled_run_starts_nothing() {
+    let mut fx = Fixture::new();
+    fx.libtest_binary("bin", &[("a", "exit 0"), ("b", "exit 0")]);
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let run = run_with(&fx, &fx.run_all(), &options(2), &cancel, None, &mut |_, _| {});
+    assert!(run.started().is_empty());
+    assert_eq!(run.status("a"), TestStatus::NotRun { reason: StopReason::Interrupted });
+}
+
+#[test]
+fn no_more_than_jobs_tests_run_at_once() {
+    let mut fx = Fixture::new();
+    let cases: Vec<(String, &str)> = (1..=5).map(|i| (format!("t{i}"), "sleep 0.1")).collect();
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+    fx.libtest_binary("bin", &cases);
+    let run = run(&fx, &fx.run_all(), &options(2));
+    assert_eq!(run.max_concurrency(), 2);
+    assert_eq!(run.started(), ["t1", "t2", "t3", "t4", "t5"]);
+    // The third test starts only after one of the first two finished.
+    let position = |pred: &dyn Fn(&Event) -> bool| run.events.iter().position(pred).expect("event");
+    let third_start = position(&|e| matches!(e, Event::TestStarted { test } if run.names[test.0] == "t3"));
+    let first_finish = position(&|e| matches!(e, Event::TestFinished { .. }));
+    assert!(first_finish < third_start);
+}
+
+/// A doctest binary with `names`, run through a fake `cargo test --doc` script.
+fn doc_fixture(fx: &mut Fixture, names: &[&str], cargo_body: &str) -> Utf8PathBuf {
+    let bin = fx.add_binary("demo::doc", TargetKind::Doc, ListMethod::Rustdoc, None);
+    for name in names {
+        fx.add_test(bin, name);
+    }
+    fx.script("fake-cargo", cargo_body)
+}
+
+const ADD: &str = "src/lib.rs - add (line 3)";
+const BOOM: &str = "src/lib.rs - boom (line 20)";
+const FOO: &str = "src/lib.rs - foo (line 9)";
+const NET: &str = "src/lib.rs - net (line 30)";
+const SKIPPED: &str = "src/lib.rs - skipped (line 40)";
+
+#[test]
+fn doctests_run_as_one_batch_with_results_streamed() {
+    let mut fx = Fixture::new();
+    let cargo = doc_fixture(
+        &mut fx,
+        &[ADD, BOOM, FOO, NET, SKIPPED],
+        &format!(
+            "printf '%s\\n' \"$@\" > args\necho '   Doc-tests demo'\necho\necho 'running 4 tests'\n\
+             echo 'test {ADD} ... ok'\n\
+             i=0; while [ ! -e streamed ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done\n\
+             if [ -e streamed ]; then echo 'test {FOO} - compile fail ... ok'; else echo 'test {FOO} ... FAILED'; fi\n\
+             echo 'test {BOOM} ... FAILED'\necho 'test {NET} ... ignored, needs network'\n\
+             echo; echo 'failures:'; echo; echo '---- {BOOM} stdout ----'\n\
+             echo 'Test executable failed (exit status: 101).'; echo; echo 'failures:'; echo '    {BOOM}'\n\
+             echo; echo 'test result: FAILED. 2 passed; 1 failed; 1 ignored'; exit 101"
+        ),
+    );
+    let mut planned = fx.run_all();
+    planned[3].action = Action::Run { ignored: true };
+    planned[4].action = Action::Skip { reason: "ignored".into() };
+    // The fake cargo waits for the runner to report the first doctest before going on:
+    // it passes `FOO` only if results are reported as they arrive.
+    let marker = fx.path().join("streamed");
+    let mut on_event = |event: &Event, names: &[String]| {
+        if let Event::TestFinished { test, .. } = event
+            && names[test.0] == ADD
+        {
+            std::fs::write(&marker, "").expect("marker");
+        }
+    };
+    let run = run_with(&fx, &planned, &options(3), &CancelToken::new(), Some(cargo), &mut on_event);
+
+    assert_eq!(run.status(ADD), TestStatus::Passed);
+    assert_eq!(run.status(FOO), TestStatus::Passed);
+    assert_eq!(run.status(BOOM), TestStatus::Failed { exit_code: Some(101) });
+    assert_eq!(run.result(BOOM).output.to_text(), "Test executable failed (exit status: 101).\n");
+    assert_eq!(run.status(NET), TestStatus::Skipped { reason: "ignored: needs network".into() });
+    assert_eq!(run.status(SKIPPED), TestStatus::Skipped { reason: "ignored".into() });
+    assert!(run.result(ADD).peak_rss.is_none());
+    assert_eq!(run.started(), [ADD, BOOM, FOO, NET]);
+
+    let args = std::fs::read_to_string(fx.path().join("args")).expect("args");
+    let expected = ["test", "--", "add", "boom", "foo", "net", "--test-threads", "3", "--color", "never"];
+    let mut expected = expected.join("\n");
+    expected.push_str("\n--include-ignored\n");
+    assert_eq!(args, expected);
+}
+
+#[test]
+fn a_doctest_build_failure_fails_every_doctest_with_the_output() {
+    let mut fx = Fixture::new();
+    let cargo = doc_fixture(
+        &mut fx,
+        &[ADD, BOOM],
+        "echo 'error[E0432]: unresolved import `nope`' >&2; echo 'error: could not compile `demo`' >&2; exit 101",
+    );
+    let run = run_with(&fx, &fx.run_all(), &options(2), &CancelToken::new(), Some(cargo), &mut |_, _| {});
+    for name in [ADD, BOOM] {
+        assert_eq!(run.status(name), TestStatus::Failed { exit_code: Some(101) });
+        assert!(run.result(name).output.to_text().contains("error: could not compile `demo`"), "{name}");
+    }
+    assert!(run.result(ADD).output.to_text().contains("before reporting any test result"));
+}
+
+#[test]
+fn a_silent_doctest_batch_is_killed_by_its_watchdog() {
+    let mut fx = Fixture::new();
+    let cargo = doc_fixture(
+        &mut fx,
+        &[ADD, BOOM],
+        &format!(
+            "echo \"pid $$\"; echo 'running 2 tests'; echo 'test {ADD} ... ok'; sleep 1000 & sleep 1000; wait"
+        ),
+    );
+    let opts = ExecuteOptions { timeout: Duration::from_millis(300), ..options(2) };
+    let run = run_with(&fx, &fx.run_all(), &opts, &CancelToken::new(), Some(cargo), &mut |_, _| {});
+    assert_eq!(run.status(ADD), TestStatus::Passed);
+    assert_eq!(run.status(BOOM), TestStatus::TimedOut { after: Duration::from_millis(300) });
+    assert_gone(&run, BOOM);
+}
+
+#[test]
+fn a_batch_waits_for_all_the_slots_it_needs() {
+    let mut fx = Fixture::new();
+    fx.libtest_binary("bin", &[("first", "sleep 0.1"), ("last", "exit 0")]);
+    let cargo = doc_fixture(
+        &mut fx,
+        &[ADD, BOOM],
+        &format!("echo 'running 2 tests'; echo 'test {ADD} ... ok'; echo 'test {BOOM} ... ok'"),
+    );
+    // Order: first (1 slot), the batch (2 slots = all of -j 2), last.
+    let planned = fx.run_all();
+    let planned = [planned[0].clone(), planned[2].clone(), planned[3].clone(), planned[1].clone()];
+    let run = run_with(&fx, &planned, &options(2), &CancelToken::new(), Some(cargo), &mut |_, _| {});
+    assert_eq!(run.status(ADD), TestStatus::Passed);
+    assert_eq!(run.started(), ["first", ADD, BOOM, "last"]);
+    assert_eq!(run.max_concurrency(), 2);
+    let position = |pred: &dyn Fn(&Event) -> bool| run.events.iter().position(pred).expect("event");
+    let first_done =
+        position(&|e| matches!(e, Event::TestFinished { test, .. } if run.names[test.0] == "first"));
+    let batch_start = position(&|e| matches!(e, Event::TestStarted { test } if run.names[test.0] == ADD));
+    assert!(first_done < batch_start);
+}
