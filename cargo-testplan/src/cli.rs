@@ -20,13 +20,118 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Subcommands.
+/// Subcommands. Every phase of the plan is a command too: `cargo testplan unit`,
+/// `cargo testplan slow`, ... (the default plan: unit, integration, doc, slow, models, gpu).
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build and run the tests.
+    /// Run the whole plan, phase by phase (the `run` profile).
     Run(RunArgs),
-    /// Build and list the tests, without running them.
+    /// Run everything but slow and heavy tests: quick, safe feedback (the `fast` profile).
+    Fast(RunArgs),
+    /// Run the plan plus plainly ignored tests (the `full` profile).
+    Full(RunArgs),
+    /// Build and list the tests with their markers and phase, without running them.
     List(ListArgs),
+    /// Show the registered markers, their descriptions, and how many tests carry each.
+    Markers(MarkersArgs),
+    /// Explain a test: its markers and where each came from, its phase, and whether it
+    /// would run now.
+    Explain(ExplainArgs),
+    /// Write a commented testplan.toml that reproduces the default plan.
+    Init(InitArgs),
+    /// `cargo testplan PHASE [OPTIONS]`: run one phase of the plan.
+    #[command(external_subcommand)]
+    Phase(Vec<String>),
+}
+
+/// `cargo testplan PHASE`: the options of `run`.
+#[derive(Debug, Parser)]
+#[command(name = "cargo testplan PHASE", no_binary_name = false)]
+pub struct PhaseCli {
+    /// The options of `run`.
+    #[command(flatten)]
+    pub args: RunArgs,
+}
+
+/// Plan selection shared by `run`, `list` and `explain`.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Plan")]
+pub struct PlanArgs {
+    /// Run only tests whose markers match this expression: marker names with `and`, `or`,
+    /// `not` and parentheses, e.g. "integration and not (slow or requires-gpu)".
+    #[arg(short = 'm', long = "markers", value_name = "EXPR")]
+    pub markers: Option<String>,
+    /// Run only tests whose names match this expression: case-insensitive substrings with
+    /// `and`, `or`, `not` and parentheses, e.g. "parse and not json".
+    #[arg(short = 'k', long = "keyword", value_name = "EXPR")]
+    pub keyword: Option<String>,
+    /// Run only these phases (comma separated), in plan order.
+    #[arg(long, value_name = "PHASES", value_delimiter = ',')]
+    pub phase: Vec<String>,
+    /// Use this profile (built in: run, fast, full; more in testplan.toml).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// GPU detection: `auto` (NVIDIA driver, CUDA_VISIBLE_DEVICES), `yes` (assume one),
+    /// `no` (assume none). Also the CARGO_TESTPLAN_GPU environment variable.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub gpu: Option<GpuArg>,
+}
+
+/// `--gpu`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GpuArg {
+    /// Detect.
+    Auto,
+    /// Assume a GPU.
+    Yes,
+    /// Assume none.
+    No,
+}
+
+/// `cargo testplan markers`.
+#[derive(Debug, Args)]
+pub struct MarkersArgs {
+    /// Package, target and build selection (cargo's meaning).
+    #[command(flatten)]
+    pub cargo: CargoArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `cargo testplan explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The test: its full name (`tests::parse`), `BINARY-ID NAME`, or a substring that
+    /// matches one test.
+    #[arg(value_name = "NAME", required = true, num_args = 1..)]
+    pub name: Vec<String>,
+    /// Package, target and build selection (cargo's meaning).
+    #[command(flatten)]
+    pub cargo: CargoArgs,
+    /// Plan selection: explain whether the test would run with these.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Which ignored tests would run.
+    #[arg(long, value_enum)]
+    pub run_ignored: Option<RunIgnoredArg>,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `cargo testplan init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Path to Cargo.toml (testplan.toml is written beside the workspace's root manifest).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<Utf8PathBuf>,
+    /// Overwrite an existing testplan.toml.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the file instead of writing it.
+    #[arg(long)]
+    pub stdout: bool,
 }
 
 /// `cargo testplan run`.
@@ -38,6 +143,9 @@ pub struct RunArgs {
     /// Test name filters (libtest's meaning).
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Plan selection.
+    #[command(flatten)]
+    pub plan: PlanArgs,
     /// Execution options.
     #[command(flatten)]
     pub runner: RunnerArgs,
@@ -55,6 +163,9 @@ pub struct ListArgs {
     /// Test name filters (libtest's meaning).
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Plan selection: shows which tests these would run.
+    #[command(flatten)]
+    pub plan: PlanArgs,
     /// Output format: `human`, `json` (this project's schema, docs/report-schema.md) or
     /// `nextest-json` (cargo-nextest's `TestListSummary`).
     #[arg(long, value_enum, default_value_t = ListFormat::Human, help_heading = "Output")]
@@ -199,9 +310,11 @@ pub struct FilterArgs {
     /// Skip tests whose name contains this (repeatable).
     #[arg(long, value_name = "PATTERN")]
     pub skip: Vec<String>,
-    /// Which ignored tests run: `default` (not ignored ones), `only`, `all`.
-    #[arg(long, value_enum, default_value_t = RunIgnoredArg::Default)]
-    pub run_ignored: RunIgnoredArg,
+    /// Which ignored tests run: `default` (not plainly ignored ones; tests ignored for their
+    /// markers, like `#[ignore = "slow"]`, run in their phase), `only`, `all`.
+    /// Default: the profile's (`full`: all).
+    #[arg(long, value_enum)]
+    pub run_ignored: Option<RunIgnoredArg>,
 }
 
 impl FilterArgs {
@@ -211,7 +324,7 @@ impl FilterArgs {
             patterns: self.filters.clone(),
             exact: self.exact,
             skip: self.skip.clone(),
-            run_ignored: self.run_ignored.into(),
+            run_ignored: self.run_ignored.map(Into::into).unwrap_or_default(),
         }
     }
 }
@@ -225,6 +338,16 @@ pub enum RunIgnoredArg {
     Only,
     /// Run both.
     All,
+}
+
+impl From<RunIgnoredArg> for testplan_markers::RunIgnored {
+    fn from(arg: RunIgnoredArg) -> Self {
+        match arg {
+            RunIgnoredArg::Default => testplan_markers::RunIgnored::Default,
+            RunIgnoredArg::Only => testplan_markers::RunIgnored::Only,
+            RunIgnoredArg::All => testplan_markers::RunIgnored::All,
+        }
+    }
 }
 
 impl From<RunIgnoredArg> for RunIgnored {
@@ -248,9 +371,10 @@ pub struct RunnerArgs {
     #[arg(long)]
     pub no_fail_fast: bool,
     /// Hard timeout per test: the test's process group gets SIGTERM, then SIGKILL.
-    /// Units: ms, s, m, h (a bare number is seconds).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "300s")]
-    pub timeout: Duration,
+    /// Units: ms, s, m, h (a bare number is seconds). Overrides the phases' timeouts.
+    /// Default: the phase's, else 300s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// What an empty run means: `fail` (exit 4), `warn`, or `pass`.
     #[arg(long, value_enum, default_value_t = NoTests::Fail)]
     pub no_tests: NoTests,

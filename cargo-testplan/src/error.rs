@@ -25,6 +25,10 @@ pub mod exit {
     pub const SETUP_ERROR: i32 = NextestExitCode::SETUP_ERROR;
     /// Writing output (a report) failed.
     pub const WRITE_OUTPUT_ERROR: i32 = NextestExitCode::WRITE_OUTPUT_ERROR;
+    /// The configuration (testplan.toml or Cargo.toml metadata) is invalid.
+    pub const CONFIG_ERROR: i32 = NextestExitCode::SETUP_ERROR;
+    /// A `-m`/`-k` expression is invalid (nextest's code for an invalid filter expression).
+    pub const INVALID_EXPRESSION: i32 = NextestExitCode::INVALID_FILTERSET;
     /// Interrupted by Ctrl-C (SIGINT) or SIGTERM.
     pub const INTERRUPTED: i32 = 130;
 }
@@ -44,6 +48,18 @@ pub enum AppError {
     /// Ctrl-C.
     #[error("interrupted")]
     Interrupted,
+    /// An invalid command line that clap could not catch (unknown phase or profile, ...).
+    #[error("{0}")]
+    Usage(String),
+    /// The configuration is invalid (the message names file, line, column and key).
+    #[error("{0}")]
+    Config(String),
+    /// A `-m` or `-k` expression is invalid (the message shows the column).
+    #[error("{0}")]
+    Expression(String),
+    /// Already shown to the user (clap's own messages); exit with this code.
+    #[error("exit {0}")]
+    AlreadyReported(i32),
     /// Writing a report or the output failed.
     #[error("writing {what}: {source}")]
     WriteOutput {
@@ -64,6 +80,10 @@ impl AppError {
             AppError::NoTests => exit::NO_TESTS,
             AppError::Interrupted => exit::INTERRUPTED,
             AppError::WriteOutput { .. } => exit::WRITE_OUTPUT_ERROR,
+            AppError::Usage(_) => exit::USAGE,
+            AppError::AlreadyReported(code) => *code,
+            AppError::Config(_) => exit::CONFIG_ERROR,
+            AppError::Expression(_) => exit::INVALID_EXPRESSION,
         }
     }
 

@@ -5,12 +5,15 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod gpu;
 pub mod pipeline;
+pub mod setup;
 
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::error::{AppError, exit};
+use crate::setup::Mode;
 
 /// Runs the command line `args` (as from `std::env::args`) and returns the exit code.
 ///
@@ -35,8 +38,14 @@ pub fn main_exit_code(mut args: Vec<String>) -> i32 {
 
 fn dispatch(cli: Cli, args: Vec<String>) -> Result<(), AppError> {
     match cli.command {
-        Command::Run(run) => commands::run::exec(run, args),
+        Command::Run(run) => commands::run::exec(Mode::Profile("run".to_owned()), run, args),
+        Command::Fast(run) => commands::run::exec(Mode::Profile("fast".to_owned()), run, args),
+        Command::Full(run) => commands::run::exec(Mode::Profile("full".to_owned()), run, args),
         Command::List(list) => commands::list::exec(list),
+        Command::Markers(markers) => commands::markers::exec(markers),
+        Command::Explain(explain) => commands::explain::exec(explain),
+        Command::Init(init) => commands::init::exec(init),
+        Command::Phase(words) => commands::run::exec_phase(words, args),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The stages every command shares before execution: workspace metadata, the build, and
-//! discovery, checked for Ctrl-C in between.
+//! The stages every command shares before execution: workspace metadata, configuration,
+//! the build, and discovery, checked for Ctrl-C in between.
 
 use testplan_runner::RunnerError;
 use testplan_runner::cancel::CancelToken;
@@ -8,30 +8,47 @@ use testplan_runner::discover;
 use testplan_runner::model::TestList;
 
 use crate::error::AppError;
+use crate::setup::{self, PlanConfig};
 
-/// The workspace and its discovered tests.
+/// The workspace and its configuration, before anything is built.
 #[derive(Debug)]
-pub struct Prepared {
+pub struct Loaded {
     /// The workspace.
     pub workspace: Workspace,
-    /// Every test of the selection.
-    pub list: TestList,
+    /// Its validated configuration.
+    pub plan: PlanConfig,
 }
 
-/// Loads metadata, builds the tests and lists them.
-pub fn prepare(opts: &CargoOptions, jobs: usize, cancel: &CancelToken) -> Result<Prepared, AppError> {
+/// Reads `cargo metadata` and the configuration.
+pub fn load(opts: &CargoOptions) -> Result<Loaded, AppError> {
     let workspace = cargo::load_workspace(opts)?;
-    let build = cargo::build(&workspace, opts).map_err(|e| interrupted_or(e, cancel))?;
+    let plan = setup::load_config(&workspace)?;
+    Ok(Loaded { workspace, plan })
+}
+
+/// Builds the tests and lists them.
+pub fn build_and_discover(
+    loaded: &Loaded,
+    opts: &CargoOptions,
+    jobs: usize,
+    cancel: &CancelToken,
+) -> Result<TestList, AppError> {
+    let build = cargo::build(&loaded.workspace, opts).map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
     let list =
-        discover::discover(&workspace, &build, opts, jobs, cancel).map_err(|e| interrupted_or(e, cancel))?;
+        discover::discover(&loaded.workspace, &build, opts, jobs, cancel).map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
-    Ok(Prepared { workspace, list })
+    Ok(list)
 }
 
 /// Available CPUs (at least 1).
 pub fn available_cpus() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// A token raised by Ctrl-C and SIGTERM.
+pub fn cancel_token() -> Result<CancelToken, AppError> {
+    CancelToken::from_signals().map_err(|e| AppError::Runner(RunnerError::io("installing signal handlers", e)))
 }
 
 fn check_cancel(cancel: &CancelToken) -> Result<(), AppError> {

@@ -9,27 +9,23 @@ use nextest_metadata::{
     RustTestBinarySummary, RustTestCaseSummary, RustTestKind, RustTestSuiteSummary, TestCaseName,
     TestListSummary,
 };
-use testplan_runner::RunnerError;
-use testplan_runner::cancel::CancelToken;
-use testplan_runner::filter::{Action, PlannedTest, TestFilter};
+use testplan_markers::Decision;
+use testplan_runner::filter::TestFilter;
 use testplan_runner::model::{BinaryIdx, TargetKind, TestBinary, TestList};
 use testplan_schema::{BinaryEntry, LIST_FORMAT_VERSION, TestEntry, TestListDocument};
 
 use crate::cli::{ListArgs, ListFormat};
+use crate::commands::common::{Planned, phase_name, plan_only};
 use crate::error::AppError;
-use crate::pipeline::{self, available_cpus};
 
 /// Runs the command.
 pub fn exec(args: ListArgs) -> Result<(), AppError> {
-    let cancel = CancelToken::from_signals().map_err(|e| RunnerError::io("installing signal handlers", e))?;
-    let cargo_opts = args.cargo.to_options(args.output.color);
-    let jobs = args.jobs.unwrap_or_else(available_cpus).max(1);
-    let prepared = pipeline::prepare(&cargo_opts, jobs, &cancel)?;
+    let planned = plan_only(&args.cargo, &args.plan, Some(&args.filter), args.output.color, args.jobs)?;
     let filter = args.filter.to_filter();
     let text = match args.message_format {
-        ListFormat::Human => human(&prepared.list, &filter),
-        ListFormat::Json => to_json(&document(&prepared.list, &filter)),
-        ListFormat::NextestJson => to_json(&nextest_summary(&prepared.list, &filter)),
+        ListFormat::Human => human(&planned),
+        ListFormat::Json => to_json(&document(&planned)),
+        ListFormat::NextestJson => to_json(&nextest_summary(&planned.list, &filter, &planned.plan.decisions)),
     };
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -43,48 +39,51 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).map(|s| s + "\n").unwrap_or_default()
 }
 
-/// Selection per test index: `Some(action)` when selected, `None` when filtered out.
-fn selection(list: &TestList, filter: &TestFilter) -> Vec<Option<Action>> {
-    let mut selected = vec![None; list.tests.len()];
-    for PlannedTest { test, action } in filter.plan(list) {
-        selected[test.0] = Some(action);
-    }
-    selected
-}
-
-fn tests_of(
-    list: &TestList,
-    binary: BinaryIdx,
-) -> impl Iterator<Item = (usize, &testplan_runner::model::TestCase)> {
+fn tests_of(list: &TestList, binary: BinaryIdx) -> impl Iterator<Item = (usize, &testplan_runner::model::TestCase)> {
     list.tests.iter().enumerate().filter(move |(_, t)| t.binary == binary)
 }
 
-fn human(list: &TestList, filter: &TestFilter) -> String {
-    let selected = selection(list, filter);
+/// Whether `list` shows the test: everything the selection does not filter out.
+fn shown(decision: &Decision) -> bool {
+    !matches!(decision, Decision::Deselected)
+}
+
+fn human(planned: &Planned) -> String {
+    let list = &planned.list;
     let mut out = String::new();
-    let mut count = 0;
+    let (mut count, mut binaries) = (0, 0);
     for (b, binary) in list.binaries.iter().enumerate() {
-        let tests: Vec<_> = tests_of(list, BinaryIdx(b)).filter(|(i, _)| selected[*i].is_some()).collect();
+        let tests: Vec<_> = tests_of(list, BinaryIdx(b)).filter(|(i, _)| shown(&planned.plan.decisions[*i])).collect();
         if tests.is_empty() {
             continue;
         }
+        binaries += 1;
         out.push_str(&format!("{} ({}):\n", binary.id, binary.kind));
-        for (_, test) in tests {
+        for (i, test) in tests {
             count += 1;
-            let ignored = match (&test.ignored, &test.ignore_reason) {
-                (true, Some(reason)) if !reason.is_empty() => format!("  [ignored: {reason}]"),
-                (true, _) => "  [ignored]".to_owned(),
-                _ => String::new(),
-            };
-            out.push_str(&format!("    {}{ignored}\n", test.name));
+            out.push_str(&format!("    {}{}\n", test.name, annotations(planned, i)));
         }
     }
-    out.push_str(&format!("{count} tests in {} binaries\n", list.binaries.len()));
+    out.push_str(&format!("{count} tests in {binaries} binaries\n"));
     out
 }
 
-fn document(list: &TestList, filter: &TestFilter) -> TestListDocument {
-    let selected = selection(list, filter);
+/// `  [slow, unit] → slow (ignored: slow)`.
+fn annotations(planned: &Planned, i: usize) -> String {
+    let test = &planned.list.tests[i];
+    let markers = planned.plan.classifications[i].markers.to_string();
+    let phase = phase_name(planned, i).unwrap_or_else(|| "not in plan".to_owned());
+    let ignored = match (&test.ignored, &test.ignore_reason) {
+        (true, Some(reason)) if !reason.is_empty() => format!(" (ignored: {reason})"),
+        (true, _) => " (ignored)".to_owned(),
+        _ => String::new(),
+    };
+    format!("  [{markers}] → {phase}{ignored}")
+}
+
+fn document(planned: &Planned) -> TestListDocument {
+    let list = &planned.list;
+    let decisions = &planned.plan.decisions;
     let binaries = list
         .binaries
         .iter()
@@ -103,7 +102,9 @@ fn document(list: &TestList, filter: &TestFilter) -> TestListDocument {
                     ignored: t.ignored,
                     ignore_reason: t.ignore_reason.clone(),
                     source: t.source.clone(),
-                    selected: matches!(selected[i], Some(Action::Run { .. })),
+                    selected: matches!(decisions[i], Decision::Run { .. }),
+                    markers: planned.plan.classifications[i].markers.iter().map(|m| m.as_str().to_owned()).collect(),
+                    phase: phase_name(planned, i),
                 })
                 .collect(),
         })
@@ -113,22 +114,20 @@ fn document(list: &TestList, filter: &TestFilter) -> TestListDocument {
         workspace_root: list.workspace_root.to_string(),
         target_dir: list.target_dir.to_string(),
         binaries,
-        test_count: selected.iter().filter(|s| matches!(s, Some(Action::Run { .. }))).count(),
+        test_count: decisions.iter().filter(|d| matches!(d, Decision::Run { .. })).count(),
     }
 }
 
 /// cargo-nextest's list format. Doctests are left out: nextest does not run them.
-fn nextest_summary(list: &TestList, filter: &TestFilter) -> TestListSummary {
-    let selected = selection(list, filter);
+fn nextest_summary(list: &TestList, filter: &TestFilter, decisions: &[Decision]) -> TestListSummary {
     let meta = RustBuildMetaSummary { target_directory: list.target_dir.clone(), ..Default::default() };
     let mut summary = TestListSummary::new(meta);
     for (b, binary) in list.binaries.iter().enumerate() {
         let Some(suite_binary) = nextest_binary(binary) else { continue };
         let mut cases = BTreeMap::new();
         for (i, test) in tests_of(list, BinaryIdx(b)) {
-            let action = selected[i].as_ref();
             let name_matches = filter.matches_name(&test.name);
-            cases.insert(TestCaseName::new(&test.name), nextest_case(test.ignored, action, name_matches));
+            cases.insert(TestCaseName::new(&test.name), nextest_case(test.ignored, &decisions[i], name_matches));
         }
         summary.test_count += cases.len();
         let suite = RustTestSuiteSummary {
@@ -165,12 +164,12 @@ fn nextest_binary(binary: &TestBinary) -> Option<RustTestBinarySummary> {
     })
 }
 
-fn nextest_case(ignored: bool, action: Option<&Action>, name_matches: bool) -> RustTestCaseSummary {
-    let filter_match = match action {
-        Some(Action::Run { .. }) => FilterMatch::Matches,
-        Some(Action::Skip { .. }) => FilterMatch::Mismatch { reason: MismatchReason::Ignored },
-        None if name_matches => FilterMatch::Mismatch { reason: MismatchReason::Ignored },
-        None => FilterMatch::Mismatch { reason: MismatchReason::String },
+fn nextest_case(ignored: bool, decision: &Decision, name_matches: bool) -> RustTestCaseSummary {
+    let filter_match = match decision {
+        Decision::Run { .. } => FilterMatch::Matches,
+        Decision::SkipIgnored { .. } => FilterMatch::Mismatch { reason: MismatchReason::Ignored },
+        _ if !name_matches => FilterMatch::Mismatch { reason: MismatchReason::String },
+        _ => FilterMatch::Mismatch { reason: MismatchReason::Expression },
     };
     RustTestCaseSummary { kind: Some(RustTestKind::TEST), ignored, filter_match }
 }

@@ -1,4 +1,8 @@
 //! One file per subcommand, each with an `exec` function.
 
+pub mod common;
+pub mod explain;
+pub mod init;
 pub mod list;
+pub mod markers;
 pub mod run;

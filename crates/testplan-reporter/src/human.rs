@@ -23,10 +23,27 @@ pub enum Verbosity {
 /// Facts the command knows that the event stream does not carry.
 #[derive(Clone, Debug, Default)]
 pub struct HeaderInfo {
-    /// Tests left out by name filters or `--run-ignored only`.
+    /// Tests left out by `-m`, `-k`, name filters, the profile or `--run-ignored`.
     pub filtered_out: usize,
+    /// Tests that belong to phases this run does not include.
+    pub other_phases: usize,
+    /// Display names of tests that no phase selects.
+    pub not_in_plan: Vec<String>,
     /// Why `jobs` has its value (`2 CPUs`, `-j 4`).
     pub jobs_reason: String,
+}
+
+/// One line of the phase table at the end of a run.
+#[derive(Clone, Debug)]
+struct PhaseLine {
+    name: String,
+    outcome: PhaseOutcome,
+}
+
+#[derive(Clone, Debug)]
+enum PhaseOutcome {
+    Ran { stats: RunStats, duration: std::time::Duration },
+    Skipped { reason: String, tests: usize },
 }
 
 /// Writes human-readable output for a run.
@@ -38,6 +55,7 @@ pub struct HumanReporter<'a, W: Write> {
     color: bool,
     header: HeaderInfo,
     failures: Vec<(TestIdx, TestStatus)>,
+    phases: Vec<PhaseLine>,
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -49,7 +67,7 @@ const RESET: &str = "\x1b[0m";
 impl<'a, W: Write> HumanReporter<'a, W> {
     /// A reporter writing to `out`.
     pub fn new(list: &'a TestList, out: W, verbosity: Verbosity, color: bool, header: HeaderInfo) -> Self {
-        HumanReporter { list, out, verbosity, color, header, failures: Vec::new() }
+        HumanReporter { list, out, verbosity, color, header, failures: Vec::new(), phases: Vec::new() }
     }
 
     /// Handles one event.
@@ -57,6 +75,9 @@ impl<'a, W: Write> HumanReporter<'a, W> {
         match event {
             Event::RunStarted { tests, binaries, jobs } => self.run_started(*tests, *binaries, *jobs),
             Event::TestStarted { .. } => Ok(()),
+            Event::PhaseStarted { name, tests, jobs, .. } => self.phase_started(name, *tests, *jobs),
+            Event::PhaseSkipped { name, tests, reason, .. } => self.phase_skipped(name, *tests, reason),
+            Event::PhaseFinished { name, stats, duration, .. } => self.phase_finished(name, stats, *duration),
             Event::TestFinished { test, result } => self.test_finished(*test, result),
             Event::Stopping { reason } => self.stopping(*reason),
             Event::RunFinished { stats, duration, stopped } => self.run_finished(stats, *duration, *stopped),
@@ -71,16 +92,55 @@ impl<'a, W: Write> HumanReporter<'a, W> {
         if self.verbosity == Verbosity::Quiet {
             return Ok(());
         }
-        let filtered = match self.header.filtered_out {
-            0 => String::new(),
-            n => format!(", {n} filtered out"),
-        };
+        let mut extra = Vec::new();
+        if self.header.filtered_out > 0 {
+            extra.push(format!("{} deselected", self.header.filtered_out));
+        }
+        if self.header.other_phases > 0 {
+            extra.push(format!("{} in other phases", self.header.other_phases));
+        }
+        if !self.header.not_in_plan.is_empty() {
+            extra.push(format!("{} not in plan", self.header.not_in_plan.len()));
+        }
+        let filtered = extra.iter().map(|e| format!(", {e}")).collect::<String>();
         let reason = match self.header.jobs_reason.as_str() {
             "" => String::new(),
             r => format!(" ({r})"),
         };
         let head = self.paint(BOLD, "   Starting");
         writeln!(self.out, "{head} {tests} tests in {binaries} binaries{filtered}; jobs {jobs}{reason}")
+    }
+
+    fn phase_started(&mut self, name: &str, tests: usize, jobs: usize) -> io::Result<()> {
+        if self.verbosity == Verbosity::Quiet {
+            return Ok(());
+        }
+        let head = self.paint(BOLD, "      Phase");
+        writeln!(self.out, "{head} {name}: {tests} tests, jobs {jobs}")
+    }
+
+    fn phase_skipped(&mut self, name: &str, tests: usize, reason: &str) -> io::Result<()> {
+        self.phases.push(PhaseLine {
+            name: name.to_owned(),
+            outcome: PhaseOutcome::Skipped { reason: reason.to_owned(), tests },
+        });
+        if self.verbosity == Verbosity::Quiet {
+            return Ok(());
+        }
+        let head = self.paint(YELLOW, "    Skipped");
+        writeln!(self.out, "{head} phase {name} ({tests} tests): {reason}")
+    }
+
+    fn phase_finished(&mut self, name: &str, stats: &RunStats, duration: std::time::Duration) -> io::Result<()> {
+        self.phases.push(PhaseLine {
+            name: name.to_owned(),
+            outcome: PhaseOutcome::Ran { stats: stats.clone(), duration },
+        });
+        if self.verbosity == Verbosity::Quiet {
+            return Ok(());
+        }
+        let head = self.paint(BOLD, "   Finished");
+        writeln!(self.out, "{head} {name} [{:>8}]: {}", secs(duration), final_line(stats))
     }
 
     fn test_finished(&mut self, test: TestIdx, result: &TestResult) -> io::Result<()> {
@@ -176,6 +236,8 @@ impl<'a, W: Write> HumanReporter<'a, W> {
         }
         let head = self.paint(BOLD, "    Summary");
         writeln!(self.out, "{head} [{:>8}] {}", secs(duration), parts.join(", "))?;
+        self.phase_table()?;
+        self.not_in_plan()?;
         let failures = std::mem::take(&mut self.failures);
         for (test, status) in &failures {
             let name = self.list.display_name(*test);
@@ -184,6 +246,53 @@ impl<'a, W: Write> HumanReporter<'a, W> {
         self.failures = failures;
         Ok(())
     }
+}
+
+impl<W: Write> HumanReporter<'_, W> {
+    fn phase_table(&mut self) -> io::Result<()> {
+        let width = self.phases.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        for line in std::mem::take(&mut self.phases) {
+            let text = match &line.outcome {
+                PhaseOutcome::Ran { stats, duration } => phase_summary(stats, *duration),
+                PhaseOutcome::Skipped { reason, tests } => format!("{tests} tests skipped: {reason}"),
+            };
+            writeln!(self.out, "      {:<width$}  {text}", line.name)?;
+        }
+        Ok(())
+    }
+
+    fn not_in_plan(&mut self) -> io::Result<()> {
+        const SHOWN: usize = 10;
+        let names = std::mem::take(&mut self.header.not_in_plan);
+        if names.is_empty() {
+            return Ok(());
+        }
+        let head = self.paint(YELLOW, "Not in plan");
+        writeln!(self.out, "{head} {} tests no phase selects (see `cargo testplan explain NAME`):", names.len())?;
+        for name in names.iter().take(SHOWN) {
+            writeln!(self.out, "      {name}")?;
+        }
+        if names.len() > SHOWN {
+            writeln!(self.out, "      ... and {} more", names.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+/// `16/16 passed [0.412s]`, with failures and skips when there are any.
+fn phase_summary(stats: &RunStats, duration: std::time::Duration) -> String {
+    let ran = stats.passed + stats.failures();
+    let mut text = format!("{}/{ran} passed", stats.passed);
+    if stats.failures() > 0 {
+        text.push_str(&format!(", {} failed", stats.failures()));
+    }
+    if stats.skipped > 0 {
+        text.push_str(&format!(", {} skipped", stats.skipped));
+    }
+    if stats.not_run > 0 {
+        text.push_str(&format!(", {} not run", stats.not_run));
+    }
+    format!("{text} [{}]", secs(duration))
 }
 
 /// `N passed, N failed, N skipped` — the last line of every run.

@@ -4,18 +4,28 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use testplan_runner::events::{Event, StopReason, TestResult, TestStatus};
+use testplan_runner::events::{Event, RunStats, StopReason, TestResult, TestStatus};
 use testplan_runner::model::{TestIdx, TestList};
 use testplan_runner::platform::signal_name;
-use testplan_schema::{REPORT_FORMAT_VERSION, ReportCounts, ReportStatus, RunReport, TestReport};
+use testplan_schema::{PhaseReport, PhaseStatus, REPORT_FORMAT_VERSION, ReportCounts, ReportStatus, RunReport, TestReport};
 
 use crate::format::stop_reason;
+
+/// What the plan knows about a test that the event does not carry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestAnnotation {
+    /// The phase it ran (or was skipped) in.
+    pub phase: Option<String>,
+    /// Its markers.
+    pub markers: Vec<String>,
+}
 
 /// Collects events into a [`RunReport`].
 #[derive(Debug)]
 pub struct JsonReportBuilder<'a> {
     list: &'a TestList,
     report: RunReport,
+    annotations: Vec<TestAnnotation>,
 }
 
 impl<'a> JsonReportBuilder<'a> {
@@ -31,9 +41,16 @@ impl<'a> JsonReportBuilder<'a> {
             jobs: 0,
             stopped: None,
             counts: ReportCounts::default(),
+            phases: Vec::new(),
             tests: Vec::new(),
         };
-        JsonReportBuilder { list, report }
+        JsonReportBuilder { list, report, annotations: Vec::new() }
+    }
+
+    /// Adds phase and markers per test (indexed like the test list).
+    pub fn with_annotations(mut self, annotations: Vec<TestAnnotation>) -> Self {
+        self.annotations = annotations;
+        self
     }
 
     /// Records one event.
@@ -47,17 +64,23 @@ impl<'a> JsonReportBuilder<'a> {
             Event::RunFinished { stats, duration, stopped } => {
                 self.report.duration_secs = duration.as_secs_f64();
                 self.report.stopped = stopped.map(|s: StopReason| stop_reason(s).to_owned());
-                self.report.counts = ReportCounts {
-                    total: stats.total,
-                    passed: stats.passed,
-                    failed: stats.failures(),
-                    crashed: stats.crashed,
-                    timed_out: stats.timed_out,
-                    skipped: stats.skipped,
-                    not_run: stats.not_run,
-                };
+                self.report.counts = counts(stats);
             }
-            Event::TestStarted { .. } | Event::Stopping { .. } => {}
+            Event::PhaseFinished { name, stats, duration, .. } => self.report.phases.push(PhaseReport {
+                name: name.clone(),
+                status: if stats.failures() > 0 { PhaseStatus::Failed } else { PhaseStatus::Passed },
+                reason: None,
+                duration_secs: duration.as_secs_f64(),
+                counts: counts(stats),
+            }),
+            Event::PhaseSkipped { name, tests, reason, .. } => self.report.phases.push(PhaseReport {
+                name: name.clone(),
+                status: PhaseStatus::Skipped,
+                reason: Some(reason.clone()),
+                duration_secs: 0.0,
+                counts: ReportCounts { total: *tests, ..ReportCounts::default() },
+            }),
+            Event::TestStarted { .. } | Event::Stopping { .. } | Event::PhaseStarted { .. } => {}
         }
     }
 
@@ -66,6 +89,7 @@ impl<'a> JsonReportBuilder<'a> {
         let binary = self.list.binary_of(test);
         let (status, exit_code, signal, skip_reason) = status_fields(&result.status);
         let keep_output = status != ReportStatus::Passed && !result.output.is_empty();
+        let annotation = self.annotations.get(test.0).cloned().unwrap_or_default();
         TestReport {
             binary_id: binary.id.clone(),
             package: binary.package.name.clone(),
@@ -80,12 +104,26 @@ impl<'a> JsonReportBuilder<'a> {
             leaked_processes: result.leaked_processes,
             source: case.source.clone(),
             output: keep_output.then(|| result.output.to_text()),
+            phase: annotation.phase,
+            markers: annotation.markers,
         }
     }
 
     /// The finished report.
     pub fn finish(self) -> RunReport {
         self.report
+    }
+}
+
+fn counts(stats: &RunStats) -> ReportCounts {
+    ReportCounts {
+        total: stats.total,
+        passed: stats.passed,
+        failed: stats.failures(),
+        crashed: stats.crashed,
+        timed_out: stats.timed_out,
+        skipped: stats.skipped,
+        not_run: stats.not_run,
     }
 }
 

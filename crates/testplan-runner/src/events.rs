@@ -116,6 +116,24 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    /// The results recorded since `before` (a snapshot of the same counters).
+    pub fn since(&self, before: &RunStats) -> RunStats {
+        RunStats {
+            total: self.total.saturating_sub(before.total),
+            passed: self.passed - before.passed,
+            failed: self.failed - before.failed,
+            crashed: self.crashed - before.crashed,
+            timed_out: self.timed_out - before.timed_out,
+            skipped: self.skipped - before.skipped,
+            not_run: self.not_run - before.not_run,
+        }
+    }
+
+    /// Results recorded so far (every status).
+    pub fn recorded(&self) -> usize {
+        self.passed + self.failed + self.crashed + self.timed_out + self.skipped + self.not_run
+    }
+
     /// Adds one result to the totals.
     pub fn record(&mut self, status: &TestStatus) {
         match status {
@@ -145,6 +163,41 @@ pub enum Event {
         binaries: usize,
         /// Maximum tests at once.
         jobs: usize,
+    },
+    /// A phase begins (runs of a plan only; a plain run has no phases).
+    PhaseStarted {
+        /// Position of the phase in this run.
+        index: usize,
+        /// Phase name.
+        name: String,
+        /// Tests it will run or report skipped.
+        tests: usize,
+        /// Maximum tests at once in this phase.
+        jobs: usize,
+    },
+    /// A phase did not run; its tests are reported (skipped or not run) right after.
+    PhaseSkipped {
+        /// Position of the phase in this run.
+        index: usize,
+        /// Phase name.
+        name: String,
+        /// Its tests.
+        tests: usize,
+        /// Why (`requires a GPU; none detected (...)`, `phase 'unit' failed`, ...).
+        reason: String,
+    },
+    /// A phase ended; every one of its tests has had its `TestFinished`.
+    PhaseFinished {
+        /// Position of the phase in this run.
+        index: usize,
+        /// Phase name.
+        name: String,
+        /// The phase's own totals.
+        stats: RunStats,
+        /// Wall time of the phase.
+        duration: Duration,
+        /// Set when the phase stopped early.
+        stopped: Option<StopReason>,
     },
     /// A test's process (or its batch) started.
     TestStarted {

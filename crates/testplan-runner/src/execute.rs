@@ -60,6 +60,110 @@ pub struct ExecuteOptions {
     pub cargo: CargoOptions,
 }
 
+/// One phase of a plan, ready to execute.
+#[derive(Clone, Debug)]
+pub struct PhaseRun {
+    /// Phase name.
+    pub name: String,
+    /// Its tests, in the order to start them.
+    pub planned: Vec<PlannedTest>,
+    /// Tests at once in this phase (1 for a serial phase).
+    pub jobs: usize,
+    /// Hard timeout per test in this phase.
+    pub timeout: Duration,
+    /// Later phases run even when this one fails (`on-failure = "continue"`).
+    pub continue_on_failure: bool,
+    /// Set when the phase cannot run here (a missing requirement such as a GPU): its tests
+    /// are reported skipped with this reason.
+    pub unavailable: Option<String>,
+}
+
+/// Runs a phased plan: phases in order, each with its own jobs and timeout. A failed phase
+/// stops the later ones (their tests are reported not run) unless fail-fast is off or the
+/// phase says continue. Events: `RunStarted`, then per phase `PhaseStarted` … `PhaseFinished`
+/// (or `PhaseSkipped` followed by its tests' results), then `RunFinished`.
+pub fn execute_phases(
+    list: &TestList,
+    phases: &[PhaseRun],
+    opts: &ExecuteOptions,
+    cancel: &CancelToken,
+    sink: &mut dyn FnMut(&Event),
+) -> RunStats {
+    let mut doc_command = |binary: &TestBinary| (cargo_program(), opts.cargo.doc_test_args(&binary.package));
+    let started = Instant::now();
+    let total = phases.iter().map(|p| p.planned.len()).sum();
+    let all: Vec<PlannedTest> = phases.iter().flat_map(|p| p.planned.iter().cloned()).collect();
+    let mut emit = Emitter::new(sink, total);
+    let jobs = phases.iter().map(|p| p.jobs).max().unwrap_or(opts.jobs).max(1);
+    emit.event(&Event::RunStarted { tests: total, binaries: count_binaries(list, &all), jobs });
+    let mut halted: Option<(StopReason, String)> = None;
+    for (index, phase) in phases.iter().enumerate() {
+        if halted.is_none() && cancel.is_cancelled() {
+            halted = Some((StopReason::Interrupted, "interrupted".to_owned()));
+        }
+        if let Some((reason, why)) = &halted {
+            skip_phase(index, phase, why, TestStatus::NotRun { reason: *reason }, &mut emit);
+            continue;
+        }
+        if phase.planned.is_empty() {
+            let name = phase.name.clone();
+            emit.event(&Event::PhaseSkipped { index, name, tests: 0, reason: "no tests selected".to_owned() });
+            continue;
+        }
+        if let Some(why) = &phase.unavailable {
+            skip_phase(index, phase, why, TestStatus::Skipped { reason: why.clone() }, &mut emit);
+            continue;
+        }
+        let phase_stats = run_phase(list, index, phase, opts, cancel, &mut emit, &mut doc_command);
+        if phase_stats.failures() > 0 && opts.fail_fast && !phase.continue_on_failure {
+            halted = Some((StopReason::FailFast, format!("phase '{}' failed", phase.name)));
+        }
+    }
+    let stopped = halted.map(|(reason, _)| reason).or(cancel.is_cancelled().then_some(StopReason::Interrupted));
+    let stats = emit.stats().clone();
+    emit.event(&Event::RunFinished { stats: stats.clone(), duration: started.elapsed(), stopped });
+    stats
+}
+
+fn skip_phase(index: usize, phase: &PhaseRun, why: &str, status: TestStatus, emit: &mut Emitter<'_>) {
+    let name = phase.name.clone();
+    emit.event(&Event::PhaseSkipped { index, name, tests: phase.planned.len(), reason: why.to_owned() });
+    for p in &phase.planned {
+        let status = match &p.action {
+            Action::Skip { reason } if matches!(status, TestStatus::Skipped { .. }) => {
+                TestStatus::Skipped { reason: reason.clone() }
+            }
+            _ => status.clone(),
+        };
+        emit.finished(p.test, TestResult::not_started(status));
+    }
+}
+
+fn run_phase(
+    list: &TestList,
+    index: usize,
+    phase: &PhaseRun,
+    opts: &ExecuteOptions,
+    cancel: &CancelToken,
+    emit: &mut Emitter<'_>,
+    doc_command: &mut DocCommand<'_>,
+) -> RunStats {
+    let started = Instant::now();
+    let before = emit.stats().clone();
+    let jobs = phase.jobs.max(1);
+    let name = phase.name.clone();
+    emit.event(&Event::PhaseStarted { index, name: name.clone(), tests: phase.planned.len(), jobs });
+    let phase_opts = ExecuteOptions { jobs, timeout: phase.timeout, ..opts.clone() };
+    report_skips(&phase.planned, emit);
+    let job_list = job::plan_jobs(list, &phase.planned, jobs, phase.timeout, doc_command);
+    let stopped = scheduler::Scheduler::new(&phase_opts, cancel, emit, job_list).run();
+    report_unfinished(&phase.planned, stopped, emit);
+    let mut stats = emit.stats().since(&before);
+    stats.total = phase.planned.len();
+    emit.event(&Event::PhaseFinished { index, name, stats: stats.clone(), duration: started.elapsed(), stopped });
+    stats
+}
+
 /// Runs `planned` tests of `list`, sending every event to `sink`, and returns the totals.
 ///
 /// Events: `RunStarted`; a `TestFinished` (skipped) for every planned skip; then, in planned

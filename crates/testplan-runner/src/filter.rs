@@ -52,6 +52,13 @@ pub struct PlannedTest {
     pub action: Action,
 }
 
+impl PlannedTest {
+    /// Whether the test is to run (not reported skipped).
+    pub fn is_run(&self) -> bool {
+        matches!(self.action, Action::Run { .. })
+    }
+}
+
 impl TestFilter {
     /// Whether `name` passes the positional filters and `--skip`.
     pub fn matches_name(&self, name: &str) -> bool {

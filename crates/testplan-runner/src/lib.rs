@@ -19,6 +19,7 @@ pub mod execute;
 pub mod filter;
 pub mod model;
 pub mod output;
+pub mod plan;
 pub mod platform;
 
 pub use error::RunnerError;

@@ -129,6 +129,12 @@ pub struct TestEntry {
     pub source: Option<SourceLocation>,
     /// Whether the current selection (filters, `--run-ignored`) would run it.
     pub selected: bool,
+    /// Its markers, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markers: Vec<String>,
+    /// The phase it belongs to; absent when no phase selects it ("not in plan").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
 }
 
 /// A test's outcome in the run report.
@@ -188,8 +194,39 @@ pub struct RunReport {
     pub stopped: Option<String>,
     /// Totals.
     pub counts: ReportCounts,
+    /// The phases, in the order they ran (empty for a run without phases).
+    #[serde(default)]
+    pub phases: Vec<PhaseReport>,
     /// Every planned test, in the order they finished.
     pub tests: Vec<TestReport>,
+}
+
+/// How a phase ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhaseStatus {
+    /// Ran, nothing failed.
+    Passed,
+    /// Ran, something failed.
+    Failed,
+    /// Did not run (see `reason`): a missing requirement, an earlier failed phase, Ctrl-C.
+    Skipped,
+}
+
+/// One phase in the run report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseReport {
+    /// Phase name.
+    pub name: String,
+    /// Outcome.
+    pub status: PhaseStatus,
+    /// Why it was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Wall time in seconds.
+    pub duration_secs: f64,
+    /// Its totals.
+    pub counts: ReportCounts,
 }
 
 /// One test in the run report.
@@ -228,6 +265,12 @@ pub struct TestReport {
     /// Captured output (bounded), kept for tests that did not pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The phase it belonged to, in a phased run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// Its markers, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markers: Vec<String>,
 }
 
 #[cfg(test)]

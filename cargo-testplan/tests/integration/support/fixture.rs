@@ -94,6 +94,8 @@ impl Fixture {
         cmd.current_dir(&self.root)
             .env("CARGO_TARGET_DIR", &self.target_dir)
             .env("CARGO_TERM_COLOR", "never")
+            // Runs must not depend on whether the host has a GPU.
+            .env("CARGO_TESTPLAN_GPU", "no")
             .env("CARGO_TERM_PROGRESS_WHEN", "never")
             .stdin(Stdio::null());
     }

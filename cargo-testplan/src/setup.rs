@@ -1,0 +1,145 @@
+//! Turning the command line and the configuration into a run's selection, before anything
+//! is built: the configuration is found and validated, `-m`/`-k`, `--phase` and
+//! `--profile` are checked against it, so nothing runs when any of them is invalid.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use testplan_markers::{Config, ConfigOrigin, LoadedConfig, Selection};
+use testplan_runner::cargo::Workspace;
+
+use crate::cli::{FilterArgs, PlanArgs};
+use crate::error::AppError;
+
+/// The configuration file name at the workspace root.
+pub const CONFIG_FILE: &str = "testplan.toml";
+
+/// Where the configuration came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// `testplan.toml` at the workspace root.
+    File(Utf8PathBuf),
+    /// `[workspace.metadata.testplan]` or `[package.metadata.testplan]` of the root manifest.
+    Manifest(Utf8PathBuf),
+    /// No configuration: the built-in defaults.
+    Defaults,
+}
+
+/// A validated configuration and its source.
+#[derive(Clone, Debug)]
+pub struct PlanConfig {
+    /// The configuration.
+    pub config: Config,
+    /// Where it came from.
+    pub source: ConfigSource,
+}
+
+/// Finds and validates the configuration: `testplan.toml` at the workspace root, else
+/// `[workspace.metadata.testplan]`, else `[package.metadata.testplan]` of the root
+/// `Cargo.toml`, else the defaults. Warnings (unknown keys) go to stderr.
+pub fn load_config(ws: &Workspace) -> Result<PlanConfig, AppError> {
+    let file = ws.root.join(CONFIG_FILE);
+    if file.is_file() {
+        let loaded = parse(&file, ConfigOrigin::testplan_toml(display_path(&file)))?;
+        return Ok(PlanConfig { config: loaded.config, source: ConfigSource::File(file) });
+    }
+    let manifest = ws.root.join("Cargo.toml");
+    for origin in [ConfigOrigin::workspace_metadata(display_path(&manifest)), ConfigOrigin::package_metadata(display_path(&manifest))] {
+        let loaded = parse(&manifest, origin)?;
+        if loaded.found {
+            return Ok(PlanConfig { config: loaded.config, source: ConfigSource::Manifest(manifest) });
+        }
+    }
+    Ok(PlanConfig { config: Config::default(), source: ConfigSource::Defaults })
+}
+
+fn parse(path: &Utf8Path, origin: ConfigOrigin) -> Result<LoadedConfig, AppError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| AppError::Config(format!("{}: cannot read: {e}", display_path(path))))?;
+    let loaded = Config::from_toml_str(&text, &origin).map_err(|e| AppError::Config(e.to_string()))?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(loaded)
+}
+
+/// A path as short as it can be shown: relative to the current directory when inside it.
+pub fn display_path(path: &Utf8Path) -> String {
+    let cwd = std::env::current_dir().ok().and_then(|d| Utf8PathBuf::from_path_buf(d).ok());
+    match cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()) {
+        Some(rel) if !rel.as_str().is_empty() => rel.to_string(),
+        _ => path.to_string(),
+    }
+}
+
+/// What a run command selects before the command line narrows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A profile: `run`, `fast`, `full` or a configured one.
+    Profile(String),
+    /// One phase: `cargo testplan PHASE`.
+    Phase(String),
+}
+
+/// The selection of a run: the mode's profile or phase, `--profile`, `--phase`, then `-m`,
+/// `-k` and `--run-ignored`.
+pub fn selection(config: &Config, mode: &Mode, plan: &PlanArgs, filter: &FilterArgs) -> Result<Selection, AppError> {
+    let mut selection = base_selection(config, mode, plan)?;
+    if !plan.phase.is_empty() {
+        if matches!(mode, Mode::Phase(_)) {
+            return Err(AppError::Usage("--phase cannot be combined with a phase command".to_owned()));
+        }
+        selection.phases = phase_list(config, &plan.phase)?;
+    }
+    if let Some(text) = &plan.markers {
+        let expr = config.marker_expr(text).map_err(|e| AppError::Expression(e.to_string()))?;
+        selection = selection.and_markers(expr);
+    }
+    if let Some(text) = &plan.keyword {
+        let expr = testplan_markers::KeywordExpr::parse(text).map_err(|e| AppError::Expression(e.to_string()))?;
+        selection = selection.and_keywords(expr);
+    }
+    if let Some(run_ignored) = filter.run_ignored {
+        selection.run_ignored = run_ignored.into();
+    }
+    Ok(selection)
+}
+
+fn base_selection(config: &Config, mode: &Mode, plan: &PlanArgs) -> Result<Selection, AppError> {
+    match (mode, &plan.profile) {
+        (Mode::Profile(name), Some(other)) if name != "run" => Err(AppError::Usage(format!(
+            "--profile {other} cannot be combined with `{name}`, which is a profile itself"
+        ))),
+        (Mode::Profile(name), profile) => {
+            let name = profile.as_deref().unwrap_or(name);
+            let profile = config.profile(name).map_err(|e| AppError::Usage(e.to_string()))?;
+            Ok(Selection::from_profile(&config.plan, profile))
+        }
+        (Mode::Phase(name), _) => {
+            let idx = config.plan.find(name).map_err(|e| AppError::Usage(format!("unknown command or {e}")))?;
+            let mut selection = Selection::phases(vec![idx]);
+            if let Some(profile) = &plan.profile {
+                let profile = config.profile(profile).map_err(|e| AppError::Usage(e.to_string()))?;
+                let base = Selection::from_profile(&config.plan, profile);
+                selection.markers = base.markers;
+                selection.run_ignored = base.run_ignored;
+                selection.fail_fast = base.fail_fast;
+            }
+            Ok(selection)
+        }
+    }
+}
+
+fn phase_list(config: &Config, names: &[String]) -> Result<Vec<testplan_markers::PhaseIdx>, AppError> {
+    let mut phases = names
+        .iter()
+        .map(|name| config.plan.find(name.trim()).map_err(|e| AppError::Usage(format!("--phase: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    phases.sort();
+    phases.dedup();
+    Ok(phases)
+}
+
+/// The GPU status for phases that require one: `--gpu`, else `CARGO_TESTPLAN_GPU`, else
+/// detection.
+pub fn gpu_status(arg: Option<crate::cli::GpuArg>) -> testplan_runner::plan::GpuStatus {
+    crate::gpu::status(arg)
+}
