@@ -1,27 +1,30 @@
-//! GPU status for the plan: `--gpu`, else `CARGO_TESTPLAN_GPU`, else detection.
+//! GPU status for the plan: `--gpu`, else `CARGO_TESTPLAN_GPU`, else detection
+//! (testplan_runner::resources::detect_gpus: `CUDA_VISIBLE_DEVICES`, `nvidia-smi -L`,
+//! `/dev/nvidia*`).
 
 use testplan_runner::plan::GpuStatus;
+use testplan_runner::resources::{GpuChoice, GpuEnv, GpuInfo, detect_gpus};
 
 use crate::cli::GpuArg;
-
-/// The environment variable that overrides GPU detection (`auto`, `yes`, `no`).
-pub const GPU_ENV: &str = "CARGO_TESTPLAN_GPU";
+use crate::error::AppError;
 
 /// Decides whether phases that require a GPU can run.
-pub fn status(arg: Option<GpuArg>) -> GpuStatus {
-    let from_env = std::env::var(GPU_ENV).ok();
-    let choice = arg.or_else(|| match from_env.as_deref().map(str::trim) {
-        Some("yes") | Some("1") | Some("true") => Some(GpuArg::Yes),
-        Some("no") | Some("0") | Some("false") => Some(GpuArg::No),
-        _ => None,
+pub fn status(arg: Option<GpuArg>) -> Result<GpuStatus, AppError> {
+    let flag = arg.map(|a| match a {
+        GpuArg::Auto => "auto",
+        GpuArg::Yes => "yes",
+        GpuArg::No => "no",
     });
-    match choice {
-        Some(GpuArg::Yes) => GpuStatus { available: true, description: "assumed by --gpu yes".to_owned() },
-        Some(GpuArg::No) => GpuStatus { available: false, description: "--gpu no".to_owned() },
-        Some(GpuArg::Auto) | None => detect(),
-    }
+    let choice = GpuChoice::from_flag_and_env(flag).map_err(|e| AppError::Usage(e.to_string()))?;
+    Ok(from_info(&detect_gpus(&GpuEnv::from_process(), choice)))
 }
 
-fn detect() -> GpuStatus {
-    GpuStatus { available: false, description: "TEMPORARY".to_owned() }
+/// `2 GPUs (nvidia-smi -L)`, `none: CUDA_VISIBLE_DEVICES=-1`, ...
+pub fn from_info(info: &GpuInfo) -> GpuStatus {
+    let description = match info.count {
+        0 => format!("{}", info.source),
+        1 => format!("1 GPU ({})", info.source),
+        n => format!("{n} GPUs ({})", info.source),
+    };
+    GpuStatus { available: info.count > 0, description }
 }

@@ -140,6 +140,6 @@ fn phase_list(config: &Config, names: &[String]) -> Result<Vec<testplan_markers:
 
 /// The GPU status for phases that require one: `--gpu`, else `CARGO_TESTPLAN_GPU`, else
 /// detection.
-pub fn gpu_status(arg: Option<crate::cli::GpuArg>) -> testplan_runner::plan::GpuStatus {
+pub fn gpu_status(arg: Option<crate::cli::GpuArg>) -> Result<testplan_runner::plan::GpuStatus, AppError> {
     crate::gpu::status(arg)
 }

@@ -39,7 +39,7 @@ pub fn plan_only(
     let no_filter = FilterArgs { filters: Vec::new(), exact: false, skip: Vec::new(), run_ignored: None };
     let filter = filter.unwrap_or(&no_filter);
     let selection = setup::selection(&loaded.plan.config, &Mode::Profile("run".to_owned()), plan_args, filter)?;
-    let gpu = setup::gpu_status(plan_args.gpu);
+    let gpu = setup::gpu_status(plan_args.gpu)?;
     let jobs = jobs.unwrap_or_else(available_cpus).max(1);
     let list = pipeline::build_and_discover(&loaded, &cargo_opts, jobs, &cancel)?;
     let names: TestFilter = filter.to_filter();

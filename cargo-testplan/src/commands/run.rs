@@ -27,7 +27,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     let loaded = pipeline::load(&cargo_opts)?;
     let config = &loaded.plan.config;
     let selection = setup::selection(config, &mode, &args.plan, &args.filter)?;
-    let gpu = setup::gpu_status(args.plan.gpu);
+    let gpu = setup::gpu_status(args.plan.gpu)?;
     let (default_jobs, jobs_reason) = jobs_and_reason(args.runner.jobs);
     let list = pipeline::build_and_discover(&loaded, &cargo_opts, default_jobs, &cancel)?;
     let names = args.filter.to_filter();

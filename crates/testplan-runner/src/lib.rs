@@ -21,5 +21,6 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod platform;
+pub mod resources;
 
 pub use error::RunnerError;

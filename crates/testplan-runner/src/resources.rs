@@ -19,8 +19,8 @@
 //!
 //! Beyond the probe: [`default_jobs`] (min(CPUs, usable / per-test estimate), with the
 //! reason for the run header, [`DEFAULT_PER_TEST_ESTIMATE`] = 1 GiB), [`MemoryWatch`] (live
-//! memory every ~50 ms for the scheduler), [`tree_rss`] (the RSS of a test's process group)
-//! and [`describe`] (human lines for `cargo testplan doctor`).
+//! memory every ~50 ms for the scheduler), [`tree_rss`] and [`TreeRssScanner`] (the RSS of a
+//! test's process group) and [`describe`] (human lines for `cargo testplan doctor`).
 
 mod cgroup;
 mod cpu;
@@ -49,7 +49,7 @@ pub use gpu::{
 pub use jobs::{DEFAULT_PER_TEST_ESTIMATE, DefaultJobs, JobsBound, default_jobs};
 pub use memory::{CgroupMemory, MemoryInfo, UsableFrom};
 pub use size::{GIB, KIB, MIB, format_size, format_size_compact};
-pub use tree::{TreeRss, tree_rss, tree_rss_in};
+pub use tree::{TreeRss, TreeRssScanner, tree_rss, tree_rss_in};
 pub use watch::{MemorySample, MemoryWatch, SampleMemory, SampleSource};
 
 /// Everything the planner and scheduler need to know about the machine.

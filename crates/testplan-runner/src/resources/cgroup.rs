@@ -118,7 +118,9 @@ impl Cgroups {
     pub fn v2(&self) -> Option<CgroupDir> {
         let member = self.memberships.iter().find(|m| m.hierarchy == "0" && m.controllers.is_empty())?;
         let (root, point) = match &self.mounts {
-            Some(mounts) => mounts.iter().find(|m| m.fstype == "cgroup2").map(|m| (m.root.as_str(), m.point.clone()))?,
+            Some(mounts) => {
+                mounts.iter().find(|m| m.fstype == "cgroup2").map(|m| (m.root.as_str(), m.point.clone()))?
+            }
             None => ("/", self.conventional_v2()?),
         };
         Some(resolve(CgroupVersion::V2, &member.path, root, point))
@@ -150,7 +152,8 @@ fn resolve(version: CgroupVersion, path: &str, root: &str, point: PathBuf) -> Cg
         Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
         _ => path,
     };
-    let dir = point.join(relative.trim_start_matches('/'));
+    let relative = relative.trim_start_matches('/');
+    let dir = if relative.is_empty() { point.clone() } else { point.join(relative) };
     let dir = if dir.is_dir() { dir } else { point.clone() };
     CgroupDir { version, dir, mount: point }
 }
@@ -272,7 +275,9 @@ mod tests {
         let mounts = parse_mountinfo(text, Path::new("/fake/cg"));
         let summary: Vec<_> = mounts
             .iter()
-            .map(|m| (m.root.as_str(), m.point.display().to_string(), m.fstype.as_str(), m.super_options.join(",")))
+            .map(|m| {
+                (m.root.as_str(), m.point.display().to_string(), m.fstype.as_str(), m.super_options.join(","))
+            })
             .collect();
         assert_eq!(
             summary,

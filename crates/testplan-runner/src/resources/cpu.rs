@@ -69,8 +69,12 @@ impl CpuInfo {
     /// Combines the figures: the smallest of affinity and quota (affinity on a tie), else
     /// `available_parallelism`, else 1.
     pub fn from_parts(affinity: Option<usize>, quota: Option<CpuQuota>, parallelism: Option<usize>) -> Self {
-        let bounds = [(affinity, CpuSource::Affinity), (quota.as_ref().and_then(CpuQuota::cpus), CpuSource::CgroupQuota)];
-        let smallest = bounds.into_iter().filter_map(|(n, source)| Some((n?, source))).min_by_key(|&(n, _)| n);
+        let bounds = [
+            (affinity, CpuSource::Affinity),
+            (quota.as_ref().and_then(CpuQuota::cpus), CpuSource::CgroupQuota),
+        ];
+        let smallest =
+            bounds.into_iter().filter_map(|(n, source)| Some((n?, source))).min_by_key(|&(n, _)| n);
         let fallback = parallelism.map(|n| (n, CpuSource::AvailableParallelism));
         let (count, source) = smallest.or(fallback).unwrap_or((1, CpuSource::Unknown));
         CpuInfo { count: count.max(1), source, affinity, quota, available_parallelism: parallelism }
@@ -88,13 +92,12 @@ fn cgroup_quota(cgroups: &Cgroups) -> Option<CpuQuota> {
     v2.or_else(|| cgroups.v1("cpu").and_then(|dir| binding_quota(&dir, read_v1_level)))
 }
 
-/// The level with the fewest CPUs, or the runner's own unlimited level; `None` when the
-/// runner's own level has no readable quota file.
+/// The level with the fewest CPUs, else the nearest readable (unlimited) level; ancestors
+/// count even when the runner's own level has no quota file. `None` when no level has one.
 fn binding_quota(dir: &CgroupDir, read: fn(&Path) -> Option<CpuQuota>) -> Option<CpuQuota> {
-    let own = read(&dir.dir)?;
-    let ancestors = dir.levels().into_iter().skip(1).filter_map(|level| read(&level));
-    let limited = std::iter::once(own.clone()).chain(ancestors).filter(|q| q.cpus().is_some());
-    Some(limited.min_by_key(|q| q.cpus()).unwrap_or(own))
+    let levels: Vec<CpuQuota> = dir.levels().iter().filter_map(|level| read(level)).collect();
+    let binding = levels.iter().filter(|q| q.cpus().is_some()).min_by_key(|q| q.cpus());
+    binding.or(levels.first()).cloned()
 }
 
 /// `cpu.max`: `max 100000` or `150000 100000`.

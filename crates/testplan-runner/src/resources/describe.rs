@@ -7,11 +7,11 @@
 //! gpus: none (CUDA_VISIBLE_DEVICES=-1)
 //! ```
 
+use super::Resources;
 use super::cpu::{CpuInfo, CpuQuota, CpuSource};
 use super::gpu::GpuInfo;
 use super::memory::{CgroupMemory, MemoryInfo, UsableFrom};
 use super::size::format_size;
-use super::Resources;
 
 /// One line each for CPUs, memory, usable memory and GPUs.
 pub fn describe(resources: &Resources) -> Vec<String> {
@@ -26,7 +26,9 @@ pub fn describe(resources: &Resources) -> Vec<String> {
 fn describe_cpus(cpus: &CpuInfo) -> String {
     let mut parts = vec![match cpus.source {
         CpuSource::Affinity => "sched affinity".to_owned(),
-        CpuSource::CgroupQuota => cpus.quota.as_ref().map_or_else(|| "cgroup quota".to_owned(), describe_quota),
+        CpuSource::CgroupQuota => {
+            cpus.quota.as_ref().map_or_else(|| "cgroup quota".to_owned(), describe_quota)
+        }
         CpuSource::AvailableParallelism => "available_parallelism".to_owned(),
         CpuSource::Unknown => "nothing readable, 1 assumed".to_owned(),
         CpuSource::Fake => "faked".to_owned(),
@@ -50,9 +52,11 @@ fn describe_quota(quota: &CpuQuota) -> String {
 }
 
 fn describe_memory(memory: &MemoryInfo) -> String {
-    let total = memory.total.map_or_else(|| "total unknown".to_owned(), |t| format!("{} total", format_size(t)));
-    let available =
-        memory.available.map_or_else(|| "available unknown".to_owned(), |a| format!("{} available", format_size(a)));
+    let total =
+        memory.total.map_or_else(|| "total unknown".to_owned(), |t| format!("{} total", format_size(t)));
+    let available = memory
+        .available
+        .map_or_else(|| "available unknown".to_owned(), |a| format!("{} available", format_size(a)));
     let cgroup = memory.cgroup.as_ref().map_or_else(|| "no memory cgroup found".to_owned(), describe_cgroup);
     format!("memory: {total}, {available}; {cgroup}")
 }
@@ -124,7 +128,10 @@ mod tests {
     fn a_cgroup_limited_machine_shows_limit_usage_and_headroom() {
         let resources = Resources::fake(2, 24 * GIB, 1).with_cgroup_limit(2 * GIB, 300 * MIB);
         let lines = describe(&resources);
-        assert_eq!(lines[1], "memory: 24.0 GiB total, 24.0 GiB available; cgroup v2 limit 2.0 GiB, 300.0 MiB charged (memory.max)");
+        assert_eq!(
+            lines[1],
+            "memory: 24.0 GiB total, 24.0 GiB available; cgroup v2 limit 2.0 GiB, 300.0 MiB charged (memory.max)"
+        );
         assert_eq!(lines[2], "usable memory: 1.7 GiB (cgroup limit 2.0 GiB − 300.0 MiB working set)");
         assert_eq!(lines[3], "gpus: 1 (faked): fake GPU 0");
     }
@@ -138,7 +145,11 @@ mod tests {
             file: PathBuf::from("/cg/cpu/cpu.cfs_quota_us"),
         };
         let cases = [
-            (Some(2), Some(quota(None)), "cpus: 2 (sched affinity; cgroup v1 quota none in /cg/cpu/cpu.cfs_quota_us)"),
+            (
+                Some(2),
+                Some(quota(None)),
+                "cpus: 2 (sched affinity; cgroup v1 quota none in /cg/cpu/cpu.cfs_quota_us)",
+            ),
             (
                 Some(8),
                 Some(quota(Some(150_000))),

@@ -36,7 +36,8 @@ pub const NVIDIA_SMI_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long output may trail the exit of `nvidia-smi`.
 const PIPE_GRACE: Duration = Duration::from_secs(1);
 
-/// `--gpu auto|yes|no`.
+/// `--gpu auto|yes|no`; `true`/`1`/`on` and `false`/`0`/`off` are accepted as `yes` and `no`,
+/// as usual for environment variables.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum GpuOverride {
     /// Detect.
@@ -64,8 +65,8 @@ impl FromStr for GpuOverride {
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value.trim().to_ascii_lowercase().as_str() {
             "auto" => Ok(GpuOverride::Auto),
-            "yes" => Ok(GpuOverride::Yes),
-            "no" => Ok(GpuOverride::No),
+            "yes" | "true" | "1" | "on" => Ok(GpuOverride::Yes),
+            "no" | "false" | "0" | "off" => Ok(GpuOverride::No),
             _ => Err(GpuOverrideError { value: value.to_owned(), origin: "--gpu".to_owned() }),
         }
     }
@@ -261,7 +262,8 @@ fn detect(env: &GpuEnv) -> GpuInfo {
     };
     let chosen = narrow(&devices, &tokens);
     if chosen.is_empty() {
-        let reason = format!("CUDA_VISIBLE_DEVICES={raw} selects none of the {} detected GPUs", devices.len());
+        let reason =
+            format!("CUDA_VISIBLE_DEVICES={raw} selects none of the {} detected GPUs", devices.len());
         return not_found(reason);
     }
     found(&chosen, source, Some(raw.to_owned()))
@@ -286,7 +288,11 @@ fn hidden_reason(raw: &str) -> String {
 
 /// The entries of `CUDA_VISIBLE_DEVICES` up to the first empty or negative one.
 fn visible_tokens(raw: &str) -> Vec<String> {
-    raw.split(',').map(str::trim).take_while(|t| !t.is_empty() && !t.starts_with('-')).map(str::to_owned).collect()
+    raw.split(',')
+        .map(str::trim)
+        .take_while(|t| !t.is_empty() && !t.starts_with('-'))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The devices `tokens` select, in order, up to the first token that selects none.
@@ -336,9 +342,10 @@ fn detect_devices(env: &GpuEnv) -> Result<(Vec<Device>, GpuSource), String> {
 
 /// The first executable file called `name` in a PATH-style list.
 fn find_on_path(path: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
-    std::env::split_paths(path).filter(|dir| !dir.as_os_str().is_empty()).map(|dir| dir.join(name)).find(|c| {
-        std::fs::metadata(c).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    std::env::split_paths(path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(name))
+        .find(|c| std::fs::metadata(c).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 /// `GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-8f6c...)` lines; MIG lines and others are skipped.

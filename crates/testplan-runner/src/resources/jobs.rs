@@ -58,7 +58,8 @@ pub fn default_jobs(resources: &Resources, per_test_estimate: u64) -> DefaultJob
     };
     let estimate = per_test_estimate.max(1);
     let by_memory = usize::try_from(usable / estimate).unwrap_or(usize::MAX);
-    let (jobs, bound) = if by_memory < cpus { (by_memory.max(1), JobsBound::Memory) } else { (cpus, JobsBound::Cpus) };
+    let (jobs, bound) =
+        if by_memory < cpus { (by_memory.max(1), JobsBound::Memory) } else { (cpus, JobsBound::Cpus) };
     let memory_text = format!("{} usable / {} per test", format_size(usable), format_size_compact(estimate));
     DefaultJobs { jobs, bound, reason: format!("jobs {jobs} ({cpu_text}; {memory_text})") }
 }
@@ -71,8 +72,20 @@ mod tests {
     #[test]
     fn parallelism_follows_the_tighter_bound() {
         let cases = [
-            (Resources::fake(2, GIB, 0), GIB, 1, JobsBound::Memory, "jobs 1 (2 CPUs; 1.0 GiB usable / 1 GiB per test)"),
-            (Resources::fake(2, 24 * GIB, 0), GIB, 2, JobsBound::Cpus, "jobs 2 (2 CPUs; 24.0 GiB usable / 1 GiB per test)"),
+            (
+                Resources::fake(2, GIB, 0),
+                GIB,
+                1,
+                JobsBound::Memory,
+                "jobs 1 (2 CPUs; 1.0 GiB usable / 1 GiB per test)",
+            ),
+            (
+                Resources::fake(2, 24 * GIB, 0),
+                GIB,
+                2,
+                JobsBound::Cpus,
+                "jobs 2 (2 CPUs; 24.0 GiB usable / 1 GiB per test)",
+            ),
             (
                 Resources::fake(64, 256 * GIB, 0),
                 GIB,
@@ -108,8 +121,20 @@ mod tests {
                 JobsBound::Memory,
                 "jobs 5 (16 CPUs; 5.0 GiB usable / 1 GiB per test)",
             ),
-            (Resources::fake(1, 100 * MIB, 0), GIB, 1, JobsBound::Memory, "jobs 1 (1 CPU; 100.0 MiB usable / 1 GiB per test)"),
-            (Resources::fake(4, GIB, 0).with_memory_budget(3 * GIB), GIB, 3, JobsBound::Memory, "jobs 3 (4 CPUs; 3.0 GiB usable / 1 GiB per test)"),
+            (
+                Resources::fake(1, 100 * MIB, 0),
+                GIB,
+                1,
+                JobsBound::Memory,
+                "jobs 1 (1 CPU; 100.0 MiB usable / 1 GiB per test)",
+            ),
+            (
+                Resources::fake(4, GIB, 0).with_memory_budget(3 * GIB),
+                GIB,
+                3,
+                JobsBound::Memory,
+                "jobs 3 (4 CPUs; 3.0 GiB usable / 1 GiB per test)",
+            ),
         ];
         for (resources, estimate, jobs, bound, reason) in cases {
             let decided = default_jobs(&resources, estimate);

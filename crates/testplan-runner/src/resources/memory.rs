@@ -98,7 +98,8 @@ struct Files {
     inactive_keys: &'static [&'static str],
 }
 
-const V2_FILES: Files = Files { limit: "memory.max", usage: "memory.current", inactive_keys: &["inactive_file"] };
+const V2_FILES: Files =
+    Files { limit: "memory.max", usage: "memory.current", inactive_keys: &["inactive_file"] };
 const V1_FILES: Files = Files {
     limit: "memory.limit_in_bytes",
     usage: "memory.usage_in_bytes",
@@ -170,17 +171,17 @@ fn cgroup_memory(cgroups: &Cgroups) -> Option<CgroupMemory> {
     v2.or_else(|| cgroups.v1("memory").and_then(|dir| read_binding_level(&dir, &V1_FILES)))
 }
 
-/// The runner's level, or the ancestor with the least headroom when any level has a limit.
-/// `None` when the runner's own level has neither a readable limit nor a readable usage (the
-/// controller is not enabled there).
+/// The level with the least headroom among those with a limit, else the nearest readable
+/// level (the runner's own, usually). Ancestors count even when the runner's own level has no
+/// memory files: a v2 parent's `memory.max` covers a subtree that did not enable the
+/// controller further down. `None` when no level has a readable limit or usage.
 fn read_binding_level(dir: &CgroupDir, files: &Files) -> Option<CgroupMemory> {
-    let own = read_level(&dir.dir, dir.version, files);
-    if own.limit_text.is_none() && own.usage.is_none() {
-        return None;
-    }
-    let ancestors = dir.levels().into_iter().skip(1).map(|level| read_level(&level, dir.version, files));
-    let limited = std::iter::once(own.clone()).chain(ancestors).filter(|level| level.limit.is_some());
-    Some(limited.min_by_key(|level| level.headroom().or(level.limit)).unwrap_or(own))
+    let levels: Vec<CgroupMemory> =
+        dir.levels().iter().map(|level| read_level(level, dir.version, files)).collect();
+    let limited = levels.iter().filter(|level| level.limit.is_some());
+    let binding = limited.min_by_key(|level| level.headroom().or(level.limit));
+    let readable = || levels.iter().find(|level| level.limit_text.is_some() || level.usage.is_some());
+    binding.or_else(readable).cloned()
 }
 
 fn read_level(dir: &Path, version: CgroupVersion, files: &Files) -> CgroupMemory {
@@ -193,7 +194,17 @@ fn read_level(dir: &Path, version: CgroupVersion, files: &Files) -> CgroupMemory
     let usage = read_text(&usage_file).and_then(|text| text.parse().ok());
     let stat = read_text(&stat_file).unwrap_or_default();
     let inactive_file = files.inactive_keys.iter().find_map(|key| stat_value(&stat, key));
-    CgroupMemory { version, dir: dir.to_path_buf(), limit, limit_text, limit_file, usage, usage_file, inactive_file, stat_file }
+    CgroupMemory {
+        version,
+        dir: dir.to_path_buf(),
+        limit,
+        limit_text,
+        limit_file,
+        usage,
+        usage_file,
+        inactive_file,
+        stat_file,
+    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub fn format_size(bytes: u64) -> String {
 /// Used for configured amounts (a per-test estimate), which are usually round.
 pub fn format_size_compact(bytes: u64) -> String {
     match unit_of(bytes) {
-        Some((unit, name)) if bytes % unit == 0 => format!("{} {name}", bytes / unit),
+        Some((unit, name)) if bytes.is_multiple_of(unit) => format!("{} {name}", bytes / unit),
         _ => format_size(bytes),
     }
 }

@@ -1,5 +1,5 @@
-//! The system calls behind the probe, each wrapped once: scheduler affinity, page size,
-//! process group. Every `unsafe` of the resources module is here.
+//! The system calls behind the probe, each wrapped once: scheduler affinity and page size.
+//! Every `unsafe` of the resources module is here.
 
 use std::sync::OnceLock;
 
@@ -34,11 +34,4 @@ pub(crate) fn page_size() -> u64 {
         let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         u64::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)
     })
-}
-
-/// The runner's own process group.
-#[cfg(test)]
-pub(crate) fn own_process_group() -> i32 {
-    // SAFETY: `getpgrp` takes no arguments and cannot fail.
-    unsafe { libc::getpgrp() }
 }

@@ -90,10 +90,19 @@ impl MemoryWatch {
                 CgroupVersion::V1 => &["total_inactive_file", "inactive_file"],
                 CgroupVersion::V2 => &["inactive_file"],
             };
-            Some(CgroupFiles { usage: File::open(&c.usage_file).ok()?, stat: File::open(&c.stat_file).ok(), inactive_keys, limit })
+            Some(CgroupFiles {
+                usage: File::open(&c.usage_file).ok()?,
+                stat: File::open(&c.stat_file).ok(),
+                inactive_keys,
+                limit,
+            })
         });
         let meminfo = File::open(proc_root.join("meminfo")).ok();
-        (cgroup.is_some() || meminfo.is_some()).then(|| MemoryWatch { cgroup, meminfo, buf: vec![0; INITIAL_BUFFER] })
+        (cgroup.is_some() || meminfo.is_some()).then(|| MemoryWatch {
+            cgroup,
+            meminfo,
+            buf: vec![0; INITIAL_BUFFER],
+        })
     }
 
     /// [`MemoryWatch::open`] on `/proc`.
@@ -110,7 +119,8 @@ impl MemoryWatch {
 
     fn sample_cgroup(&mut self) -> Option<MemorySample> {
         let files = self.cgroup.as_ref()?;
-        let usage: u64 = std::str::from_utf8(read_at_start(&files.usage, &mut self.buf)?).ok()?.trim().parse().ok()?;
+        let usage: u64 =
+            std::str::from_utf8(read_at_start(&files.usage, &mut self.buf)?).ok()?.trim().parse().ok()?;
         let inactive = files.stat.as_ref().and_then(|stat| {
             let text = std::str::from_utf8(read_at_start(stat, &mut self.buf)?).ok()?;
             files.inactive_keys.iter().find_map(|key| stat_value(text, key))
@@ -123,7 +133,11 @@ impl MemoryWatch {
         let text = std::str::from_utf8(read_at_start(self.meminfo.as_ref()?, &mut self.buf)?).ok()?;
         let total = meminfo_value(text, "MemTotal")?;
         let available = meminfo_value(text, "MemAvailable")?;
-        Some(MemorySample { used: total.saturating_sub(available), limit: total, source: SampleSource::Machine })
+        Some(MemorySample {
+            used: total.saturating_sub(available),
+            limit: total,
+            source: SampleSource::Machine,
+        })
     }
 }
 
