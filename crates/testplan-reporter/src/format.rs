@@ -31,6 +31,9 @@ pub fn status_detail(status: &TestStatus) -> String {
         TestStatus::TimedOut { after } => format!("timed out (after {})", secs(*after)),
         TestStatus::Skipped { reason } => format!("skipped ({reason})"),
         TestStatus::NotRun { reason } => format!("not run ({})", stop_reason(*reason)),
+        TestStatus::MemoryExceeded { peak, limit } => {
+            format!("memory limit exceeded (peak {} > limit {})", bytes(*peak), bytes(*limit))
+        }
         TestStatus::Passed => "passed".to_owned(),
     }
 }

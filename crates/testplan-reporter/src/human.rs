@@ -166,6 +166,7 @@ impl<'a, W: Write> HumanReporter<'a, W> {
             TestStatus::TimedOut { .. } => ("TIMEOUT", RED),
             TestStatus::Skipped { .. } => ("SKIP", YELLOW),
             TestStatus::NotRun { .. } => ("NOTRUN", YELLOW),
+            TestStatus::MemoryExceeded { .. } => ("MEMORY", RED),
         };
         let label = self.paint(color, &format!("{label:>8}"));
         let rss = result.peak_rss.map(|b| format!(" {:>9}", bytes(b))).unwrap_or_default();
@@ -229,6 +230,9 @@ impl<'a, W: Write> HumanReporter<'a, W> {
         }
         if stats.timed_out > 0 {
             parts.push(format!("{} timed out", stats.timed_out));
+        }
+        if stats.memory_exceeded > 0 {
+            parts.push(format!("{} over their memory limit", stats.memory_exceeded));
         }
         if stats.not_run > 0 {
             let why = stopped.map(stop_reason).unwrap_or("stopped");
@@ -308,6 +312,6 @@ mod tests {
     fn final_line_counts_every_failure_kind() {
         let stats =
             RunStats { total: 9, passed: 3, failed: 1, crashed: 1, timed_out: 1, skipped: 2, not_run: 1 };
-        assert_eq!(final_line(&stats), "3 passed, 3 failed, 2 skipped");
+        assert_eq!(final_line(&stats), "3 passed, 4 failed, 2 skipped");
     }
 }

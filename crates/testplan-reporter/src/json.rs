@@ -122,6 +122,7 @@ fn counts(stats: &RunStats) -> ReportCounts {
         failed: stats.failures(),
         crashed: stats.crashed,
         timed_out: stats.timed_out,
+        memory_exceeded: stats.memory_exceeded,
         skipped: stats.skipped,
         not_run: stats.not_run,
     }
@@ -135,6 +136,7 @@ fn status_fields(status: &TestStatus) -> StatusFields {
         TestStatus::Failed { exit_code } => (ReportStatus::Failed, *exit_code, None, None),
         TestStatus::Crashed { signal } => (ReportStatus::Crashed, None, Some(signal_name(*signal)), None),
         TestStatus::TimedOut { .. } => (ReportStatus::TimedOut, None, None, None),
+        TestStatus::MemoryExceeded { .. } => (ReportStatus::MemoryExceeded, None, None, None),
         TestStatus::Skipped { reason } => (ReportStatus::Skipped, None, None, Some(reason.clone())),
         TestStatus::NotRun { reason } => {
             (ReportStatus::NotRun, None, None, Some(stop_reason(*reason).to_owned()))

@@ -35,6 +35,14 @@ pub enum TestStatus {
         /// The timeout that expired.
         after: Duration,
     },
+    /// Killed by the runner because its process tree passed its memory limit while running
+    /// alone (a test stopped to protect the machine is re-run alone first, not reported).
+    MemoryExceeded {
+        /// Peak memory observed, in bytes.
+        peak: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// Not run, with the reason (e.g. `ignored`, `ignored: needs network`).
     Skipped {
         /// Human-readable reason.
@@ -60,6 +68,7 @@ impl TestStatus {
             TestStatus::Failed { .. } => "failed",
             TestStatus::Crashed { .. } => "crashed",
             TestStatus::TimedOut { .. } => "timed out",
+            TestStatus::MemoryExceeded { .. } => "memory limit exceeded",
             TestStatus::Skipped { .. } => "skipped",
             TestStatus::NotRun { .. } => "not run",
         }
@@ -109,6 +118,8 @@ pub struct RunStats {
     pub crashed: usize,
     /// Timed out.
     pub timed_out: usize,
+    /// Killed at their memory limit.
+    pub memory_exceeded: usize,
     /// Skipped (ignored and not asked for).
     pub skipped: usize,
     /// Not run because the run stopped early.
@@ -124,6 +135,7 @@ impl RunStats {
             failed: self.failed - before.failed,
             crashed: self.crashed - before.crashed,
             timed_out: self.timed_out - before.timed_out,
+            memory_exceeded: self.memory_exceeded - before.memory_exceeded,
             skipped: self.skipped - before.skipped,
             not_run: self.not_run - before.not_run,
         }
@@ -131,7 +143,7 @@ impl RunStats {
 
     /// Results recorded so far (every status).
     pub fn recorded(&self) -> usize {
-        self.passed + self.failed + self.crashed + self.timed_out + self.skipped + self.not_run
+        self.passed + self.failures() + self.skipped + self.not_run
     }
 
     /// Adds one result to the totals.
@@ -141,14 +153,15 @@ impl RunStats {
             TestStatus::Failed { .. } => self.failed += 1,
             TestStatus::Crashed { .. } => self.crashed += 1,
             TestStatus::TimedOut { .. } => self.timed_out += 1,
+            TestStatus::MemoryExceeded { .. } => self.memory_exceeded += 1,
             TestStatus::Skipped { .. } => self.skipped += 1,
             TestStatus::NotRun { .. } => self.not_run += 1,
         }
     }
 
-    /// Every kind of failure together (failed + crashed + timed out).
+    /// Every kind of failure together (failed + crashed + timed out + memory exceeded).
     pub fn failures(&self) -> usize {
-        self.failed + self.crashed + self.timed_out
+        self.failed + self.crashed + self.timed_out + self.memory_exceeded
     }
 }
 

@@ -149,6 +149,8 @@ pub enum ReportStatus {
     Crashed,
     /// Killed at its timeout.
     TimedOut,
+    /// Killed at its memory limit while running alone.
+    MemoryExceeded,
     /// Not run: ignored and not asked for (see `skip_reason`).
     Skipped,
     /// Not run, or stopped, because the run stopped early (fail-fast, Ctrl-C).
@@ -168,6 +170,9 @@ pub struct ReportCounts {
     pub crashed: usize,
     /// Of `failed`, timed out.
     pub timed_out: usize,
+    /// Of `failed`, killed at their memory limit.
+    #[serde(default)]
+    pub memory_exceeded: usize,
     /// Skipped.
     pub skipped: usize,
     /// Not run because the run stopped early.
