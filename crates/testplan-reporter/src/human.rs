@@ -311,7 +311,7 @@ mod tests {
     #[test]
     fn final_line_counts_every_failure_kind() {
         let stats =
-            RunStats { total: 9, passed: 3, failed: 1, crashed: 1, timed_out: 1, skipped: 2, not_run: 1 };
+            RunStats { total: 10, passed: 3, failed: 1, crashed: 1, timed_out: 1, memory_exceeded: 1, skipped: 2, not_run: 1 };
         assert_eq!(final_line(&stats), "3 passed, 4 failed, 2 skipped");
     }
 }
