@@ -7,6 +7,7 @@ use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use testplan_runner::cargo::CargoOptions;
 use testplan_runner::filter::{RunIgnored, TestFilter};
+use testplan_runner::partition::Partition;
 
 /// Test markers, phased test plans and memory-safe execution for Cargo workspaces.
 ///
@@ -39,6 +40,15 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write a commented testplan.toml that reproduces the default plan.
     Init(InitArgs),
+    /// Show the resources found (CPUs, memory, cgroup, GPUs) and the defaults that follow:
+    /// jobs, memory budget, per-test estimates and limits, timeouts, build jobs.
+    Doctor(DoctorArgs),
+    /// Re-render a saved run report as human text, Markdown, JUnit XML or JSON.
+    Report(ReportArgs),
+    /// Join the reports of shards (or of phases run in separate jobs) into one.
+    Merge(MergeArgs),
+    /// Print the CI job matrix: one job per phase and shard (GitHub Actions' strategy.matrix).
+    Matrix(MatrixArgs),
     /// `cargo testplan PHASE [OPTIONS]`: run one phase of the plan.
     #[command(external_subcommand)]
     Phase(Vec<String>),
@@ -120,6 +130,17 @@ pub struct ExplainArgs {
     pub output: OutputArgs,
 }
 
+/// `cargo testplan doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Pretend usable memory is this much, as `run --memory-budget` does.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_budget: Option<u64>,
+    /// GPU detection, as for `run`.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub gpu: Option<GpuArg>,
+}
+
 /// `cargo testplan init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -149,9 +170,15 @@ pub struct RunArgs {
     /// Execution options.
     #[command(flatten)]
     pub runner: RunnerArgs,
+    /// Sharding.
+    #[command(flatten)]
+    pub partition: PartitionArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Reports and summaries.
+    #[command(flatten)]
+    pub reports: ReportOutputArgs,
 }
 
 /// `cargo testplan list`.
@@ -364,9 +391,22 @@ impl From<RunIgnoredArg> for RunIgnored {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Execution")]
 pub struct RunnerArgs {
-    /// Tests to run at once (default: available CPUs).
+    /// Tests to run at once. Default: min(CPUs, usable memory / per-test estimate), at least
+    /// 1; the run header says which bound won.
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Memory the running tests' estimates may add up to, instead of the usable memory
+    /// found (cgroup limit and MemAvailable). E.g. 6GiB, 512MiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_budget: Option<u64>,
+    /// Per-test memory limit: a test whose process tree grows past it is killed and reported
+    /// as "memory limit exceeded". Overrides the phases' and markers' `memory`. Default:
+    /// theirs, else the memory budget.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+    /// Run a failed test up to N more times; one that then passes is reported flaky.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
     /// Run every test even after failures (default: stop starting tests after the first).
     #[arg(long)]
     pub no_fail_fast: bool,
@@ -439,6 +479,155 @@ impl ColorChoice {
             ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
         }
     }
+}
+
+/// `--partition` and `--timings` of run commands.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Partition")]
+pub struct PartitionArgs {
+    /// Run one shard of every phase: `count:K/N` (round-robin), `hash:K/N` (by test name,
+    /// stable as tests change) or `duration:K/N` (balanced by recorded durations; falls back
+    /// to count without history). Tests of other shards are counted as deselected.
+    #[arg(long, value_name = "STRATEGY:K/N", value_parser = clap::value_parser!(Partition))]
+    pub partition: Option<Partition>,
+    /// Durations for `--partition duration:K/N`: a run report (e.g. a merged one from an
+    /// earlier CI run). Default: this machine's history. Every shard must use the same file.
+    #[arg(long, value_name = "FILE")]
+    pub timings: Option<Utf8PathBuf>,
+}
+
+/// Report files and summary options of run commands.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Output")]
+pub struct ReportOutputArgs {
+    /// Write JUnit XML (a testsuite per phase and binary) to this path.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<Utf8PathBuf>,
+    /// Write the Markdown summary to this path. On GitHub Actions it is also appended to
+    /// $GITHUB_STEP_SUMMARY.
+    #[arg(long, value_name = "PATH")]
+    pub markdown: Option<Utf8PathBuf>,
+    /// Compare with this run report instead of the previous run of the same profile.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_baseline")]
+    pub baseline: Option<Utf8PathBuf>,
+    /// Do not compare with an earlier run.
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// No progress bar or progress lines (the bar is drawn only on a terminal, never when
+    /// CI is set).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `cargo testplan report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run report (`<target-dir>/testplan/last-run.json`, `--report-json`, `merge -o`).
+    #[arg(value_name = "FILE")]
+    pub file: Utf8PathBuf,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<Utf8PathBuf>,
+    /// Color: `auto` (when the output is a terminal), `always`, `never`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `report --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Phase summaries and the table of phases, as a run prints them.
+    Human,
+    /// The Markdown summary.
+    Markdown,
+    /// JUnit XML.
+    Junit,
+    /// The report itself (normalised).
+    Json,
+}
+
+/// `cargo testplan merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The reports to join (of shards, or of phases run in separate jobs).
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
+    pub files: Vec<Utf8PathBuf>,
+    /// Where to write the merged report.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Utf8PathBuf,
+    /// Also write JUnit XML of the merged run.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<Utf8PathBuf>,
+    /// Also write the Markdown summary (appended to $GITHUB_STEP_SUMMARY on GitHub Actions).
+    #[arg(long, value_name = "PATH")]
+    pub markdown: Option<Utf8PathBuf>,
+    /// Compare the merged run with this report.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<Utf8PathBuf>,
+    /// Color: `auto` (when the output is a terminal), `always`, `never`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `cargo testplan matrix`.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Shards per phase.
+    #[arg(long, value_name = "N", conflicts_with = "max_shard_time")]
+    pub shards: Option<usize>,
+    /// Shards per phase chosen so no shard takes longer than this by recorded durations
+    /// (`--timings`, else this machine's history; one shard per phase without either).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_shard_time: Option<Duration>,
+    /// How shards split a phase (default: `duration` with --max-shard-time, else `count`).
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    pub strategy: Option<StrategyArg>,
+    /// Recorded durations: a run report (e.g. the merged report of an earlier CI run).
+    #[arg(long, value_name = "FILE")]
+    pub timings: Option<Utf8PathBuf>,
+    /// The runner label of phases without `runs-on` in the configuration.
+    #[arg(long, value_name = "LABEL", default_value = "ubuntu-latest")]
+    pub runs_on: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MatrixFormat::Github)]
+    pub format: MatrixFormat,
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<Utf8PathBuf>,
+    /// Use this profile's phases (default: `run`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Only these phases (comma separated).
+    #[arg(long, value_name = "PHASES", value_delimiter = ',')]
+    pub phase: Vec<String>,
+}
+
+/// `matrix --strategy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    /// Round-robin in plan order.
+    Count,
+    /// By a stable hash of the test name.
+    Hash,
+    /// Balanced by recorded durations.
+    Duration,
+}
+
+/// `matrix --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    /// `{"include":[{"phase":...,"partition":...,"runs-on":...}]}` for `strategy.matrix`.
+    Github,
+    /// One line per job: phase, partition, runner label.
+    Human,
+}
+
+/// Parses a size: `512MiB`, `2GiB`, `1.5GB`, or a bare number of bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    testplan_markers::ByteSize::parse(text).map(|size| size.bytes()).map_err(|e| e.to_string())
 }
 
 /// Parses `300ms`, `5s`, `2m`, `1h`, `1.5s` or a bare number of seconds.

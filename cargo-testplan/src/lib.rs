@@ -45,6 +45,10 @@ fn dispatch(cli: Cli, args: Vec<String>) -> Result<(), AppError> {
         Command::Markers(markers) => commands::markers::exec(markers),
         Command::Explain(explain) => commands::explain::exec(explain),
         Command::Init(init) => commands::init::exec(init),
+        Command::Doctor(doctor) => commands::doctor::exec(doctor),
+        Command::Report(report) => commands::report::exec(report),
+        Command::Merge(merge) => commands::merge::exec(merge, args),
+        Command::Matrix(matrix) => commands::matrix::exec(matrix),
         Command::Phase(words) => commands::run::exec_phase(words, args),
     }
 }

@@ -35,8 +35,8 @@ pub fn build_and_discover(
 ) -> Result<TestList, AppError> {
     let build = cargo::build(&loaded.workspace, opts).map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
-    let list =
-        discover::discover(&loaded.workspace, &build, opts, jobs, cancel).map_err(|e| interrupted_or(e, cancel))?;
+    let list = discover::discover(&loaded.workspace, &build, opts, jobs, cancel)
+        .map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
     Ok(list)
 }
@@ -48,7 +48,8 @@ pub fn available_cpus() -> usize {
 
 /// A token raised by Ctrl-C and SIGTERM.
 pub fn cancel_token() -> Result<CancelToken, AppError> {
-    CancelToken::from_signals().map_err(|e| AppError::Runner(RunnerError::io("installing signal handlers", e)))
+    CancelToken::from_signals()
+        .map_err(|e| AppError::Runner(RunnerError::io("installing signal handlers", e)))
 }
 
 fn check_cancel(cancel: &CancelToken) -> Result<(), AppError> {

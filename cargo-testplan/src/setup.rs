@@ -42,7 +42,10 @@ pub fn load_config(ws: &Workspace) -> Result<PlanConfig, AppError> {
         return Ok(PlanConfig { config: loaded.config, source: ConfigSource::File(file) });
     }
     let manifest = ws.root.join("Cargo.toml");
-    for origin in [ConfigOrigin::workspace_metadata(display_path(&manifest)), ConfigOrigin::package_metadata(display_path(&manifest))] {
+    for origin in [
+        ConfigOrigin::workspace_metadata(display_path(&manifest)),
+        ConfigOrigin::package_metadata(display_path(&manifest)),
+    ] {
         let loaded = parse(&manifest, origin)?;
         if loaded.found {
             return Ok(PlanConfig { config: loaded.config, source: ConfigSource::Manifest(manifest) });
@@ -81,7 +84,12 @@ pub enum Mode {
 
 /// The selection of a run: the mode's profile or phase, `--profile`, `--phase`, then `-m`,
 /// `-k` and `--run-ignored`.
-pub fn selection(config: &Config, mode: &Mode, plan: &PlanArgs, filter: &FilterArgs) -> Result<Selection, AppError> {
+pub fn selection(
+    config: &Config,
+    mode: &Mode,
+    plan: &PlanArgs,
+    filter: &FilterArgs,
+) -> Result<Selection, AppError> {
     let mut selection = base_selection(config, mode, plan)?;
     if !plan.phase.is_empty() {
         if matches!(mode, Mode::Phase(_)) {
@@ -94,7 +102,8 @@ pub fn selection(config: &Config, mode: &Mode, plan: &PlanArgs, filter: &FilterA
         selection = selection.and_markers(expr);
     }
     if let Some(text) = &plan.keyword {
-        let expr = testplan_markers::KeywordExpr::parse(text).map_err(|e| AppError::Expression(e.to_string()))?;
+        let expr =
+            testplan_markers::KeywordExpr::parse(text).map_err(|e| AppError::Expression(e.to_string()))?;
         selection = selection.and_keywords(expr);
     }
     if let Some(run_ignored) = filter.run_ignored {
@@ -114,7 +123,8 @@ fn base_selection(config: &Config, mode: &Mode, plan: &PlanArgs) -> Result<Selec
             Ok(Selection::from_profile(&config.plan, profile))
         }
         (Mode::Phase(name), _) => {
-            let idx = config.plan.find(name).map_err(|e| AppError::Usage(format!("unknown command or {e}")))?;
+            let idx =
+                config.plan.find(name).map_err(|e| AppError::Usage(format!("unknown command or {e}")))?;
             let mut selection = Selection::phases(vec![idx]);
             if let Some(profile) = &plan.profile {
                 let profile = config.profile(profile).map_err(|e| AppError::Usage(e.to_string()))?;

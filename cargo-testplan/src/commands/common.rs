@@ -38,7 +38,8 @@ pub fn plan_only(
     let loaded = pipeline::load(&cargo_opts)?;
     let no_filter = FilterArgs { filters: Vec::new(), exact: false, skip: Vec::new(), run_ignored: None };
     let filter = filter.unwrap_or(&no_filter);
-    let selection = setup::selection(&loaded.plan.config, &Mode::Profile("run".to_owned()), plan_args, filter)?;
+    let selection =
+        setup::selection(&loaded.plan.config, &Mode::Profile("run".to_owned()), plan_args, filter)?;
     let gpu = setup::gpu_status(plan_args.gpu)?;
     let jobs = jobs.unwrap_or_else(available_cpus).max(1);
     let list = pipeline::build_and_discover(&loaded, &cargo_opts, jobs, &cancel)?;
@@ -60,5 +61,8 @@ pub fn plan_only(
 /// The name of the phase a test belongs to in the configuration's plan.
 pub fn phase_name(planned: &Planned, test: usize) -> Option<String> {
     let config = &planned.loaded.plan.config;
-    config.plan.assign(&planned.plan.classifications[test].markers).map(|idx| config.plan.phase(idx).name.clone())
+    config
+        .plan
+        .assign(&planned.plan.classifications[test].markers)
+        .map(|idx| config.plan.phase(idx).name.clone())
 }

@@ -16,7 +16,12 @@ const MAX_CANDIDATES: usize = 20;
 
 /// Runs the command.
 pub fn exec(args: ExplainArgs) -> Result<(), AppError> {
-    let filter = crate::cli::FilterArgs { filters: Vec::new(), exact: false, skip: Vec::new(), run_ignored: args.run_ignored };
+    let filter = crate::cli::FilterArgs {
+        filters: Vec::new(),
+        exact: false,
+        skip: Vec::new(),
+        run_ignored: args.run_ignored,
+    };
     let planned = plan_only(&args.cargo, &args.plan, Some(&filter), args.output.color, None)?;
     let tests = find(&planned.list, &args.name)?;
     let text: Vec<String> = tests.iter().map(|t| explain(&planned, *t)).collect();
@@ -46,7 +51,11 @@ fn find(list: &TestList, words: &[String]) -> Result<Vec<TestIdx>, AppError> {
         n => {
             let shown: Vec<String> =
                 partial.iter().take(MAX_CANDIDATES).map(|t| format!("  {}", list.display_name(*t))).collect();
-            let more = if n > MAX_CANDIDATES { format!("\n  ... and {} more", n - MAX_CANDIDATES) } else { String::new() };
+            let more = if n > MAX_CANDIDATES {
+                format!("\n  ... and {} more", n - MAX_CANDIDATES)
+            } else {
+                String::new()
+            };
             Err(AppError::Usage(format!(
                 "`{joined}` matches {n} tests; give the full name (or BINARY-ID NAME):\n{}{more}",
                 shown.join("\n")
@@ -61,12 +70,16 @@ fn explain(planned: &Planned, test: TestIdx) -> String {
     let binary = list.binary_of(test);
     let class = &planned.plan.classifications[test.0];
     let mut out = format!("{}\n", list.display_name(test));
-    out.push_str(&format!("  package {}, {} target `{}`", binary.package.name, binary.kind, binary.target_name));
+    out.push_str(&format!(
+        "  package {}, {} target `{}`",
+        binary.package.name, binary.kind, binary.target_name
+    ));
     if let Some(source) = &case.source {
         out.push_str(&format!(", {}:{}", source.file, source.line));
     }
     out.push('\n');
-    out.push_str(&ignore_line(case.ignored, case.ignore_reason.as_deref(), class.ignore));
+    let doctest = binary.kind == testplan_runner::model::TargetKind::Doc;
+    out.push_str(&ignore_line(case.ignored, case.ignore_reason.as_deref(), class.ignore, doctest));
     out.push_str("  markers:\n");
     let width = class.markers.iter().map(|m| m.as_str().len()).max().unwrap_or(0);
     for marker in class.markers.iter() {
@@ -80,14 +93,22 @@ fn explain(planned: &Planned, test: TestIdx) -> String {
     out
 }
 
-fn ignore_line(ignored: bool, reason: Option<&str>, status: IgnoreStatus) -> String {
+fn ignore_line(ignored: bool, reason: Option<&str>, status: IgnoreStatus, doctest: bool) -> String {
     let reason = reason.filter(|r| !r.is_empty()).map(|r| format!(" = \"{r}\"")).unwrap_or_default();
     match (ignored, status) {
         (false, _) => String::new(),
-        (true, IgnoreStatus::ForMarkers) => {
-            format!("  #[ignore{reason}]: ignored for its markers — skipped by plain `cargo test`, run in its phase\n")
+        // A doctest has no `#[ignore]`: its code block is marked `ignore`.
+        (true, _) if doctest => {
+            "  `ignore` doctest: plainly ignored — runs only with `full` or --run-ignored\n".to_owned()
         }
-        (true, _) => format!("  #[ignore{reason}]: plainly ignored — runs only with `full` or --run-ignored\n"),
+        (true, IgnoreStatus::ForMarkers) => {
+            format!(
+                "  #[ignore{reason}]: ignored for its markers — skipped by plain `cargo test`, run in its phase\n"
+            )
+        }
+        (true, _) => {
+            format!("  #[ignore{reason}]: plainly ignored — runs only with `full` or --run-ignored\n")
+        }
     }
 }
 
@@ -114,7 +135,10 @@ fn verdict(planned: &Planned, test: TestIdx) -> String {
             "no: plainly ignored; `cargo testplan full` or --run-ignored all runs it".to_owned()
         }
         Decision::OtherPhase { phase } => {
-            format!("no: it belongs to phase {}, which this selection does not include", plan.phase(phase).name)
+            format!(
+                "no: it belongs to phase {}, which this selection does not include",
+                plan.phase(phase).name
+            )
         }
         Decision::Deselected => "no: deselected by -m, -k, the profile or --run-ignored".to_owned(),
         Decision::NotInPlan => "no: not in plan".to_owned(),

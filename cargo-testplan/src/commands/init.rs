@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use testplan_runner::cargo::{self, CargoOptions};
 use testplan_markers::Config;
+use testplan_runner::cargo::{self, CargoOptions};
 
 use crate::cli::InitArgs;
 use crate::error::AppError;
@@ -30,6 +30,9 @@ pub fn exec(args: InitArgs) -> Result<(), AppError> {
     }
     std::fs::write(&path, text)
         .map_err(|source| AppError::WriteOutput { what: display_path(&path), source })?;
-    println!("wrote {} (the default plan; edit it to add markers, rules, phases and profiles)", display_path(&path));
+    println!(
+        "wrote {} (the default plan; edit it to add markers, rules, phases and profiles)",
+        display_path(&path)
+    );
     Ok(())
 }

@@ -47,9 +47,10 @@ fn tests_of(
     list.tests.iter().enumerate().filter(move |(_, t)| t.binary == binary)
 }
 
-/// Whether `list` shows the test: everything the selection does not filter out.
+/// Whether `list` shows the test: everything the selection does not filter out, in the
+/// phases it runs (`--phase`, a profile's phases); skipped ignored tests are shown.
 fn shown(decision: &Decision) -> bool {
-    !matches!(decision, Decision::Deselected)
+    !matches!(decision, Decision::Deselected | Decision::OtherPhase { .. })
 }
 
 fn human(planned: &Planned) -> String {

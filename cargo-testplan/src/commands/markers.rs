@@ -26,7 +26,11 @@ pub fn exec(args: MarkersArgs) -> Result<(), AppError> {
         let origin = if marker.builtin { "" } else { " (configured)" };
         text.push_str(&format!("{name:<width$}  {count:>5} tests  {}{origin}\n", marker.description));
     }
-    text.push_str(&format!("{} tests in {} binaries\n", planned.list.tests.len(), planned.list.binaries.len()));
+    text.push_str(&format!(
+        "{} tests in {} binaries\n",
+        planned.list.tests.len(),
+        planned.list.binaries.len()
+    ));
     std::io::stdout()
         .lock()
         .write_all(text.as_bytes())

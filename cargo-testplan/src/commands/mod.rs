@@ -1,8 +1,12 @@
 //! One file per subcommand, each with an `exec` function.
 
 pub mod common;
+pub mod doctor;
 pub mod explain;
 pub mod init;
 pub mod list;
 pub mod markers;
+pub mod matrix;
+pub mod merge;
+pub mod report;
 pub mod run;

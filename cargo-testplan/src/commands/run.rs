@@ -1,34 +1,38 @@
 //! `cargo testplan run | fast | full | PHASE`: load the configuration, resolve the
 //! selection, build, discover, plan, execute phase by phase, report, exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use clap::Parser;
 
-use testplan_reporter::human::{HeaderInfo, HumanReporter, Verbosity};
-use testplan_reporter::json::{JsonReportBuilder, TestAnnotation, write_report};
 use testplan_runner::cancel::CancelToken;
 use testplan_runner::events::RunStats;
 use testplan_runner::execute::{DEFAULT_KILL_GRACE, DEFAULT_TIMEOUT, ExecuteOptions, execute_phases};
-use testplan_runner::model::TestList;
 use testplan_runner::output::{DEFAULT_HEAD_BYTES, DEFAULT_TAIL_BYTES};
-use testplan_runner::plan::{self, PlanRequest, TestPlan};
-use testplan_schema::RunReport;
+use testplan_runner::plan::{self, PlanRequest, RunMemory};
+use testplan_schema::{ResourcesReport, RunReport};
 
-use crate::cli::{NoTests, OutputArgs, RunArgs};
+use crate::cli::{NoTests, RunArgs};
+use crate::commands::report;
 use crate::error::AppError;
-use crate::pipeline::{self, available_cpus, cancel_token};
+use crate::pipeline::{self, cancel_token};
 use crate::setup::{self, Mode};
 
 /// Runs the command.
 pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError> {
     let cancel = cancel_token()?;
-    let cargo_opts = args.cargo.to_options(args.output.color);
+    let mut cargo_opts = args.cargo.to_options(args.output.color);
+    let env_build_jobs = std::env::var("CARGO_BUILD_JOBS").ok();
+    let mut memory = RunMemory::probe(args.runner.memory_budget, env_build_jobs.as_deref());
+    cargo_opts.build_jobs = memory.build_jobs.as_ref().map(|cap| cap.jobs);
     let loaded = pipeline::load(&cargo_opts)?;
+    if let Some(warning) = memory.load_history(&loaded.workspace.target_dir) {
+        eprintln!("warning: {warning}");
+    }
     let config = &loaded.plan.config;
     let selection = setup::selection(config, &mode, &args.plan, &args.filter)?;
     let gpu = setup::gpu_status(args.plan.gpu)?;
-    let (default_jobs, jobs_reason) = jobs_and_reason(args.runner.jobs);
+    let default_jobs = args.runner.jobs.unwrap_or(memory.resources.cpus.count).max(1);
     let list = pipeline::build_and_discover(&loaded, &cargo_opts, default_jobs, &cancel)?;
     let names = args.filter.to_filter();
     let request = PlanRequest {
@@ -41,8 +45,16 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         default_timeout: DEFAULT_TIMEOUT,
         timeout_override: args.runner.timeout,
     };
-    let test_plan = plan::build(&list, &request);
+    let mut test_plan = plan::build(&list, &request);
+    let partition =
+        report::apply_partition(&mut test_plan, &list, &args.partition, &loaded.workspace.target_dir)?;
+    let jobs_reason = memory.plan(&mut test_plan, &list, args.runner.memory_limit, args.runner.jobs);
     let fail_fast = !args.runner.no_fail_fast && selection.fail_fast.unwrap_or(true);
+    if fail_fast && selection.fail_fast == Some(true) {
+        // A profile's `fail-fast = true` stops the run at the first failure, whatever the
+        // phases' `on-failure` says.
+        test_plan.phases.iter_mut().for_each(|phase| phase.continue_on_failure = false);
+    }
     let opts = ExecuteOptions {
         jobs: default_jobs,
         fail_fast,
@@ -51,10 +63,33 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         output_head: DEFAULT_HEAD_BYTES,
         output_tail: DEFAULT_TAIL_BYTES,
         cargo: cargo_opts,
+        memory: memory.execute_options(),
+        retries: args.runner.retries,
     };
-    let header = header_info(&list, &test_plan, jobs_reason);
-    let report = run_and_report(&list, &test_plan, &opts, &cancel, &args.output, header, argv);
-    write_reports(&report.0, &loaded.workspace.target_dir, args.runner.report_json.as_deref())?;
+    let profile = report::profile_name(&mode, args.plan.profile.as_deref());
+    let ctx = report::RunContext {
+        list: &list,
+        test_plan: &test_plan,
+        config,
+        history_key: report::history_key(&profile, &args),
+        profile,
+        jobs_reason,
+        resources: Some(ResourcesReport {
+            cpus: memory.resources.cpus.count,
+            memory_limit_bytes: memory.resources.memory.limit,
+            memory_usable_bytes: memory.resources.memory.usable,
+            gpus: usize::from(gpu.available),
+            gpu_description: Some(gpu.description.clone()),
+        }),
+        partition,
+        target_dir: &loaded.workspace.target_dir,
+        argv,
+    };
+    let report = run_and_report(&ctx, &opts, &cancel, &args)?;
+    report::write_run_outputs(&report.0, &ctx, args.runner.report_json.as_deref(), &args.reports)?;
+    if let Err(e) = memory.save_history(&report.0) {
+        eprintln!("warning: could not save the test history: {e}");
+    }
     let to_run = test_plan.phases.iter().flat_map(|p| &p.planned).filter(|p| p.is_run()).count();
     outcome(&report.1, to_run, args.runner.no_tests, &cancel)
 }
@@ -76,83 +111,15 @@ pub fn exec_phase(words: Vec<String>, argv: Vec<String>) -> Result<(), AppError>
 }
 
 fn run_and_report(
-    list: &TestList,
-    test_plan: &TestPlan,
+    ctx: &report::RunContext<'_>,
     opts: &ExecuteOptions,
     cancel: &CancelToken,
-    output: &OutputArgs,
-    header: HeaderInfo,
-    argv: Vec<String>,
-) -> (RunReport, RunStats) {
-    let stdout = std::io::stdout();
-    let color = output.color.enabled(stdout.is_terminal());
-    let mut human = HumanReporter::new(list, stdout.lock(), verbosity(output), color, header);
-    let mut json = JsonReportBuilder::new(list, argv).with_annotations(annotations(list, test_plan));
-    let stats = execute_phases(list, &test_plan.phases, opts, cancel, &mut |event| {
-        // A closed stdout must not stop the run: the report is still written.
-        let _ = human.handle(event);
-        json.handle(event);
-    });
-    (json.finish(), stats)
-}
-
-/// Phase and markers of every test, for the report.
-fn annotations(list: &TestList, test_plan: &TestPlan) -> Vec<TestAnnotation> {
-    let mut phase_of = vec![None; list.tests.len()];
-    for phase in &test_plan.phases {
-        for p in &phase.planned {
-            phase_of[p.test.0] = Some(phase.name.clone());
-        }
-    }
-    test_plan
-        .classifications
-        .iter()
-        .zip(phase_of)
-        .map(|(class, phase)| TestAnnotation {
-            phase,
-            markers: class.markers.iter().map(|m| m.as_str().to_owned()).collect(),
-        })
-        .collect()
-}
-
-fn header_info(list: &TestList, test_plan: &TestPlan, jobs_reason: String) -> HeaderInfo {
-    HeaderInfo {
-        filtered_out: test_plan.deselected,
-        other_phases: test_plan.other_phases,
-        not_in_plan: test_plan.not_in_plan.iter().map(|t| list.display_name(*t)).collect(),
-        jobs_reason,
-    }
-}
-
-fn verbosity(output: &OutputArgs) -> Verbosity {
-    match (output.quiet, output.verbose) {
-        (true, _) => Verbosity::Quiet,
-        (_, true) => Verbosity::Verbose,
-        _ => Verbosity::Normal,
-    }
-}
-
-fn jobs_and_reason(jobs: Option<usize>) -> (usize, String) {
-    match jobs {
-        Some(n) => (n.max(1), format!("-j {n}")),
-        None => {
-            let cpus = available_cpus();
-            (cpus, format!("{cpus} CPUs"))
-        }
-    }
-}
-
-fn write_reports(
-    report: &RunReport,
-    target_dir: &camino::Utf8Path,
-    extra: Option<&camino::Utf8Path>,
-) -> Result<(), AppError> {
-    let last = target_dir.join("testplan").join("last-run.json");
-    for path in std::iter::once(last.as_path()).chain(extra) {
-        write_report(report, path.as_std_path())
-            .map_err(|source| AppError::WriteOutput { what: format!("the run report to {path}"), source })?;
-    }
-    Ok(())
+    args: &RunArgs,
+) -> Result<(RunReport, RunStats), AppError> {
+    let mut reporter = report::run_reporter(ctx, &args.output, &args.reports)?;
+    let stats =
+        execute_phases(ctx.list, &ctx.test_plan.phases, opts, cancel, &mut |event| reporter.handle(event));
+    Ok((reporter.finish(), stats))
 }
 
 fn outcome(stats: &RunStats, to_run: usize, no_tests: NoTests, cancel: &CancelToken) -> Result<(), AppError> {

@@ -104,6 +104,8 @@ pub struct Phase {
     pub serial: bool,
     /// Process per test, or batched.
     pub isolation: Isolation,
+    /// The CI runner label its jobs need (`runs-on`), for `cargo testplan matrix`.
+    pub runs_on: Option<String>,
 }
 
 impl Phase {
@@ -119,6 +121,7 @@ impl Phase {
             on_failure: OnFailure::Stop,
             serial: false,
             isolation: Isolation::Process,
+            runs_on: None,
         }
     }
 }
@@ -135,8 +138,10 @@ pub const DEFAULT_PHASES: [(&str, &str, bool, bool); 6] = [
 
 /// Command words of cargo-testplan, which phases cannot be named (a phase is also a
 /// command: `cargo testplan unit`). Keep in sync with the CLI's subcommands.
-pub const RESERVED_NAMES: [&str; 11] =
-    ["run", "fast", "full", "list", "markers", "explain", "init", "matrix", "merge", "help", "version"];
+pub const RESERVED_NAMES: [&str; 13] = [
+    "run", "fast", "full", "list", "markers", "explain", "init", "doctor", "matrix", "merge", "report",
+    "help", "version",
+];
 
 /// The `select` of the built-in `fast` profile.
 pub const FAST_SELECT: &str = "not (slow or requires-gpu or requires-models)";

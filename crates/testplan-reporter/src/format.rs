@@ -10,6 +10,18 @@ pub fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
 
+/// `1.234s` from seconds.
+pub fn secs_f64(secs: f64) -> String {
+    format!("{secs:.3}s")
+}
+
+/// `5s`, `0.5s`, `90s`: a round duration without trailing zeros.
+pub fn short_secs(secs: f64) -> String {
+    let text = format!("{secs:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}s")
+}
+
 /// `512 KiB`, `1.5 MiB`, `2.0 GiB`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
@@ -60,5 +72,10 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(secs(Duration::from_millis(1234)), "1.234s");
+        assert_eq!(secs_f64(0.5), "0.500s");
+        assert_eq!(
+            (short_secs(5.0), short_secs(0.5), short_secs(1.25)),
+            ("5s".into(), "0.5s".into(), "1.25s".into())
+        );
     }
 }

@@ -1,19 +1,28 @@
 //! The terminal reporter: a header, a line per failure with its captured output (a line per
-//! test with `-v`), a summary, and as the very last line `N passed, N failed, N skipped`.
+//! test with `-v`), a summary block after each phase, a table of all phases at the end,
+//! and as the very last line `N passed, N failed, N skipped`.
+//!
+//! It writes into a buffer that the caller drains after each event
+//! ([`HumanReporter::take_output`]), so a progress bar can be suspended around the write.
+//! The summary blocks render a [`RunReport`], which is why `cargo testplan report FILE`
+//! prints the same blocks as the live run ([`render_report`]).
 
-use std::io::{self, Write};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
 
-use testplan_runner::events::{Event, RunStats, StopReason, TestResult, TestStatus};
+use testplan_runner::events::{Event, Reschedule, RunStats, StopReason, TestResult, TestStatus};
 use testplan_runner::model::{TestIdx, TestList};
+use testplan_schema::{PhaseStatus, ReportCounts, ReportStatus, RunReport};
 
-use crate::format::{bytes, secs, status_detail, stop_reason};
+use crate::format::{bytes, secs, secs_f64, status_detail, stop_reason};
+use crate::summary::{self, Summary, counts_text, status_breakdown};
 
 /// How much to print.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
     /// `-q`: failures and the final line.
     Quiet,
-    /// Header, failures, summary.
+    /// Header, failures, summaries.
     #[default]
     Normal,
     /// `-v`: also a line per test with its duration and peak RSS.
@@ -31,31 +40,17 @@ pub struct HeaderInfo {
     pub not_in_plan: Vec<String>,
     /// Why `jobs` has its value (`2 CPUs`, `-j 4`).
     pub jobs_reason: String,
+    /// `--partition`, when given (`hash:1/2`).
+    pub partition: Option<String>,
+    /// Tests left to other shards.
+    pub partition_deselected: usize,
 }
 
-/// One line of the phase table at the end of a run.
-#[derive(Clone, Debug)]
-struct PhaseLine {
-    name: String,
-    outcome: PhaseOutcome,
-}
-
-#[derive(Clone, Debug)]
-enum PhaseOutcome {
-    Ran { stats: RunStats, duration: std::time::Duration },
-    Skipped { reason: String, tests: usize },
-}
-
-/// Writes human-readable output for a run.
-#[derive(Debug)]
-pub struct HumanReporter<'a, W: Write> {
-    list: &'a TestList,
-    out: W,
-    verbosity: Verbosity,
-    color: bool,
-    header: HeaderInfo,
-    failures: Vec<(TestIdx, TestStatus)>,
-    phases: Vec<PhaseLine>,
+/// Colors, or none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// Use ANSI colors.
+    pub color: bool,
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -64,33 +59,98 @@ const YELLOW: &str = "\x1b[33m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
-impl<'a, W: Write> HumanReporter<'a, W> {
-    /// A reporter writing to `out`.
-    pub fn new(list: &'a TestList, out: W, verbosity: Verbosity, color: bool, header: HeaderInfo) -> Self {
-        HumanReporter { list, out, verbosity, color, header, failures: Vec::new(), phases: Vec::new() }
-    }
-
-    /// Handles one event.
-    pub fn handle(&mut self, event: &Event) -> io::Result<()> {
-        match event {
-            Event::RunStarted { tests, binaries, jobs } => self.run_started(*tests, *binaries, *jobs),
-            Event::TestStarted { .. } => Ok(()),
-            Event::PhaseStarted { name, tests, jobs, .. } => self.phase_started(name, *tests, *jobs),
-            Event::PhaseSkipped { name, tests, reason, .. } => self.phase_skipped(name, *tests, reason),
-            Event::PhaseFinished { name, stats, duration, .. } => self.phase_finished(name, stats, *duration),
-            Event::TestFinished { test, result } => self.test_finished(*test, result),
-            Event::Stopping { reason } => self.stopping(*reason),
-            Event::RunFinished { stats, duration, stopped } => self.run_finished(stats, *duration, *stopped),
-        }
-    }
-
-    fn paint(&self, color: &str, text: &str) -> String {
+impl Style {
+    fn paint(self, color: &str, text: &str) -> String {
         if self.color { format!("{color}{text}{RESET}") } else { text.to_owned() }
     }
 
-    fn run_started(&mut self, tests: usize, binaries: usize, jobs: usize) -> io::Result<()> {
+    /// An 11-column right-aligned heading, bold.
+    fn head(self, text: &str) -> String {
+        self.paint(BOLD, &format!("{text:>11}"))
+    }
+}
+
+/// The state of the running phase, for plain progress lines.
+#[derive(Clone, Debug)]
+struct PhaseProgress {
+    name: String,
+    total: usize,
+    done: usize,
+    running: usize,
+    failed: usize,
+    started: Instant,
+}
+
+/// Writes human-readable output for a run.
+#[derive(Debug)]
+pub struct HumanReporter<'a> {
+    list: &'a TestList,
+    out: String,
+    verbosity: Verbosity,
+    style: Style,
+    header: HeaderInfo,
+    failures: Vec<(TestIdx, TestStatus)>,
+    plain_progress: Option<Duration>,
+    last_progress: Instant,
+    phase: Option<PhaseProgress>,
+}
+
+impl<'a> HumanReporter<'a> {
+    /// A reporter for a run of `list`.
+    pub fn new(list: &'a TestList, verbosity: Verbosity, color: bool, header: HeaderInfo) -> Self {
+        HumanReporter {
+            list,
+            out: String::new(),
+            verbosity,
+            style: Style { color },
+            header,
+            failures: Vec::new(),
+            plain_progress: None,
+            last_progress: Instant::now(),
+            phase: None,
+        }
+    }
+
+    /// Also prints a plain progress line (`unit: 12/40 done, 2 running, 1 failed [30s]`)
+    /// at most every `interval`, for logs where no progress bar is drawn.
+    pub fn with_plain_progress(mut self, interval: Duration) -> Self {
+        self.plain_progress = Some(interval);
+        self
+    }
+
+    /// The text written since the last call.
+    pub fn take_output(&mut self) -> String {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Handles one event; `report` is the run report with this event already recorded.
+    pub fn handle(&mut self, event: &Event, report: &RunReport) {
+        match event {
+            Event::RunStarted { tests, binaries, jobs } => self.run_started(*tests, *binaries, *jobs),
+            Event::TestStarted { .. } => self.test_started(),
+            Event::PhaseStarted { name, tests, jobs, .. } => self.phase_started(name, *tests, *jobs),
+            Event::PhaseSkipped { name, tests, reason, .. } => self.phase_skipped(name, *tests, reason),
+            Event::PhaseFinished { name, stats, duration, .. } => {
+                self.phase_finished(name, stats, *duration, report)
+            }
+            Event::TestFinished { test, result } => self.test_finished(*test, result),
+            Event::TestRescheduled { test, reason } => self.test_rescheduled(*test, reason),
+            Event::TestOverBudget { test, estimate, budget } => self.over_budget(*test, *estimate, *budget),
+            Event::Stopping { reason } => self.stopping(*reason),
+            Event::RunFinished { stats, duration, stopped } => {
+                self.run_finished(stats, *duration, *stopped, report)
+            }
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    fn run_started(&mut self, tests: usize, binaries: usize, jobs: usize) {
         if self.verbosity == Verbosity::Quiet {
-            return Ok(());
+            return;
         }
         let mut extra = Vec::new();
         if self.header.filtered_out > 0 {
@@ -98,6 +158,12 @@ impl<'a, W: Write> HumanReporter<'a, W> {
         }
         if self.header.other_phases > 0 {
             extra.push(format!("{} in other phases", self.header.other_phases));
+        }
+        if let Some(partition) = &self.header.partition {
+            extra.push(format!(
+                "{} in other shards (partition {partition})",
+                self.header.partition_deselected
+            ));
         }
         if !self.header.not_in_plan.is_empty() {
             extra.push(format!("{} not in plan", self.header.not_in_plan.len()));
@@ -107,59 +173,148 @@ impl<'a, W: Write> HumanReporter<'a, W> {
             "" => String::new(),
             r => format!(" ({r})"),
         };
-        let head = self.paint(BOLD, "   Starting");
-        writeln!(self.out, "{head} {tests} tests in {binaries} binaries{filtered}; jobs {jobs}{reason}")
+        let head = self.style.head("Starting");
+        self.line(&format!("{head} {tests} tests in {binaries} binaries{filtered}; jobs {jobs}{reason}"));
     }
 
-    fn phase_started(&mut self, name: &str, tests: usize, jobs: usize) -> io::Result<()> {
-        if self.verbosity == Verbosity::Quiet {
-            return Ok(());
-        }
-        let head = self.paint(BOLD, "      Phase");
-        writeln!(self.out, "{head} {name}: {tests} tests, jobs {jobs}")
-    }
-
-    fn phase_skipped(&mut self, name: &str, tests: usize, reason: &str) -> io::Result<()> {
-        self.phases.push(PhaseLine {
+    fn phase_started(&mut self, name: &str, tests: usize, jobs: usize) {
+        self.phase = Some(PhaseProgress {
             name: name.to_owned(),
-            outcome: PhaseOutcome::Skipped { reason: reason.to_owned(), tests },
+            total: tests,
+            done: 0,
+            running: 0,
+            failed: 0,
+            started: Instant::now(),
         });
+        self.last_progress = Instant::now();
         if self.verbosity == Verbosity::Quiet {
-            return Ok(());
+            return;
         }
-        let head = self.paint(YELLOW, "    Skipped");
-        writeln!(self.out, "{head} phase {name} ({tests} tests): {reason}")
+        let head = self.style.head("Phase");
+        self.line(&format!("{head} {name}: {tests} tests, jobs {jobs}"));
     }
 
-    fn phase_finished(&mut self, name: &str, stats: &RunStats, duration: std::time::Duration) -> io::Result<()> {
-        self.phases.push(PhaseLine {
-            name: name.to_owned(),
-            outcome: PhaseOutcome::Ran { stats: stats.clone(), duration },
-        });
+    fn phase_skipped(&mut self, name: &str, tests: usize, reason: &str) {
         if self.verbosity == Verbosity::Quiet {
-            return Ok(());
+            return;
         }
-        let head = self.paint(BOLD, "   Finished");
-        writeln!(self.out, "{head} {name} [{:>8}]: {}", secs(duration), final_line(stats))
+        let head = self.style.paint(YELLOW, &format!("{:>11}", "Skipped"));
+        self.line(&format!("{head} phase {name} ({tests} tests): {reason}"));
     }
 
-    fn test_finished(&mut self, test: TestIdx, result: &TestResult) -> io::Result<()> {
+    fn phase_finished(&mut self, name: &str, stats: &RunStats, duration: Duration, report: &RunReport) {
+        self.phase = None;
+        if self.verbosity == Verbosity::Quiet {
+            return;
+        }
+        let head = self.style.head("Finished");
+        self.line(&format!("{head} {name} [{:>8}]: {}", secs(duration), final_line(stats)));
+        if let Some(phase) = report.phases.iter().rev().find(|p| p.name == name) {
+            let block = phase_block(&summary::phase_summary(report, phase), self.style);
+            self.out.push_str(&block);
+        }
+    }
+
+    fn test_started(&mut self) {
+        if let Some(phase) = &mut self.phase {
+            phase.running += 1;
+        }
+        self.plain_progress_line();
+    }
+
+    fn test_finished(&mut self, test: TestIdx, result: &TestResult) {
         let failed = result.status.is_failure();
+        if let Some(phase) = &mut self.phase {
+            phase.done += 1;
+            phase.failed += usize::from(failed);
+            // Skipped tests never started.
+            if !matches!(result.status, TestStatus::Skipped { .. } | TestStatus::NotRun { .. }) {
+                phase.running = phase.running.saturating_sub(1);
+            }
+        }
         if failed {
             self.failures.push((test, result.status.clone()));
         }
-        let show_line = failed || self.verbosity == Verbosity::Verbose;
+        let show_line = failed || result.is_flaky() || self.verbosity == Verbosity::Verbose;
         if show_line && !matches!(result.status, TestStatus::NotRun { .. }) {
-            self.status_line(test, result)?;
+            self.status_line(test, result);
         }
         if failed {
-            self.failure_output(test, result)?;
+            self.failure_output(test, result);
         }
-        Ok(())
+        self.plain_progress_line();
     }
 
-    fn status_line(&mut self, test: TestIdx, result: &TestResult) -> io::Result<()> {
+    /// A retry is shown like nextest's `TRY n FAIL`; a stop for memory pressure only with
+    /// `-v` (the test runs again alone and gets its real result later).
+    fn test_rescheduled(&mut self, test: TestIdx, reason: &Reschedule) {
+        if let Some(phase) = &mut self.phase {
+            phase.running = phase.running.saturating_sub(1);
+        }
+        let name = self.list.display_name(test);
+        match reason {
+            Reschedule::Retry { attempt, max_attempts, status } => {
+                if self.verbosity == Verbosity::Quiet {
+                    return;
+                }
+                let label = self.style.paint(YELLOW, &format!("{:>8}", format!("TRY {attempt}")));
+                self.line(&format!(
+                    "{label} {name} — {} (attempt {attempt} of {max_attempts})",
+                    status_detail(status)
+                ));
+            }
+            Reschedule::MemoryPressure { used, limit } => {
+                if self.verbosity == Verbosity::Quiet {
+                    return;
+                }
+                let label = self.style.paint(YELLOW, &format!("{:>8}", "RESTART"));
+                let percent = if *limit == 0 { 100 } else { used.saturating_mul(100) / limit };
+                self.line(&format!(
+                    "{label} {name} — re-running it alone (memory at {percent}%: {} of {})",
+                    bytes(*used),
+                    bytes(*limit)
+                ));
+            }
+        }
+    }
+
+    fn over_budget(&mut self, test: TestIdx, estimate: u64, budget: u64) {
+        if self.verbosity != Verbosity::Verbose {
+            return;
+        }
+        let name = self.list.display_name(test);
+        let label = self.style.paint(YELLOW, &format!("{:>8}", "ALONE"));
+        self.line(&format!(
+            "{label} {name} — its memory estimate ({}) exceeds the budget ({}); it runs alone",
+            bytes(estimate),
+            bytes(budget)
+        ));
+    }
+
+    fn plain_progress_line(&mut self) {
+        let (Some(interval), Some(phase)) = (self.plain_progress, &self.phase) else {
+            return;
+        };
+        if self.last_progress.elapsed() < interval || self.verbosity == Verbosity::Quiet {
+            return;
+        }
+        let text = format!(
+            "{:>11} {}: {}/{} done, {} running, {} failed [{}s]",
+            "Progress",
+            phase.name,
+            phase.done,
+            phase.total,
+            phase.running,
+            phase.failed,
+            phase.started.elapsed().as_secs()
+        );
+        self.last_progress = Instant::now();
+        self.line(&text);
+    }
+
+    fn status_line(&mut self, test: TestIdx, result: &TestResult) {
         let (label, color) = match &result.status {
+            TestStatus::Passed if result.is_flaky() => ("FLAKY", YELLOW),
             TestStatus::Passed => ("PASS", GREEN),
             TestStatus::Failed { .. } => ("FAIL", RED),
             TestStatus::Crashed { .. } => ("CRASH", RED),
@@ -168,7 +323,7 @@ impl<'a, W: Write> HumanReporter<'a, W> {
             TestStatus::NotRun { .. } => ("NOTRUN", YELLOW),
             TestStatus::MemoryExceeded { .. } => ("MEMORY", RED),
         };
-        let label = self.paint(color, &format!("{label:>8}"));
+        let label = self.style.paint(color, &format!("{label:>8}"));
         let rss = result.peak_rss.map(|b| format!(" {:>9}", bytes(b))).unwrap_or_default();
         let name = self.list.display_name(test);
         let detail = match &result.status {
@@ -176,132 +331,272 @@ impl<'a, W: Write> HumanReporter<'a, W> {
             other => format!(" — {}", status_detail(other)),
         };
         let leak = if result.leaked_processes { " (leaked processes were killed)" } else { "" };
-        writeln!(self.out, "{label} [{:>8}]{rss} {name}{detail}{leak}", secs(result.duration))
+        let flaky = if result.is_flaky() {
+            format!(" (flaky: passed on attempt {})", result.attempts)
+        } else {
+            String::new()
+        };
+        let leak = format!("{flaky}{leak}");
+        self.line(&format!("{label} [{:>8}]{rss} {name}{detail}{leak}", secs(result.duration)));
     }
 
-    fn failure_output(&mut self, test: TestIdx, result: &TestResult) -> io::Result<()> {
+    fn failure_output(&mut self, test: TestIdx, result: &TestResult) {
         if result.output.is_empty() {
-            return Ok(());
+            return;
         }
         let name = self.list.display_name(test);
-        writeln!(self.out, "--- output of {name} ---")?;
+        self.line(&format!("--- output of {name} ---"));
         let text = result.output.to_text();
-        self.out.write_all(text.as_bytes())?;
+        self.out.push_str(&text);
         if !text.ends_with('\n') {
-            writeln!(self.out)?;
+            self.out.push('\n');
         }
-        writeln!(self.out, "--- end of output of {name} ---")
+        self.line(&format!("--- end of output of {name} ---"));
     }
 
-    fn stopping(&mut self, reason: StopReason) -> io::Result<()> {
+    fn stopping(&mut self, reason: StopReason) {
         let why = match reason {
             StopReason::FailFast => "a test failed; starting no more tests (use --no-fail-fast to run all)",
             StopReason::Interrupted => "interrupted; stopping running tests",
         };
-        let head = self.paint(YELLOW, "   Stopping");
-        writeln!(self.out, "{head} {why}")
+        let head = self.style.paint(YELLOW, &format!("{:>11}", "Stopping"));
+        self.line(&format!("{head} {why}"));
     }
 
     fn run_finished(
         &mut self,
         stats: &RunStats,
-        duration: std::time::Duration,
+        duration: Duration,
         stopped: Option<StopReason>,
-    ) -> io::Result<()> {
+        report: &RunReport,
+    ) {
         if self.verbosity != Verbosity::Quiet {
-            self.summary_block(stats, duration, stopped)?;
+            self.line("------------");
+            let ran = stats.total - stats.skipped - stats.not_run;
+            let mut parts = vec![format!("{ran} tests run")];
+            if stats.not_run > 0 {
+                let why = stopped.map(stop_reason).unwrap_or("stopped");
+                parts.push(format!("{} not run ({why})", stats.not_run));
+            }
+            let head = self.style.head("Summary");
+            self.line(&format!("{head} [{:>8}] {}", secs(duration), parts.join(", ")));
+            let rest = end_block(report, self.style);
+            self.out.push_str(&rest);
+            self.not_in_plan();
+            self.failed_list();
         }
-        let line = final_line(stats);
-        let painted = if stats.failures() > 0 { self.paint(RED, &line) } else { self.paint(GREEN, &line) };
-        writeln!(self.out, "{painted}")?;
-        self.out.flush()
+        self.line(&painted_final_line(&report.counts, self.style));
     }
 
-    fn summary_block(
-        &mut self,
-        stats: &RunStats,
-        duration: std::time::Duration,
-        stopped: Option<StopReason>,
-    ) -> io::Result<()> {
-        writeln!(self.out, "------------")?;
-        let mut parts = vec![format!("{} tests run", stats.total - stats.skipped - stats.not_run)];
-        if stats.crashed > 0 {
-            parts.push(format!("{} crashed", stats.crashed));
-        }
-        if stats.timed_out > 0 {
-            parts.push(format!("{} timed out", stats.timed_out));
-        }
-        if stats.memory_exceeded > 0 {
-            parts.push(format!("{} over their memory limit", stats.memory_exceeded));
-        }
-        if stats.not_run > 0 {
-            let why = stopped.map(stop_reason).unwrap_or("stopped");
-            parts.push(format!("{} not run ({why})", stats.not_run));
-        }
-        let head = self.paint(BOLD, "    Summary");
-        writeln!(self.out, "{head} [{:>8}] {}", secs(duration), parts.join(", "))?;
-        self.phase_table()?;
-        self.not_in_plan()?;
-        let failures = std::mem::take(&mut self.failures);
-        for (test, status) in &failures {
-            let name = self.list.display_name(*test);
-            writeln!(self.out, "  {} {name} — {}", self.paint(RED, "FAILED"), status_detail(status))?;
-        }
-        self.failures = failures;
-        Ok(())
-    }
-}
-
-impl<W: Write> HumanReporter<'_, W> {
-    fn phase_table(&mut self) -> io::Result<()> {
-        let width = self.phases.iter().map(|p| p.name.len()).max().unwrap_or(0);
-        for line in std::mem::take(&mut self.phases) {
-            let text = match &line.outcome {
-                PhaseOutcome::Ran { stats, duration } => phase_summary(stats, *duration),
-                PhaseOutcome::Skipped { reason, tests } => format!("{tests} tests skipped: {reason}"),
-            };
-            writeln!(self.out, "      {:<width$}  {text}", line.name)?;
-        }
-        Ok(())
-    }
-
-    fn not_in_plan(&mut self) -> io::Result<()> {
+    fn not_in_plan(&mut self) {
         const SHOWN: usize = 10;
         let names = std::mem::take(&mut self.header.not_in_plan);
         if names.is_empty() {
-            return Ok(());
+            return;
         }
-        let head = self.paint(YELLOW, "Not in plan");
-        writeln!(self.out, "{head} {} tests no phase selects (see `cargo testplan explain NAME`):", names.len())?;
+        let head = self.style.paint(YELLOW, "Not in plan");
+        self.line(&format!(
+            "{head} {} tests no phase selects (see `cargo testplan explain NAME`):",
+            names.len()
+        ));
         for name in names.iter().take(SHOWN) {
-            writeln!(self.out, "      {name}")?;
+            self.line(&format!("      {name}"));
         }
         if names.len() > SHOWN {
-            writeln!(self.out, "      ... and {} more", names.len() - SHOWN)?;
+            self.line(&format!("      ... and {} more", names.len() - SHOWN));
         }
-        Ok(())
+    }
+
+    fn failed_list(&mut self) {
+        let failures = std::mem::take(&mut self.failures);
+        for (test, status) in &failures {
+            let name = self.list.display_name(*test);
+            let failed = self.style.paint(RED, "FAILED");
+            self.line(&format!("  {failed} {name} — {}", status_detail(status)));
+        }
     }
 }
 
-/// `16/16 passed [0.412s]`, with failures and skips when there are any.
-fn phase_summary(stats: &RunStats, duration: std::time::Duration) -> String {
-    let ran = stats.passed + stats.failures();
-    let mut text = format!("{}/{ran} passed", stats.passed);
-    if stats.failures() > 0 {
-        text.push_str(&format!(", {} failed", stats.failures()));
+/// The block printed after a phase: results by status, skip reasons, per-binary counts,
+/// slowest tests, largest peak RSS, time-budget findings and changes.
+pub fn phase_block(summary: &Summary<'_>, style: Style) -> String {
+    let mut out = String::new();
+    let mut section = |label: &str, lines: Vec<String>| {
+        for (i, line) in lines.iter().enumerate() {
+            let head = if i == 0 { label } else { "" };
+            let _ = writeln!(out, "{head:>13}  {line}");
+        }
+    };
+    let mut results = status_breakdown(&summary.counts);
+    if summary.deselected_by_partition > 0 {
+        results.push_str(&format!("; {} in other shards", summary.deselected_by_partition));
     }
-    if stats.skipped > 0 {
-        text.push_str(&format!(", {} skipped", stats.skipped));
+    section("Results:", vec![results]);
+    if !summary.skip_reasons.is_empty() {
+        section("Skipped:", summary.skip_reasons.iter().map(|(r, n)| format!("{n} × {r}")).collect());
     }
-    if stats.not_run > 0 {
-        text.push_str(&format!(", {} not run", stats.not_run));
+    let binaries = summary
+        .binaries
+        .iter()
+        .map(|b| format!("{} ({}): {}", b.binary_id, b.kind, counts_text(&b.counts)))
+        .collect();
+    section("Binaries:", binaries);
+    if !summary.slowest.is_empty() {
+        let lines =
+            summary.slowest.iter().map(|t| format!("{:>9}  {}", secs_f64(t.duration_secs), t.display_name()));
+        section("Slowest:", lines.collect());
     }
-    format!("{text} [{}]", secs(duration))
+    if !summary.largest.is_empty() {
+        let lines = summary
+            .largest
+            .iter()
+            .map(|t| format!("{:>9}  {}", bytes(t.peak_rss_bytes.unwrap_or(0)), t.display_name()));
+        section("Peak RSS:", lines.collect());
+    }
+    if !summary.flaky.is_empty() {
+        let lines =
+            summary.flaky.iter().map(|t| format!("{} (passed on attempt {})", t.display_name(), t.attempts));
+        section("Flaky:", lines.collect());
+    }
+    if !summary.budget.is_empty() {
+        let lines = summary.budget.iter().map(|f| format!("{} {}", f.test.display_name(), f.advice()));
+        section("Time budget:", lines.collect());
+    }
+    if let Some(changes) = summary.changes.as_ref().filter(|c| !c.is_empty()) {
+        section("Changes:", change_lines(changes, style));
+    }
+    out
+}
+
+fn change_lines(diff: &testplan_schema::BaselineDiff, style: Style) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (label, names) in crate::baseline::groups(diff) {
+        let color = match label {
+            "newly failing" => RED,
+            "fixed" => GREEN,
+            _ => "",
+        };
+        for name in names {
+            let label = if color.is_empty() { label.to_owned() } else { style.paint(color, label) };
+            lines.push(format!("{label}: {name}"));
+        }
+    }
+    lines
+}
+
+/// The end of a run: the table of all phases, a total line, and the changes against the
+/// baseline.
+pub fn end_block(report: &RunReport, style: Style) -> String {
+    let mut out = String::new();
+    let width = report.phases.iter().map(|p| p.name.len()).max().unwrap_or(0).max("total".len());
+    for phase in &report.phases {
+        let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
+        let text = match phase.status {
+            PhaseStatus::Skipped => {
+                format!("{} tests skipped: {}", counts.total, phase.reason.as_deref().unwrap_or(""))
+            }
+            _ => format!("{} [{}]", counts_text(&counts), secs_f64(phase.duration_secs)),
+        };
+        let _ = writeln!(out, "      {:<width$}  {text}", phase.name);
+    }
+    let total = summary::run_summary(report);
+    let mut text = format!("{} [{}]", counts_text(&total.counts), secs_f64(report.duration_secs));
+    if !report.deselected.is_empty() {
+        text.push_str(&format!(", {} deselected", report.deselected.total()));
+    }
+    let _ = writeln!(out, "      {:<width$}  {text}", "total");
+    if let Some(diff) = &report.baseline {
+        let head = style.head("Changes");
+        let _ = writeln!(out, "{head} since {}: {}", diff.source, crate::baseline::headline(diff));
+        for line in change_lines(diff, style) {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
+    out
+}
+
+/// `N passed, N failed, N skipped`, colored by outcome.
+fn painted_final_line(counts: &ReportCounts, style: Style) -> String {
+    let line = final_line_of(counts);
+    if counts.failed > 0 { style.paint(RED, &line) } else { style.paint(GREEN, &line) }
+}
+
+/// A saved report as the live run printed it: each phase's line and summary block, the
+/// table of all phases, the failures, and the final line.
+pub fn render_report(report: &RunReport, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} tests{}; jobs {}{}",
+        style.head("Report"),
+        report.tests.len(),
+        report.profile.as_ref().map(|p| format!(" (profile {p})")).unwrap_or_default(),
+        report.jobs,
+        report.jobs_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+    );
+    for phase in &report.phases {
+        if phase.status == PhaseStatus::Skipped {
+            let head = style.paint(YELLOW, &format!("{:>11}", "Skipped"));
+            let reason = phase.reason.as_deref().unwrap_or("");
+            let _ = writeln!(out, "{head} phase {} ({} tests): {reason}", phase.name, phase.counts.total);
+            continue;
+        }
+        let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
+        let head = style.head("Finished");
+        let _ = writeln!(
+            out,
+            "{head} {} [{:>8}]: {}",
+            phase.name,
+            secs_f64(phase.duration_secs),
+            final_line_of(&counts)
+        );
+        out.push_str(&phase_block(&summary::phase_summary(report, phase), style));
+    }
+    let _ = writeln!(out, "------------");
+    let head = style.head("Summary");
+    let ran = report.tests.iter().filter(|t| t.status.ran()).count();
+    let _ = writeln!(out, "{head} [{:>8}] {ran} tests run", secs_f64(report.duration_secs));
+    out.push_str(&end_block(report, style));
+    for test in report.tests.iter().filter(|t| t.is_failure()) {
+        let _ = writeln!(
+            out,
+            "  {} {} — {}",
+            style.paint(RED, "FAILED"),
+            test.display_name(),
+            report_status_detail(test)
+        );
+    }
+    let _ = writeln!(out, "{}", painted_final_line(&report.counts, style));
+    out
+}
+
+/// `failed (exit code 101)`, `crashed (SIGSEGV)`, ... from a report entry.
+pub fn report_status_detail(test: &testplan_schema::TestReport) -> String {
+    match test.status {
+        ReportStatus::Failed => match test.exit_code {
+            Some(code) => format!("failed (exit code {code})"),
+            None => "failed".to_owned(),
+        },
+        ReportStatus::Crashed => format!("crashed ({})", test.signal.as_deref().unwrap_or("signal")),
+        ReportStatus::TimedOut => format!("timed out (after {})", secs_f64(test.duration_secs)),
+        ReportStatus::MemoryExceeded => match test.peak_rss_bytes {
+            Some(peak) => format!("memory limit exceeded (peak {})", bytes(peak)),
+            None => "memory limit exceeded".to_owned(),
+        },
+        ReportStatus::Skipped => format!("skipped ({})", test.skip_reason.as_deref().unwrap_or("skipped")),
+        ReportStatus::NotRun => format!("not run ({})", test.skip_reason.as_deref().unwrap_or("stopped")),
+        ReportStatus::Passed => "passed".to_owned(),
+    }
 }
 
 /// `N passed, N failed, N skipped` — the last line of every run.
 pub fn final_line(stats: &RunStats) -> String {
     format!("{} passed, {} failed, {} skipped", stats.passed, stats.failures(), stats.skipped)
+}
+
+/// [`final_line`] of a report's counts.
+pub fn final_line_of(counts: &ReportCounts) -> String {
+    format!("{} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped)
 }
 
 #[cfg(test)]
@@ -310,8 +605,16 @@ mod tests {
 
     #[test]
     fn final_line_counts_every_failure_kind() {
-        let stats =
-            RunStats { total: 10, passed: 3, failed: 1, crashed: 1, timed_out: 1, memory_exceeded: 1, skipped: 2, not_run: 1 };
+        let stats = RunStats {
+            total: 10,
+            passed: 3,
+            failed: 1,
+            crashed: 1,
+            timed_out: 1,
+            memory_exceeded: 1,
+            skipped: 2,
+            not_run: 1,
+        };
         assert_eq!(final_line(&stats), "3 passed, 4 failed, 2 skipped");
     }
 }

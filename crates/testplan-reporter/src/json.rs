@@ -1,13 +1,22 @@
 //! Builds the versioned run report ([`testplan_schema::RunReport`]) from events, and writes
 //! it atomically (temp file + rename) so a reader never sees half a report.
+//!
+//! The report is also the model every other output renders from: phase summaries,
+//! Markdown, JUnit and `cargo testplan report` all read a [`RunReport`], live or saved.
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use testplan_markers::MarkerRegistry;
 use testplan_runner::events::{Event, RunStats, StopReason, TestResult, TestStatus};
 use testplan_runner::model::{TestIdx, TestList};
+use testplan_runner::plan::TestPlan;
 use testplan_runner::platform::signal_name;
-use testplan_schema::{PhaseReport, PhaseStatus, REPORT_FORMAT_VERSION, ReportCounts, ReportStatus, RunReport, TestReport};
+use testplan_schema::{
+    DeselectedCounts, MarkerSourceReport, PhaseReport, PhaseStatus, ReportCounts, ReportStatus,
+    ResourcesReport, RunReport, TestRef, TestReport,
+};
 
 use crate::format::stop_reason;
 
@@ -18,6 +27,33 @@ pub struct TestAnnotation {
     pub phase: Option<String>,
     /// Its markers.
     pub markers: Vec<String>,
+    /// Where each marker came from.
+    pub marker_sources: Vec<MarkerSourceReport>,
+    /// The time budget its markers give it.
+    pub time_budget: Option<Duration>,
+}
+
+/// Facts about the run that the events do not carry.
+#[derive(Clone, Debug, Default)]
+pub struct RunMeta {
+    /// Profile name (`run`, `fast`, ...) or `phase:NAME`.
+    pub profile: Option<String>,
+    /// Why `jobs` has its value.
+    pub jobs_reason: Option<String>,
+    /// The machine.
+    pub resources: Option<ResourcesReport>,
+    /// `--partition`, as applied.
+    pub partition: Option<String>,
+    /// Tests discovered but not planned.
+    pub deselected: DeselectedCounts,
+    /// Tests no phase selects.
+    pub not_in_plan: Vec<TestRef>,
+    /// Warnings printed before the run.
+    pub warnings: Vec<String>,
+    /// Each phase's position in the configured plan.
+    pub phase_positions: BTreeMap<String, usize>,
+    /// Each phase's tests left to other shards.
+    pub partition_deselected: BTreeMap<String, usize>,
 }
 
 /// Collects events into a [`RunReport`].
@@ -26,31 +62,45 @@ pub struct JsonReportBuilder<'a> {
     list: &'a TestList,
     report: RunReport,
     annotations: Vec<TestAnnotation>,
+    meta: RunMeta,
 }
 
 impl<'a> JsonReportBuilder<'a> {
     /// A builder for a run of `list` started with `command_line`.
     pub fn new(list: &'a TestList, command_line: Vec<String>) -> Self {
         let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        let report = RunReport {
-            format_version: REPORT_FORMAT_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-            command_line,
-            started_at_unix: started,
-            duration_secs: 0.0,
-            jobs: 0,
-            stopped: None,
-            counts: ReportCounts::default(),
-            phases: Vec::new(),
-            tests: Vec::new(),
-        };
-        JsonReportBuilder { list, report, annotations: Vec::new() }
+        let mut report = RunReport::new(env!("CARGO_PKG_VERSION"), command_line, started);
+        report.workspace_root = Some(list.workspace_root.to_string());
+        JsonReportBuilder { list, report, annotations: Vec::new(), meta: RunMeta::default() }
     }
 
     /// Adds phase and markers per test (indexed like the test list).
     pub fn with_annotations(mut self, annotations: Vec<TestAnnotation>) -> Self {
         self.annotations = annotations;
         self
+    }
+
+    /// Adds the facts about the run that events do not carry.
+    pub fn with_meta(mut self, meta: RunMeta) -> Self {
+        self.report.profile = meta.profile.clone();
+        self.report.jobs_reason = meta.jobs_reason.clone();
+        self.report.resources = meta.resources.clone();
+        self.report.partition = meta.partition.clone();
+        self.report.deselected = meta.deselected.clone();
+        self.report.not_in_plan = meta.not_in_plan.clone();
+        self.report.warnings = meta.warnings.clone();
+        self.meta = meta;
+        self
+    }
+
+    /// Sets the changes against the baseline.
+    pub fn set_baseline(&mut self, diff: testplan_schema::BaselineDiff) {
+        self.report.baseline = Some(diff);
+    }
+
+    /// The report so far (complete once `RunFinished` was handled).
+    pub fn report(&self) -> &RunReport {
+        &self.report
     }
 
     /// Records one event.
@@ -65,22 +115,54 @@ impl<'a> JsonReportBuilder<'a> {
                 self.report.duration_secs = duration.as_secs_f64();
                 self.report.stopped = stopped.map(|s: StopReason| stop_reason(s).to_owned());
                 self.report.counts = counts(stats);
+                self.count_skipped_phases();
             }
-            Event::PhaseFinished { name, stats, duration, .. } => self.report.phases.push(PhaseReport {
-                name: name.clone(),
-                status: if stats.failures() > 0 { PhaseStatus::Failed } else { PhaseStatus::Passed },
-                reason: None,
-                duration_secs: duration.as_secs_f64(),
-                counts: counts(stats),
-            }),
-            Event::PhaseSkipped { name, tests, reason, .. } => self.report.phases.push(PhaseReport {
-                name: name.clone(),
-                status: PhaseStatus::Skipped,
-                reason: Some(reason.clone()),
-                duration_secs: 0.0,
-                counts: ReportCounts { total: *tests, ..ReportCounts::default() },
-            }),
-            Event::TestStarted { .. } | Event::Stopping { .. } | Event::PhaseStarted { .. } => {}
+            Event::PhaseFinished { name, stats, duration, .. } => {
+                let status = if stats.failures() > 0 { PhaseStatus::Failed } else { PhaseStatus::Passed };
+                let phase = self.phase_report(name, status, None, duration.as_secs_f64(), counts(stats));
+                self.report.phases.push(phase);
+            }
+            Event::PhaseSkipped { name, tests, reason, .. } => {
+                let counts = ReportCounts { total: *tests, ..ReportCounts::default() };
+                let phase = self.phase_report(name, PhaseStatus::Skipped, Some(reason.clone()), 0.0, counts);
+                self.report.phases.push(phase);
+            }
+            Event::TestStarted { .. }
+            | Event::TestRescheduled { .. }
+            | Event::TestOverBudget { .. }
+            | Event::Stopping { .. }
+            | Event::PhaseStarted { .. } => {}
+        }
+    }
+
+    /// A skipped phase's tests are reported after its `PhaseSkipped`: count them now.
+    fn count_skipped_phases(&mut self) {
+        for phase in self.report.phases.iter_mut().filter(|p| p.status == PhaseStatus::Skipped) {
+            let statuses =
+                self.report.tests.iter().filter(|t| t.phase.as_deref() == Some(phase.name.as_str()));
+            let counted = ReportCounts::of(statuses.map(|t| &t.status));
+            if counted.total == phase.counts.total {
+                phase.counts = counted;
+            }
+        }
+    }
+
+    fn phase_report(
+        &self,
+        name: &str,
+        status: PhaseStatus,
+        reason: Option<String>,
+        duration_secs: f64,
+        counts: ReportCounts,
+    ) -> PhaseReport {
+        PhaseReport {
+            name: name.to_owned(),
+            status,
+            reason,
+            duration_secs,
+            counts,
+            position: self.meta.phase_positions.get(name).copied(),
+            deselected_by_partition: self.meta.partition_deselected.get(name).copied().unwrap_or(0),
         }
     }
 
@@ -90,6 +172,8 @@ impl<'a> JsonReportBuilder<'a> {
         let (status, exit_code, signal, skip_reason) = status_fields(&result.status);
         let keep_output = status != ReportStatus::Passed && !result.output.is_empty();
         let annotation = self.annotations.get(test.0).cloned().unwrap_or_default();
+        let package_dir =
+            binary.package.root.strip_prefix(&self.list.workspace_root).ok().map(|p| p.to_string());
         TestReport {
             binary_id: binary.id.clone(),
             package: binary.package.name.clone(),
@@ -103,9 +187,14 @@ impl<'a> JsonReportBuilder<'a> {
             peak_rss_bytes: result.peak_rss,
             leaked_processes: result.leaked_processes,
             source: case.source.clone(),
+            package_dir,
             output: keep_output.then(|| result.output.to_text()),
             phase: annotation.phase,
             markers: annotation.markers,
+            marker_sources: annotation.marker_sources,
+            attempts: result.attempts,
+            flaky: result.is_flaky(),
+            time_budget_secs: annotation.time_budget.map(|d| d.as_secs_f64()),
         }
     }
 
@@ -115,7 +204,37 @@ impl<'a> JsonReportBuilder<'a> {
     }
 }
 
-fn counts(stats: &RunStats) -> ReportCounts {
+/// Phase, markers (with their sources) and time budget of every test of a plan, indexed
+/// like the test list.
+pub fn annotations(list: &TestList, test_plan: &TestPlan, registry: &MarkerRegistry) -> Vec<TestAnnotation> {
+    let mut phase_of = vec![None; list.tests.len()];
+    for phase in &test_plan.phases {
+        for planned in &phase.planned {
+            phase_of[planned.test.0] = Some(phase.name.clone());
+        }
+    }
+    test_plan
+        .classifications
+        .iter()
+        .zip(phase_of)
+        .map(|(class, phase)| TestAnnotation {
+            phase,
+            markers: class.markers.iter().map(|m| m.as_str().to_owned()).collect(),
+            marker_sources: class
+                .assignments
+                .iter()
+                .map(|a| MarkerSourceReport {
+                    marker: a.marker.as_str().to_owned(),
+                    source: a.source.to_string(),
+                })
+                .collect(),
+            time_budget: registry.limits_for(&class.markers).time_budget,
+        })
+        .collect()
+}
+
+/// The report's counts of a run's totals.
+pub fn counts(stats: &RunStats) -> ReportCounts {
     ReportCounts {
         total: stats.total,
         passed: stats.passed,
@@ -146,11 +265,66 @@ fn status_fields(status: &TestStatus) -> StatusFields {
 
 /// Writes `report` to `path` atomically, creating parent directories.
 pub fn write_report(report: &RunReport, path: &Path) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
+    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    write_atomically(path, &json)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, creating parent
+/// directories.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
-    let tmp = path.with_extension(format!("json.tmp.{}", std::process::id()));
-    std::fs::write(&tmp, json)?;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".tmp.{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Reads a report written by any version-1 cargo-testplan.
+pub fn read_report(path: &Path) -> Result<RunReport, ReadReportError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|cause| ReadReportError::Io { path: path.display().to_string(), cause })?;
+    let report: RunReport = serde_json::from_str(&text)
+        .map_err(|cause| ReadReportError::Parse { path: path.display().to_string(), cause })?;
+    if report.format_version != testplan_schema::REPORT_FORMAT_VERSION {
+        return Err(ReadReportError::Version {
+            path: path.display().to_string(),
+            found: report.format_version,
+        });
+    }
+    Ok(report)
+}
+
+/// A report that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadReportError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {cause}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// The file is not a run report.
+    #[error("{path} is not a cargo-testplan run report: {cause}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        cause: serde_json::Error,
+    },
+    /// A report of another format version.
+    #[error(
+        "{path} has report format version {found}; this cargo-testplan reads version {}",
+        testplan_schema::REPORT_FORMAT_VERSION
+    )]
+    Version {
+        /// The file.
+        path: String,
+        /// Its `format_version`.
+        found: u32,
+    },
 }

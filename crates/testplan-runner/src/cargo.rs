@@ -17,6 +17,42 @@ use cargo_metadata::{Message, Metadata, MetadataCommand, Package};
 use crate::error::RunnerError;
 use crate::model::{PackageInfo, TargetKind};
 
+/// Memory one cargo build job (rustc, and the linker after it) is allowed for: large crates
+/// and their link steps take 1-2 GiB each.
+pub const BUILD_JOB_MEMORY: u64 = 2 << 30;
+
+/// A cap on cargo's build jobs because memory is small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildJobsCap {
+    /// Build jobs (cargo's `-j`), at least 1.
+    pub jobs: usize,
+    /// For the run header: `build jobs capped at 1: 1.9 GiB usable / 2 GiB per build job`.
+    pub reason: String,
+}
+
+/// Caps cargo's build jobs at usable memory / [`BUILD_JOB_MEMORY`] (at least 1) when that is
+/// fewer than the CPUs (cargo's default). No cap when the user set `CARGO_BUILD_JOBS`
+/// (`env_build_jobs`), or when usable memory is unknown.
+pub fn build_jobs_cap(
+    cpus: usize,
+    usable: Option<u64>,
+    env_build_jobs: Option<&str>,
+) -> Option<BuildJobsCap> {
+    if env_build_jobs.is_some_and(|value| !value.trim().is_empty()) {
+        return None;
+    }
+    let usable = usable?;
+    let jobs = usize::try_from(usable / BUILD_JOB_MEMORY).unwrap_or(usize::MAX).max(1);
+    (jobs < cpus).then(|| BuildJobsCap {
+        jobs,
+        reason: format!(
+            "build jobs capped at {jobs}: {} usable / {} per build job",
+            crate::resources::format_size(usable),
+            crate::resources::format_size_compact(BUILD_JOB_MEMORY)
+        ),
+    })
+}
+
 /// Cargo's package and target selection and build options, with cargo's meaning.
 #[derive(Clone, Debug, Default)]
 pub struct CargoOptions {
@@ -614,6 +650,26 @@ mod tests {
             set(&mut opts);
             assert_eq!(opts.includes_doctests(), *expected, "case {i}: {opts:?}");
         }
+    }
+
+    #[test]
+    fn build_jobs_are_capped_by_memory_unless_the_user_chose() {
+        const GIB: u64 = 1 << 30;
+        let cap = |cpus, usable, env| build_jobs_cap(cpus, usable, env).map(|c| (c.jobs, c.reason));
+        assert_eq!(
+            cap(2, Some(3 * GIB), None),
+            Some((1, "build jobs capped at 1: 3.0 GiB usable / 2 GiB per build job".into()))
+        );
+        assert_eq!(
+            cap(8, Some(GIB), None),
+            Some((1, "build jobs capped at 1: 1.0 GiB usable / 2 GiB per build job".into()))
+        );
+        assert_eq!(cap(8, Some(9 * GIB), None).map(|c| c.0), Some(4));
+        assert_eq!(cap(2, Some(4 * GIB), None), None, "2 GiB per CPU: no cap");
+        assert_eq!(cap(64, Some(256 * GIB), None), None);
+        assert_eq!(cap(8, Some(GIB), Some("8")), None, "CARGO_BUILD_JOBS wins");
+        assert_eq!(cap(8, Some(GIB), Some("")).map(|c| c.0), Some(1), "an empty variable is unset");
+        assert_eq!(cap(8, None, None), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Discovery: list the tests of every built binary, in parallel, and the doctests of every
-//! library. Prefers libtest's JSON listing (ignore reasons, source locations), parsed
-//! tolerantly; falls back to the terse listing; understands `harness = false` binaries
-//! that list like libtest, and runs the ones that do not list as one test each.
+//! Discovery: list the tests of every built binary, in parallel, and, at the same time, the
+//! doctests of every library. Prefers libtest's JSON listing (ignore reasons, source
+//! locations), parsed tolerantly; falls back to the terse listing; understands
+//! `harness = false` binaries that list like libtest, and runs the ones that do not list as
+//! one test each.
 //!
 //! Every binary is listed the way its tests will run: in the package directory, with
 //! cargo's run-time environment ([`crate::env`]). Nothing is dropped: a libtest binary
@@ -11,7 +12,11 @@
 //!
 //! Source locations are made relative to the package root (the compiler reports them
 //! relative to the workspace root, `member/src/lib.rs`).
+//!
+//! libtest listings are cached per executable under `<target-dir>/testplan/list-cache/`
+//! ([`cache`]), so an unchanged binary is not run again to be listed.
 
+pub mod cache;
 mod doctest;
 mod libtest;
 mod process;
@@ -29,6 +34,7 @@ use crate::cargo::{BuildOutput, BuiltBinary, CargoOptions, Workspace};
 use crate::error::RunnerError;
 use crate::model::{BinaryIdx, ListMethod, PackageInfo, SourceLocation, TestBinary, TestCase, TestList};
 
+use self::cache::{ListCache, Stamp};
 use self::libtest::ListedTest;
 use self::process::{Capture, Ending, Listing, run_listing};
 
@@ -50,10 +56,20 @@ pub fn discover(
     check_cancel(cancel)?;
     let binaries =
         build.binaries.iter().map(|built| test_binary(ws, build, built)).collect::<Result<Vec<_>, _>>()?;
-    let mut listed = list_in_parallel(binaries, jobs, cancel)?;
+    let cache = ListCache::from_env(&ws.target_dir);
+    // Doctests are listed through cargo and rustdoc while the binaries list themselves.
+    let (listed, doctests) = std::thread::scope(|scope| {
+        let doctests =
+            opts.includes_doctests().then(|| scope.spawn(|| doctest::discover_doctests(ws, opts, cancel)));
+        let listed = list_in_parallel(binaries, jobs, cache.as_ref(), cancel);
+        let doctests =
+            doctests.map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        (listed, doctests)
+    });
+    let mut listed = listed?;
     check_cancel(cancel)?;
-    if opts.includes_doctests() {
-        listed.extend(doctest::discover_doctests(ws, opts, cancel)?);
+    if let Some(doctests) = doctests {
+        listed.extend(doctests?);
         check_cancel(cancel)?;
     }
     Ok(assemble(ws, listed))
@@ -103,6 +119,7 @@ fn package_of(ws: &Workspace, id: &str) -> Option<Arc<PackageInfo>> {
 fn list_in_parallel(
     binaries: Vec<TestBinary>,
     jobs: usize,
+    cache: Option<&ListCache>,
     cancel: &CancelToken,
 ) -> Result<Vec<(TestBinary, Vec<ListedTest>)>, RunnerError> {
     let next = AtomicUsize::new(0);
@@ -119,7 +136,7 @@ fn list_in_parallel(
                     let result = if cancel.is_cancelled() {
                         Err(RunnerError::Interrupted)
                     } else {
-                        list_binary(binary, cancel)
+                        list_binary(binary, cache, cancel)
                     };
                     results.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(result);
                 }
@@ -140,15 +157,34 @@ fn list_in_parallel(
 }
 
 /// Lists one binary with the method its harness calls for.
-fn list_binary(binary: &TestBinary, cancel: &CancelToken) -> ListResult {
+fn list_binary(binary: &TestBinary, cache: Option<&ListCache>, cancel: &CancelToken) -> ListResult {
     let Some(executable) = &binary.executable else {
         return Ok((binary.list_method, Vec::new()));
     };
     if binary.custom_harness {
         list_custom_harness(binary, executable, cancel)
     } else {
-        list_libtest(binary, executable, cancel)
+        list_libtest_cached(binary, executable, cache, cancel)
     }
+}
+
+/// A libtest binary's listing from the cache, else listed and stored. The file is stamped
+/// before and after listing, so a binary rebuilt meanwhile is not stored.
+fn list_libtest_cached(
+    binary: &TestBinary,
+    executable: &Utf8Path,
+    cache: Option<&ListCache>,
+    cancel: &CancelToken,
+) -> ListResult {
+    let Some((cache, before)) = cache.zip(Stamp::of(executable)) else {
+        return list_libtest(binary, executable, cancel);
+    };
+    if let Some(hit) = cache.lookup(executable, &before) {
+        return Ok(hit);
+    }
+    let (method, tests) = list_libtest(binary, executable, cancel)?;
+    cache.store(executable, &before, Stamp::of(executable).as_ref(), method, &tests);
+    Ok((method, tests))
 }
 
 /// Runs the executable with `args` in its test environment.
@@ -301,5 +337,80 @@ mod tests {
             let got = package_relative(location(file), ws, Utf8Path::new(pkg_root));
             assert_eq!(got, location(expected), "{file} in {pkg_root}");
         }
+    }
+
+    /// A fake libtest binary: a script that prints a JSON listing of `names` and counts
+    /// its runs in `runs`, with its mtime set into the past so the cache trusts it.
+    #[cfg(unix)]
+    fn fake_libtest_binary(dir: &Utf8Path, names: &[&str]) -> TestBinary {
+        use std::os::unix::fs::PermissionsExt;
+        let mut listing = String::from("echo run >> runs\n");
+        for name in names {
+            listing.push_str(&format!(
+                "echo '{{ \"type\": \"test\", \"event\": \"discovered\", \"name\": \"{name}\", \
+                 \"ignore\": false, \"ignore_message\": \"\", \"source_path\": \"src/lib.rs\", \
+                 \"start_line\": 1, \"start_col\": 1, \"end_line\": 1, \"end_col\": 2 }}'\n"
+            ));
+        }
+        listing.push_str(&format!(
+            "echo '{{ \"type\": \"suite\", \"event\": \"completed\", \"tests\": {0}, \"benchmarks\": 0, \
+             \"total\": {0}, \"ignored\": 0 }}'\n",
+            names.len()
+        ));
+        let exe = dir.join("deps").join("fake-0123");
+        std::fs::create_dir_all(dir.join("deps")).expect("mkdir");
+        let temp = exe.with_extension("tmp");
+        std::fs::write(&temp, format!("#!/bin/sh\n{listing}")).expect("write script");
+        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let file = std::fs::File::options().write(true).open(&temp).expect("open");
+        file.set_modified(std::time::SystemTime::now() - Duration::from_secs(60)).expect("mtime");
+        drop(file);
+        std::fs::rename(&temp, &exe).expect("rename");
+        let package = Arc::new(PackageInfo {
+            id: "fake 0.1.0".to_owned(),
+            name: "fake".to_owned(),
+            version: "0.1.0".to_owned(),
+            manifest_path: dir.join("Cargo.toml"),
+            root: dir.to_owned(),
+        });
+        TestBinary {
+            id: "fake".to_owned(),
+            package,
+            target_name: "fake".to_owned(),
+            kind: crate::model::TargetKind::Lib,
+            executable: Some(exe),
+            custom_harness: false,
+            cwd: dir.to_owned(),
+            env: Arc::new(Vec::new()),
+            list_method: ListMethod::LibtestJson,
+        }
+    }
+
+    #[cfg(unix)]
+    fn names(result: ListResult) -> Vec<String> {
+        let (method, tests) = result.expect("listed");
+        assert_eq!(method, ListMethod::LibtestJson);
+        tests.into_iter().map(|test| test.name).collect()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unchanged_binaries_are_listed_from_the_cache_and_rebuilt_ones_again() {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = Utf8PathBuf::from_path_buf(temp.path().to_path_buf()).expect("utf-8");
+        let cache = ListCache::at(cache::cache_dir(&dir.join("target")));
+        let runs = || std::fs::read_to_string(dir.join("runs")).unwrap_or_default().lines().count();
+        let cancel = CancelToken::new();
+
+        let binary = fake_libtest_binary(&dir, &["a", "b"]);
+        assert_eq!(names(list_binary(&binary, Some(&cache), &cancel)), ["a", "b"]);
+        assert_eq!(names(list_binary(&binary, Some(&cache), &cancel)), ["a", "b"]);
+        assert_eq!(runs(), 1, "the second listing came from the cache");
+
+        let rebuilt = fake_libtest_binary(&dir, &["a", "b", "c"]);
+        assert_eq!(names(list_binary(&rebuilt, Some(&cache), &cancel)), ["a", "b", "c"]);
+        assert_eq!(runs(), 2, "a rebuilt binary is listed again");
+        assert_eq!(names(list_binary(&rebuilt, None, &cancel)), ["a", "b", "c"]);
+        assert_eq!(runs(), 3, "without a cache every listing runs the binary");
     }
 }

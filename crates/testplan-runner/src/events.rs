@@ -58,7 +58,13 @@ pub enum TestStatus {
 impl TestStatus {
     /// Whether this status makes the run fail.
     pub fn is_failure(&self) -> bool {
-        matches!(self, TestStatus::Failed { .. } | TestStatus::Crashed { .. } | TestStatus::TimedOut { .. })
+        matches!(
+            self,
+            TestStatus::Failed { .. }
+                | TestStatus::Crashed { .. }
+                | TestStatus::TimedOut { .. }
+                | TestStatus::MemoryExceeded { .. }
+        )
     }
 
     /// Short lower-case label (`passed`, `failed`, `crashed`, `timed out`, ...).
@@ -90,6 +96,9 @@ pub struct TestResult {
     pub output: CapturedOutput,
     /// Processes of the test's process group still alive after it exited (they were killed).
     pub leaked_processes: bool,
+    /// Times the test was run (`--retries`): 1 normally, 0 when it never ran. A re-run alone
+    /// after a stop for memory pressure is not an attempt of its own.
+    pub attempts: u32,
 }
 
 impl TestResult {
@@ -101,8 +110,36 @@ impl TestResult {
             peak_rss: None,
             output: CapturedOutput::default(),
             leaked_processes: false,
+            attempts: 0,
         }
     }
+
+    /// Passed, but only after failing first (nextest's meaning of flaky).
+    pub fn is_flaky(&self) -> bool {
+        self.status == TestStatus::Passed && self.attempts > 1
+    }
+}
+
+/// Why a test that started goes back into the queue instead of getting its result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reschedule {
+    /// The runner stopped it (SIGKILL) because memory neared its limit while other tests
+    /// ran: it runs again alone, with the whole budget, before anything is reported.
+    MemoryPressure {
+        /// Memory in use when it was stopped, in bytes.
+        used: u64,
+        /// The limit that memory was nearing (the runner's cgroup, or the machine), in bytes.
+        limit: u64,
+    },
+    /// It failed and `--retries` allows another attempt.
+    Retry {
+        /// The attempt that failed (1 for the first run).
+        attempt: u32,
+        /// Attempts allowed in all (retries + 1).
+        max_attempts: u32,
+        /// How that attempt ended.
+        status: TestStatus,
+    },
 }
 
 /// Totals of a run.
@@ -212,7 +249,8 @@ pub enum Event {
         /// Set when the phase stopped early.
         stopped: Option<StopReason>,
     },
-    /// A test's process (or its batch) started.
+    /// A test's process (or its batch) started. A test may start more than once: every
+    /// start but the last is closed by a `TestRescheduled`.
     TestStarted {
         /// The test.
         test: TestIdx,
@@ -223,6 +261,25 @@ pub enum Event {
         test: TestIdx,
         /// Its result.
         result: Box<TestResult>,
+    },
+    /// A started test's attempt ended without a result (its process has exited): it goes
+    /// back into the queue and starts again later. Its one `TestFinished` is still to come.
+    TestRescheduled {
+        /// The test.
+        test: TestIdx,
+        /// Why.
+        reason: Reschedule,
+    },
+    /// A test's memory estimate is larger than the whole memory budget: it runs alone (it
+    /// waits for the running tests to finish, and nothing starts beside it). Sent when it is
+    /// admitted, before its `TestStarted`.
+    TestOverBudget {
+        /// The test.
+        test: TestIdx,
+        /// Its memory estimate, in bytes.
+        estimate: u64,
+        /// The run's memory budget, in bytes.
+        budget: u64,
     },
     /// The executor stopped starting new tests.
     Stopping {

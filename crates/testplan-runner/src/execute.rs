@@ -3,10 +3,15 @@
 //! output, reacts to cancellation, and reports everything as [`Event`]s. It never prints.
 //!
 //! The pieces, from policy down to the platform:
-//! - `job`: the planned tests become jobs — one process each, with the slots it occupies
-//!   (`Demand`) and how its results are read (one test, or a libtest-style batch);
-//! - `scheduler`: the coordinator loop that admits jobs in planned order, enforces
-//!   timeouts, fail-fast and Ctrl-C;
+//! - `job`: the planned tests become jobs — one process each, with what it occupies
+//!   (`Demand`: slots, a memory estimate, whether it runs alone) and how its results are read
+//!   (one test, or a libtest-style batch);
+//! - `admission`: which jobs may run together — slots, the memory budget, tests that run
+//!   alone;
+//! - `memory`: the memory guard's policy — live memory thresholds, per-test limits, which
+//!   test to stop when memory runs out (see docs/memory.md);
+//! - `scheduler`: the coordinator loop that admits jobs in planned order, watches memory,
+//!   enforces timeouts and memory limits, retries, fail-fast and Ctrl-C;
 //! - `emit`: the events, the totals, and exactly one `TestFinished` per test;
 //! - `process`: spawning, the output reader and the `wait4` waiter threads;
 //! - `batch`: the parser of libtest's text output for batches;
@@ -16,23 +21,27 @@
 //! Durations of batch members are approximate: libtest reports when each test ends, so a
 //! member's duration is the time since the previous result of its batch.
 
+mod admission;
 mod batch;
 mod emit;
 mod job;
+mod memory;
 mod process;
 mod resolve;
 mod scheduler;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
 use crate::cargo::{CargoOptions, cargo_program};
 use crate::events::{Event, RunStats, StopReason, TestResult, TestStatus};
 use crate::filter::{Action, PlannedTest};
-use crate::model::{TestBinary, TestList};
+use crate::model::{TestBinary, TestIdx, TestList};
+use crate::resources::{DEFAULT_PER_TEST_ESTIMATE, MemorySample, MemoryWatch, Resources, SampleMemory};
 use emit::Emitter;
 use job::DocCommand;
 
@@ -40,6 +49,101 @@ use job::DocCommand;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// Time between SIGTERM and SIGKILL when a test is stopped.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
+
+pub use memory::{ADMIT_STOP_FRACTION, FAST_WATCH_FRACTION, STOP_FRACTION, TICK, TICK_FAST};
+
+/// What one test may use and how it runs, decided by the planner (see [`crate::plan`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestLimits {
+    /// Memory the scheduler reserves from the budget while it runs, in bytes.
+    pub memory_estimate: u64,
+    /// Where that estimate came from.
+    pub estimate_from: EstimateSource,
+    /// Its process tree is killed past this many bytes ("memory limit exceeded"); `None`:
+    /// the run's default limit ([`MemoryOptions::default_limit`]).
+    pub memory_limit: Option<u64>,
+    /// Hard timeout.
+    pub timeout: Duration,
+    /// Runs alone (the `serial` marker): nothing else runs while it does.
+    pub serial: bool,
+}
+
+impl TestLimits {
+    /// The estimate of a test nothing is known about ([`DEFAULT_PER_TEST_ESTIMATE`]).
+    pub const DEFAULT_ESTIMATE: u64 = DEFAULT_PER_TEST_ESTIMATE;
+
+    /// The default estimate, no limit of its own, not serial.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        TestLimits {
+            memory_estimate: Self::DEFAULT_ESTIMATE,
+            estimate_from: EstimateSource::Default,
+            memory_limit: None,
+            timeout,
+            serial: false,
+        }
+    }
+}
+
+/// Where a test's memory estimate came from, most trusted first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EstimateSource {
+    /// Its own measured peak RSS from earlier runs, with headroom.
+    History,
+    /// `--memory-limit` (an estimate never exceeds the limit).
+    LimitOverride,
+    /// Its phase's `memory`.
+    Phase,
+    /// Its markers' `memory` (configured, or a built-in default such as requires-models').
+    Marker,
+    /// Nothing known: [`DEFAULT_PER_TEST_ESTIMATE`].
+    Default,
+}
+
+/// Memory-aware scheduling; see docs/memory.md. The default does nothing memory-aware.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryOptions {
+    /// What the estimates of the running tests may add up to (usable memory, or
+    /// `--memory-budget`); `None`: no memory admission.
+    pub budget: Option<u64>,
+    /// The memory limit of tests without one of their own; `None`: none.
+    pub default_limit: Option<u64>,
+    /// Live memory (the runner's cgroup, or the machine): admission pauses and tests are
+    /// stopped and re-run alone when it runs out. `None`: no live watch.
+    pub live: Option<LiveMemory>,
+}
+
+impl MemoryOptions {
+    /// The defaults for a machine: budget and default limit = its usable memory; the live
+    /// watch of the runner's cgroup (when it has a limit) and of `/proc/meminfo`.
+    pub fn from_resources(resources: &Resources) -> Self {
+        let budget = resources.memory.usable;
+        let live = MemoryWatch::system(&resources.memory).map(LiveMemory::new);
+        MemoryOptions { budget, default_limit: budget, live }
+    }
+}
+
+/// A shared source of live memory samples ([`crate::resources::MemoryWatch`], or a script
+/// in tests).
+#[derive(Clone)]
+pub struct LiveMemory(Arc<Mutex<dyn SampleMemory + Send>>);
+
+impl LiveMemory {
+    /// Wraps a sampler.
+    pub fn new(sampler: impl SampleMemory + Send + 'static) -> Self {
+        LiveMemory(Arc::new(Mutex::new(sampler)))
+    }
+
+    /// The current sample, if any could be read.
+    pub fn sample(&self) -> Option<MemorySample> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).sample()
+    }
+}
+
+impl std::fmt::Debug for LiveMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveMemory")
+    }
+}
 
 /// How to execute.
 #[derive(Clone, Debug)]
@@ -58,6 +162,10 @@ pub struct ExecuteOptions {
     pub output_tail: usize,
     /// The cargo selection, used to run doctests through `cargo test --doc`.
     pub cargo: CargoOptions,
+    /// Memory budget, default limit and live watch.
+    pub memory: MemoryOptions,
+    /// Times a failed test is run again (`--retries`); one that then passes is flaky.
+    pub retries: u32,
 }
 
 /// One phase of a plan, ready to execute.
@@ -69,8 +177,12 @@ pub struct PhaseRun {
     pub planned: Vec<PlannedTest>,
     /// Tests at once in this phase (1 for a serial phase).
     pub jobs: usize,
-    /// Hard timeout per test in this phase.
+    /// Hard timeout per test in this phase, for tests without `limits` (and the watchdog of
+    /// doctest batches).
     pub timeout: Duration,
+    /// Per-test memory estimates, limits, timeouts and seriality; a test missing here gets
+    /// the default estimate and the phase's timeout.
+    pub limits: HashMap<TestIdx, TestLimits>,
     /// Later phases run even when this one fails (`on-failure = "continue"`).
     pub continue_on_failure: bool,
     /// Set when the phase cannot run here (a missing requirement such as a GPU): its tests
@@ -107,7 +219,12 @@ pub fn execute_phases(
         }
         if phase.planned.is_empty() {
             let name = phase.name.clone();
-            emit.event(&Event::PhaseSkipped { index, name, tests: 0, reason: "no tests selected".to_owned() });
+            emit.event(&Event::PhaseSkipped {
+                index,
+                name,
+                tests: 0,
+                reason: "no tests selected".to_owned(),
+            });
             continue;
         }
         if let Some(why) = &phase.unavailable {
@@ -119,7 +236,8 @@ pub fn execute_phases(
             halted = Some((StopReason::FailFast, format!("phase '{}' failed", phase.name)));
         }
     }
-    let stopped = halted.map(|(reason, _)| reason).or(cancel.is_cancelled().then_some(StopReason::Interrupted));
+    let stopped =
+        halted.map(|(reason, _)| reason).or(cancel.is_cancelled().then_some(StopReason::Interrupted));
     let stats = emit.stats().clone();
     emit.event(&Event::RunFinished { stats: stats.clone(), duration: started.elapsed(), stopped });
     stats
@@ -155,12 +273,20 @@ fn run_phase(
     emit.event(&Event::PhaseStarted { index, name: name.clone(), tests: phase.planned.len(), jobs });
     let phase_opts = ExecuteOptions { jobs, timeout: phase.timeout, ..opts.clone() };
     report_skips(&phase.planned, emit);
-    let job_list = job::plan_jobs(list, &phase.planned, jobs, phase.timeout, doc_command);
+    let limits =
+        |test: TestIdx| phase.limits.get(&test).copied().unwrap_or(TestLimits::with_timeout(phase.timeout));
+    let job_list = job::plan_jobs(list, &phase.planned, jobs, phase.timeout, &limits, doc_command);
     let stopped = scheduler::Scheduler::new(&phase_opts, cancel, emit, job_list).run();
     report_unfinished(&phase.planned, stopped, emit);
     let mut stats = emit.stats().since(&before);
     stats.total = phase.planned.len();
-    emit.event(&Event::PhaseFinished { index, name, stats: stats.clone(), duration: started.elapsed(), stopped });
+    emit.event(&Event::PhaseFinished {
+        index,
+        name,
+        stats: stats.clone(),
+        duration: started.elapsed(),
+        stopped,
+    });
     stats
 }
 
@@ -195,7 +321,8 @@ fn execute_with(
     let mut emit = Emitter::new(sink, planned.len());
     emit.event(&Event::RunStarted { tests: planned.len(), binaries: count_binaries(list, planned), jobs });
     report_skips(planned, &mut emit);
-    let job_list = job::plan_jobs(list, planned, jobs, opts.timeout, doc_command);
+    let limits = |_: TestIdx| TestLimits::with_timeout(opts.timeout);
+    let job_list = job::plan_jobs(list, planned, jobs, opts.timeout, &limits, doc_command);
     let stopped = scheduler::Scheduler::new(opts, cancel, &mut emit, job_list).run();
     report_unfinished(planned, stopped, &mut emit);
     let stats = emit.stats().clone();

@@ -2,18 +2,55 @@
 //! to its phase, and decided for this run's selection (run, skip, other phase, deselected,
 //! not in plan); the selected phases become [`PhaseRun`]s for the executor.
 //!
-//! Precedence of settings, most specific first: `--timeout`/`-j` on the command line, the
-//! phase's `timeout`/`jobs`, then the runner's defaults. A `serial` phase always runs one
-//! test at a time.
+//! Every planned test also gets its [`TestLimits`]: memory estimate and limit, timeout, and
+//! whether it runs alone. Precedence, first found wins:
+//!
+//! | setting | order |
+//! |---|---|
+//! | jobs | `-j`; the phase's `jobs`; min(CPUs, usable memory / median estimate) ([`apply_memory`]); a `serial` phase always runs one test at a time |
+//! | timeout | `--timeout`; the phase's `timeout`; the largest `timeout` of the test's markers; the built-in marker timeouts ([`BUILTIN_MARKER_TIMEOUTS`]); [`DEFAULT_TIMEOUT`](crate::execute::DEFAULT_TIMEOUT) |
+//! | memory limit | `--memory-limit`; the phase's `memory`; the largest `memory` of its markers; none (the run's default: the budget) |
+//! | memory estimate | measured history (peak × 1.25 + 64 MiB); the limit above; the built-in marker estimates ([`BUILTIN_MARKER_ESTIMATES`]); 1 GiB — never more than the limit |
+//!
+//! The phase comes before the markers because it is the narrower choice: a `slow` phase's
+//! long timeout must hold for the `unit` tests in it, whatever `unit` says. Built-in marker
+//! estimates are estimates only, never limits: a requires-models test is expected to need
+//! several GiB, but is not failed for needing more. A test with the `serial` marker runs
+//! alone.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use testplan_markers::marker::builtin;
 use testplan_markers::plan::{OnFailure, Requirement};
-use testplan_markers::{Classification, Config, Decision, PhaseIdx, Selection, TestFacts, TestKind};
+use testplan_markers::{
+    Classification, Config, Decision, MarkerSet, Phase, PhaseIdx, Selection, TestFacts, TestKind,
+};
 
-use crate::execute::PhaseRun;
+use camino::{Utf8Path, Utf8PathBuf};
+use testplan_schema::{ReportStatus, RunReport};
+
+use crate::cargo::{BuildJobsCap, build_jobs_cap};
+use crate::execute::{EstimateSource, MemoryOptions, PhaseRun, TestLimits};
 use crate::filter::{Action, PlannedTest, TestFilter};
+use crate::history::{History, Measurement, estimate_from_peak};
 use crate::model::{TargetKind, TestIdx, TestList};
+use crate::resources::{
+    DEFAULT_PER_TEST_ESTIMATE, GIB, GpuChoice, GpuOverride, Probe, Resources, default_jobs,
+};
+
+/// Built-in per-test timeouts of markers that say a test is long (used when neither the
+/// command line, the phase nor the configured markers set one).
+pub const BUILTIN_MARKER_TIMEOUTS: [(&str, Duration); 4] = [
+    (builtin::SLOW, Duration::from_secs(15 * 60)),
+    (builtin::E2E, Duration::from_secs(15 * 60)),
+    (builtin::REQUIRES_MODELS, Duration::from_secs(30 * 60)),
+    (builtin::REQUIRES_GPU, Duration::from_secs(30 * 60)),
+];
+
+/// Built-in memory estimates of heavy markers (estimates, not limits).
+pub const BUILTIN_MARKER_ESTIMATES: [(&str, u64); 2] =
+    [(builtin::REQUIRES_MODELS, 4 * GIB), (builtin::REQUIRES_GPU, 2 * GIB)];
 
 /// Whether a GPU is there, and how we know.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +97,21 @@ pub struct TestPlan {
     pub deselected: usize,
     /// Tests that belong to phases this run does not include.
     pub other_phases: usize,
+    /// How each phase's `jobs` was chosen, parallel to `phases`.
+    pub jobs_from: Vec<JobsFrom>,
+}
+
+/// How a phase's `jobs` was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobsFrom {
+    /// `-j`.
+    Override,
+    /// The phase's `jobs`.
+    Phase,
+    /// A serial phase: 1.
+    Serial,
+    /// The default ([`PlanRequest::default_jobs`], or [`apply_memory`]'s).
+    Default,
 }
 
 /// The facts about a test that classification reads.
@@ -99,14 +151,12 @@ pub fn classify_all(list: &TestList, config: &Config) -> Vec<Classification> {
 /// Builds the plan of a run.
 pub fn build(list: &TestList, req: &PlanRequest<'_>) -> TestPlan {
     let classifications = classify_all(list, req.config);
-    let decisions: Vec<Decision> = list
-        .tests
-        .iter()
-        .zip(&classifications)
-        .map(|(case, class)| decide(req, class, &case.name))
-        .collect();
+    let decisions: Vec<Decision> =
+        list.tests.iter().zip(&classifications).map(|(case, class)| decide(req, class, &case.name)).collect();
+    let (phases, jobs_from) = phase_runs(req).into_iter().unzip();
     let mut plan = TestPlan {
-        phases: phase_runs(req),
+        phases,
+        jobs_from,
         not_in_plan: Vec::new(),
         deselected: 0,
         other_phases: 0,
@@ -129,7 +179,13 @@ fn decide(req: &PlanRequest<'_>, class: &Classification, name: &str) -> Decision
 }
 
 /// Puts one test where its decision says.
-fn place(plan: &mut TestPlan, req: &PlanRequest<'_>, test: TestIdx, decision: &Decision, reason: Option<&str>) {
+fn place(
+    plan: &mut TestPlan,
+    req: &PlanRequest<'_>,
+    test: TestIdx,
+    decision: &Decision,
+    reason: Option<&str>,
+) {
     let (phase, action) = match *decision {
         Decision::Run { phase, ignored } => (phase, Action::Run { ignored }),
         Decision::SkipIgnored { phase } => (phase, Action::Skip { reason: skip_reason(reason) }),
@@ -139,8 +195,122 @@ fn place(plan: &mut TestPlan, req: &PlanRequest<'_>, test: TestIdx, decision: &D
     };
     let position = req.selection.phases.iter().position(|p| *p == phase);
     if let Some(pos) = position {
+        let limits = test_limits(req, req.config.plan.phase(phase), &plan.classifications[test.0].markers);
+        plan.phases[pos].limits.insert(test, limits);
         plan.phases[pos].planned.push(PlannedTest { test, action });
     }
+}
+
+/// A test's limits from the configuration alone (see the module docs).
+fn test_limits(req: &PlanRequest<'_>, phase: &Phase, markers: &MarkerSet) -> TestLimits {
+    let configured = req.config.registry.limits_for(markers);
+    let has = |name: &str| markers.iter().any(|m| m.as_str() == name);
+    let builtin_timeout = BUILTIN_MARKER_TIMEOUTS.iter().filter(|(m, _)| has(m)).map(|&(_, t)| t).max();
+    let builtin_estimate = BUILTIN_MARKER_ESTIMATES.iter().filter(|(m, _)| has(m)).map(|&(_, b)| b).max();
+    let timeout = req
+        .timeout_override
+        .or(phase.timeout)
+        .or(configured.timeout)
+        .or(builtin_timeout)
+        .unwrap_or(req.default_timeout);
+    let (memory_limit, limit_from) = match (phase.memory, configured.memory) {
+        (Some(phase), _) => (Some(phase.bytes()), EstimateSource::Phase),
+        (None, Some(marker)) => (Some(marker.bytes()), EstimateSource::Marker),
+        (None, None) => (None, EstimateSource::Default),
+    };
+    let (memory_estimate, estimate_from) = match (memory_limit, builtin_estimate) {
+        (Some(limit), _) => (limit, limit_from),
+        (None, Some(estimate)) => (estimate, EstimateSource::Marker),
+        (None, None) => (DEFAULT_PER_TEST_ESTIMATE, EstimateSource::Default),
+    };
+    TestLimits { memory_estimate, estimate_from, memory_limit, timeout, serial: has(builtin::SERIAL) }
+}
+
+/// What refines a plan's memory settings for a run: measured history, `--memory-limit`, and
+/// the machine (for the default jobs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryRequest<'a> {
+    /// Measured peaks of earlier runs.
+    pub history: Option<&'a History>,
+    /// `--memory-limit`, in bytes: every test's limit.
+    pub memory_limit: Option<u64>,
+    /// The machine (with `--memory-budget` applied); `None` leaves the phases' jobs as built.
+    pub resources: Option<&'a Resources>,
+}
+
+/// The default parallelism of a run and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobsChoice {
+    /// Jobs of the phases that did not choose their own.
+    pub jobs: usize,
+    /// For the run header: `2 CPUs; 3.1 GiB usable / 1 GiB per test`.
+    pub reason: String,
+    /// The per-test estimate the memory bound used: the median of the planned tests'.
+    pub per_test_estimate: u64,
+}
+
+/// Applies history and `--memory-limit` to every planned test's limits (see the module
+/// docs), then sets the jobs of phases that did not choose their own to min(CPUs, usable /
+/// median estimate), and lowers default estimates (nothing known) to the usable memory.
+/// Returns the jobs choice; `None` without resources.
+pub fn apply_memory(plan: &mut TestPlan, list: &TestList, req: &MemoryRequest<'_>) -> Option<JobsChoice> {
+    for phase in &mut plan.phases {
+        for (test, limits) in &mut phase.limits {
+            refine_limits(limits, list, *test, req);
+        }
+    }
+    let resources = req.resources?;
+    let per_test_estimate = median_estimate(plan).unwrap_or(DEFAULT_PER_TEST_ESTIMATE);
+    let decided = default_jobs(resources, per_test_estimate);
+    for (phase, from) in plan.phases.iter_mut().zip(&plan.jobs_from) {
+        if *from == JobsFrom::Default {
+            phase.jobs = decided.jobs;
+        }
+        // The default estimate is a guess, not knowledge that a test is larger than the
+        // machine: such tests are not warned about as over the budget (they still run one
+        // at a time, each reserving all of it).
+        let usable = resources.memory.usable.unwrap_or(u64::MAX);
+        for limits in phase.limits.values_mut().filter(|l| l.estimate_from == EstimateSource::Default) {
+            limits.memory_estimate = limits.memory_estimate.min(usable);
+        }
+    }
+    let prefix = format!("jobs {} (", decided.jobs);
+    let reason =
+        decided.reason.strip_prefix(&prefix).and_then(|r| r.strip_suffix(')')).unwrap_or(&decided.reason);
+    Some(JobsChoice { jobs: decided.jobs, reason: reason.to_owned(), per_test_estimate })
+}
+
+fn refine_limits(limits: &mut TestLimits, list: &TestList, test: TestIdx, req: &MemoryRequest<'_>) {
+    if let Some(limit) = req.memory_limit {
+        limits.memory_limit = Some(limit);
+        if limits.estimate_from != EstimateSource::History {
+            limits.memory_estimate = limit;
+            limits.estimate_from = EstimateSource::LimitOverride;
+        }
+    }
+    let case = list.test(test);
+    let peak = req.history.and_then(|h| h.peak_rss(&list.binary_of(test).id, &case.name));
+    if let Some(peak) = peak {
+        limits.memory_estimate = estimate_from_peak(peak);
+        limits.estimate_from = EstimateSource::History;
+    }
+    if let Some(limit) = limits.memory_limit {
+        limits.memory_estimate = limits.memory_estimate.min(limit);
+    }
+}
+
+/// The median memory estimate of the tests the plan runs.
+fn median_estimate(plan: &TestPlan) -> Option<u64> {
+    let mut estimates: Vec<u64> = plan
+        .phases
+        .iter()
+        .flat_map(|phase| {
+            phase.planned.iter().filter(|p| p.is_run()).filter_map(|p| phase.limits.get(&p.test))
+        })
+        .map(|l| l.memory_estimate)
+        .collect();
+    estimates.sort_unstable();
+    estimates.get(estimates.len() / 2).copied()
 }
 
 fn skip_reason(ignore_reason: Option<&str>) -> String {
@@ -151,21 +321,127 @@ fn skip_reason(ignore_reason: Option<&str>) -> String {
 }
 
 /// The selected phases, empty, with their settings resolved.
-fn phase_runs(req: &PlanRequest<'_>) -> Vec<PhaseRun> {
+fn phase_runs(req: &PlanRequest<'_>) -> Vec<(PhaseRun, JobsFrom)> {
     req.selection.phases.iter().map(|&idx| phase_run(req, idx)).collect()
 }
 
-fn phase_run(req: &PlanRequest<'_>, idx: PhaseIdx) -> PhaseRun {
+fn phase_run(req: &PlanRequest<'_>, idx: PhaseIdx) -> (PhaseRun, JobsFrom) {
     let phase = req.config.plan.phase(idx);
-    let jobs = req.jobs_override.or(phase.jobs.map(|j| j.get())).unwrap_or(req.default_jobs);
+    let (jobs, from) = match (phase.serial, req.jobs_override, phase.jobs) {
+        (true, _, _) => (1, JobsFrom::Serial),
+        (false, Some(jobs), _) => (jobs, JobsFrom::Override),
+        (false, None, Some(jobs)) => (jobs.get(), JobsFrom::Phase),
+        (false, None, None) => (req.default_jobs, JobsFrom::Default),
+    };
     let needs_gpu = phase.requires.contains(&Requirement::Gpu);
-    PhaseRun {
+    let run = PhaseRun {
         name: phase.name.clone(),
         planned: Vec::new(),
-        jobs: if phase.serial { 1 } else { jobs.max(1) },
+        jobs: jobs.max(1),
         timeout: req.timeout_override.or(phase.timeout).unwrap_or(req.default_timeout),
+        limits: HashMap::new(),
         continue_on_failure: phase.on_failure == OnFailure::Continue,
         unavailable: (needs_gpu && !req.gpu.available)
             .then(|| format!("requires a GPU; none detected ({})", req.gpu.description)),
+    };
+    (run, from)
+}
+
+/// The memory side of a run, decided once: the machine's resources (with `--memory-budget`
+/// applied), the cap on cargo's build jobs, and the measured history.
+#[derive(Debug)]
+pub struct RunMemory {
+    /// CPUs and memory (GPUs are not probed here: the GPU status is decided separately).
+    pub resources: Resources,
+    /// Cargo's build jobs, capped where memory is small.
+    pub build_jobs: Option<BuildJobsCap>,
+    /// Measured peaks of earlier runs.
+    pub history: History,
+    /// Where the history is read from and written to.
+    pub history_path: Option<Utf8PathBuf>,
+}
+
+impl RunMemory {
+    /// Probes the machine; `budget` is `--memory-budget`, `env_build_jobs` the value of
+    /// `CARGO_BUILD_JOBS`.
+    pub fn probe(budget: Option<u64>, env_build_jobs: Option<&str>) -> Self {
+        let probe =
+            Probe { gpu: GpuChoice { mode: GpuOverride::No, ..GpuChoice::default() }, ..Probe::system() };
+        let mut resources = probe.run();
+        if let Some(budget) = budget {
+            resources = resources.with_memory_budget(budget);
+        }
+        let build_jobs = build_jobs_cap(resources.cpus.count, resources.memory.usable, env_build_jobs);
+        RunMemory { resources, build_jobs, history: History::default(), history_path: None }
+    }
+
+    /// Reads the history under `target_dir`; an unreadable file is a warning (returned), not
+    /// an error: the run goes on without history.
+    pub fn load_history(&mut self, target_dir: &Utf8Path) -> Option<String> {
+        let path = History::path_in(target_dir);
+        let loaded = History::load(path.as_std_path());
+        self.history_path = Some(path.clone());
+        match loaded {
+            Ok(history) => {
+                self.history = history;
+                None
+            }
+            Err(e) => Some(format!("could not read the test history {path}: {e}")),
+        }
+    }
+
+    /// Applies history and `--memory-limit` to `plan` and chooses the default jobs
+    /// ([`apply_memory`]); returns the run header's reason for the jobs (`-j 4`, or
+    /// `2 CPUs; 3.1 GiB usable / 1 GiB per test`), with the build-jobs cap when there is one.
+    pub fn plan(
+        &self,
+        plan: &mut TestPlan,
+        list: &TestList,
+        memory_limit: Option<u64>,
+        jobs: Option<usize>,
+    ) -> String {
+        let request =
+            MemoryRequest { history: Some(&self.history), memory_limit, resources: Some(&self.resources) };
+        let choice = apply_memory(plan, list, &request);
+        let mut reason = match (jobs, choice) {
+            (Some(jobs), _) => format!("-j {jobs}"),
+            (None, Some(choice)) => choice.reason,
+            (None, None) => String::new(),
+        };
+        if let Some(cap) = &self.build_jobs {
+            reason.push_str(&format!("; {}", cap.reason));
+        }
+        reason
+    }
+
+    /// The executor's memory options for this machine.
+    pub fn execute_options(&self) -> MemoryOptions {
+        MemoryOptions::from_resources(&self.resources)
+    }
+
+    /// Adds a finished run's measurements (from its report) to the history file.
+    pub fn save_history(&self, report: &RunReport) -> std::io::Result<()> {
+        let Some(path) = &self.history_path else { return Ok(()) };
+        History::update_file(path.as_std_path(), &measurements_from_report(report))
     }
 }
+
+/// The measurements of a run report: every test that ran to an end with a measured peak.
+pub fn measurements_from_report(report: &RunReport) -> Vec<Measurement> {
+    report
+        .tests
+        .iter()
+        .filter(|t| !matches!(t.status, ReportStatus::Skipped | ReportStatus::NotRun))
+        .filter_map(|t| {
+            Some(Measurement {
+                binary_id: t.binary_id.clone(),
+                name: t.name.clone(),
+                peak_rss: t.peak_rss_bytes?,
+                duration_secs: t.duration_secs,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,8 @@
 //!
 //! Everything here is part of the public contract documented in `docs/report-schema.md`:
 //! fields may be added in a minor version, never renamed or removed without bumping
-//! [`LIST_FORMAT_VERSION`].
+//! [`LIST_FORMAT_VERSION`] / [`REPORT_FORMAT_VERSION`]. A reader of version 1 ignores
+//! fields it does not know, and every field added after the first release has a default.
 
 use serde::{Deserialize, Serialize};
 
@@ -164,7 +165,7 @@ pub struct ReportCounts {
     pub total: usize,
     /// Passed.
     pub passed: usize,
-    /// Failed + crashed + timed out.
+    /// Failed + crashed + timed out + memory exceeded.
     pub failed: usize,
     /// Of `failed`, killed by a signal.
     pub crashed: usize,
@@ -204,6 +205,199 @@ pub struct RunReport {
     pub phases: Vec<PhaseReport>,
     /// Every planned test, in the order they finished.
     pub tests: Vec<TestReport>,
+    /// The profile (`run`, `fast`, `full`, a configured one) or, for `cargo testplan PHASE`,
+    /// `phase:NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Why `jobs` has its value (`2 CPUs; 3.1 GiB usable / 1 GiB per test`, `-j 4`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs_reason: Option<String>,
+    /// The machine the run saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourcesReport>,
+    /// The workspace root directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_root: Option<String>,
+    /// `--partition` of this run (`hash:1/2`), as applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// Tests discovered but not planned, by why.
+    #[serde(default, skip_serializing_if = "DeselectedCounts::is_empty")]
+    pub deselected: DeselectedCounts,
+    /// Tests the filters select but no phase does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_in_plan: Vec<TestRef>,
+    /// Changes against the previous run of the same profile (or `--baseline FILE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineDiff>,
+    /// For a merged report: the reports it was made of, in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<MergedSource>,
+    /// Warnings the run printed (e.g. a `duration` partition without history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl RunReport {
+    /// An empty report of this tool version, to be filled in.
+    pub fn new(tool_version: impl Into<String>, command_line: Vec<String>, started_at_unix: f64) -> Self {
+        RunReport {
+            format_version: REPORT_FORMAT_VERSION,
+            tool_version: tool_version.into(),
+            command_line,
+            started_at_unix,
+            duration_secs: 0.0,
+            jobs: 0,
+            stopped: None,
+            counts: ReportCounts::default(),
+            phases: Vec::new(),
+            tests: Vec::new(),
+            profile: None,
+            jobs_reason: None,
+            resources: None,
+            workspace_root: None,
+            partition: None,
+            deselected: DeselectedCounts::default(),
+            not_in_plan: Vec::new(),
+            baseline: None,
+            merged_from: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The tests of one phase, in report order.
+    pub fn tests_of<'a>(&'a self, phase: &'a str) -> impl Iterator<Item = &'a TestReport> + 'a {
+        self.tests.iter().filter(move |t| t.phase.as_deref() == Some(phase))
+    }
+}
+
+/// What the run knew of the machine.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourcesReport {
+    /// CPUs the runner may use.
+    pub cpus: usize,
+    /// The most memory the tests can hold together (min of cgroup limit and RAM), in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit_bytes: Option<u64>,
+    /// Memory that could be handed out at the start, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_usable_bytes: Option<u64>,
+    /// Usable GPUs.
+    #[serde(default)]
+    pub gpus: usize,
+    /// How the GPUs were found, or why there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_description: Option<String>,
+}
+
+/// Tests discovered but left out of the run, by why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeselectedCounts {
+    /// By `-m`, `-k`, name filters, the profile or `--run-ignored`.
+    #[serde(default)]
+    pub filters: usize,
+    /// Belonging to phases this run does not include.
+    #[serde(default)]
+    pub other_phases: usize,
+    /// Selected by the filters but by no phase (named in `not_in_plan`).
+    #[serde(default)]
+    pub not_in_plan: usize,
+    /// In the run's phases but in another shard of `--partition`.
+    #[serde(default)]
+    pub partition: usize,
+}
+
+impl DeselectedCounts {
+    /// Every deselected test.
+    pub fn total(&self) -> usize {
+        self.filters + self.other_phases + self.not_in_plan + self.partition
+    }
+
+    /// No test deselected.
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+}
+
+/// A test named by its binary and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TestRef {
+    /// nextest-style binary id.
+    pub binary_id: String,
+    /// Full test name.
+    pub name: String,
+    /// Its phase, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+}
+
+impl std::fmt::Display for TestRef {
+    /// `binary-id name`, as human output names tests.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.binary_id, self.name)
+    }
+}
+
+/// Changes of a run against a baseline run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BaselineDiff {
+    /// The baseline: the previous report's path.
+    pub source: String,
+    /// When the baseline run started, seconds since the Unix epoch.
+    pub baseline_started_at_unix: f64,
+    /// In this run, not in the baseline.
+    #[serde(default)]
+    pub added: Vec<TestRef>,
+    /// In the baseline, not in this run.
+    #[serde(default)]
+    pub removed: Vec<TestRef>,
+    /// Passed (or skipped) in the baseline, failing now.
+    #[serde(default)]
+    pub newly_failing: Vec<TestRef>,
+    /// Failing in the baseline, passing now.
+    #[serde(default)]
+    pub fixed: Vec<TestRef>,
+    /// Notably slower than in the baseline (at least 50% and 0.5 s more).
+    #[serde(default)]
+    pub slower: Vec<SlowerTest>,
+}
+
+impl BaselineDiff {
+    /// Nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.newly_failing.is_empty()
+            && self.fixed.is_empty()
+            && self.slower.is_empty()
+    }
+}
+
+/// A test that got notably slower.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlowerTest {
+    /// The test.
+    #[serde(flatten)]
+    pub test: TestRef,
+    /// Its duration in the baseline, in seconds.
+    pub before_secs: f64,
+    /// Its duration now, in seconds.
+    pub after_secs: f64,
+}
+
+/// One input of a merged report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MergedSource {
+    /// The file as given to `merge`.
+    pub file: String,
+    /// Its `--partition`, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// Its phases.
+    #[serde(default)]
+    pub phases: Vec<String>,
+    /// Its tests.
+    pub tests: usize,
 }
 
 /// How a phase ended.
@@ -232,6 +426,20 @@ pub struct PhaseReport {
     pub duration_secs: f64,
     /// Its totals.
     pub counts: ReportCounts,
+    /// Its position in the configured plan (0 = first phase), which orders merged reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+    /// Its tests left to other shards by `--partition`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deselected_by_partition: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// One test in the run report.
@@ -264,9 +472,13 @@ pub struct TestReport {
     /// Whether processes it left behind had to be killed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub leaked_processes: bool,
-    /// Source location, when discovery found one.
+    /// Source location, when discovery found one (`file` is relative to the package root).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
+    /// The package root relative to the workspace root (`crates/geometry`; empty for the
+    /// root package), so `package_dir/source.file` is workspace-relative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_dir: Option<String>,
     /// Captured output (bounded), kept for tests that did not pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
@@ -276,6 +488,100 @@ pub struct TestReport {
     /// Its markers, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub markers: Vec<String>,
+    /// Where each marker came from (a marker may have several sources).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marker_sources: Vec<MarkerSourceReport>,
+    /// Times it was run (more than 1 with retries).
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// Failed, then passed on a retry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flaky: bool,
+    /// The time budget its markers give it, in seconds (see docs/report-schema.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_budget_secs: Option<f64>,
+}
+
+impl TestReport {
+    /// The test as a [`TestRef`].
+    pub fn to_ref(&self) -> TestRef {
+        TestRef { binary_id: self.binary_id.clone(), name: self.name.clone(), phase: self.phase.clone() }
+    }
+
+    /// `(binary_id, name)`: what identifies a test across runs.
+    pub fn key(&self) -> (&str, &str) {
+        (&self.binary_id, &self.name)
+    }
+
+    /// Whether the status counts as a failure (failed, crashed, timed out, memory exceeded).
+    pub fn is_failure(&self) -> bool {
+        self.status.is_failure()
+    }
+
+    /// `binary-id name`, as human output names tests.
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.binary_id, self.name)
+    }
+}
+
+impl ReportStatus {
+    /// Whether the status counts as a failure.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            ReportStatus::Failed
+                | ReportStatus::Crashed
+                | ReportStatus::TimedOut
+                | ReportStatus::MemoryExceeded
+        )
+    }
+
+    /// Whether the test ran to an outcome (passed or a failure).
+    pub fn ran(self) -> bool {
+        self == ReportStatus::Passed || self.is_failure()
+    }
+}
+
+impl ReportCounts {
+    /// Adds one test's status.
+    pub fn record(&mut self, status: ReportStatus) {
+        self.total += 1;
+        match status {
+            ReportStatus::Passed => self.passed += 1,
+            ReportStatus::Failed => self.failed += 1,
+            ReportStatus::Crashed => {
+                self.failed += 1;
+                self.crashed += 1;
+            }
+            ReportStatus::TimedOut => {
+                self.failed += 1;
+                self.timed_out += 1;
+            }
+            ReportStatus::MemoryExceeded => {
+                self.failed += 1;
+                self.memory_exceeded += 1;
+            }
+            ReportStatus::Skipped => self.skipped += 1,
+            ReportStatus::NotRun => self.not_run += 1,
+        }
+    }
+
+    /// The counts of these statuses.
+    pub fn of<'a>(statuses: impl IntoIterator<Item = &'a ReportStatus>) -> ReportCounts {
+        let mut counts = ReportCounts::default();
+        statuses.into_iter().for_each(|s| counts.record(*s));
+        counts
+    }
+}
+
+/// A marker of a test and one place it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkerSourceReport {
+    /// The marker.
+    pub marker: String,
+    /// Where it came from: `target kind 'lib'`, `ignore reason at src/lib.rs:42`,
+    /// `name segment 'slow'`, `rule markers.slow.rules[0] at testplan.toml:12:1`.
+    pub source: String,
 }
 
 #[cfg(test)]

@@ -26,8 +26,18 @@ fn check(rel: &str) {
     let report_arg = report_path.to_str().expect("utf-8 temp path");
     // Tests that hang must end quickly; the others get room for a loaded CI machine.
     let timeout = if expected.cargo_test_skip.is_empty() { "60s" } else { "5s" };
-    let args =
-        ["run", "--run-ignored", "all", "--gpu", "yes", "--no-fail-fast", "--timeout", timeout, "--report-json", report_arg];
+    let args = [
+        "run",
+        "--run-ignored",
+        "all",
+        "--gpu",
+        "yes",
+        "--no-fail-fast",
+        "--timeout",
+        timeout,
+        "--report-json",
+        report_arg,
+    ];
     let out = run_output(&mut fixture.testplan(&args));
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let outputs = [

@@ -2,7 +2,18 @@
 //! shared target dir) and runs `cargo test` and/or `cargo testplan` on it.
 
 mod cargo_side;
+mod config_errors;
+mod configured;
 mod env;
 mod equality;
+mod explain;
 mod faults;
+mod init;
 mod listing;
+mod memory;
+mod memory_cgroup;
+mod nextest_list;
+mod plan;
+mod plan_support;
+mod real_crates;
+mod reports;

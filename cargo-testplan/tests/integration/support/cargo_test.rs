@@ -308,9 +308,11 @@ pub struct CargoRun {
     pub results: CargoResults,
 }
 
-/// Builds the fixture's tests and maps their executables to binary ids.
+/// Builds the fixture's tests and maps their executables to binary ids. (Diagnostics are
+/// rendered to stderr, so a failed build's message shows the compiler's errors.)
 pub fn build_binary_map(fixture: &super::fixture::Fixture) -> BinaryMap {
-    let out = super::fixture::run_output(&mut fixture.cargo(&["test", "--no-run", "--message-format=json"]));
+    let args = ["test", "--no-run", "--message-format=json-render-diagnostics"];
+    let out = super::fixture::run_output(&mut fixture.cargo(&args));
     assert!(
         out.status.success(),
         "building {} failed:\n{}",

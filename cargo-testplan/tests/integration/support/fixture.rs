@@ -42,14 +42,18 @@ impl Fixture {
     /// Copies `rel` (a workspace directory relative to the repository root, e.g.
     /// `fixtures/faults` or `examples/showcase`), without its `target/`.
     pub fn copy(rel: &str) -> Fixture {
-        let source = repo_root().join(rel);
-        assert!(source.join("Cargo.toml").is_file(), "no fixture workspace at {}", source.display());
-        let name = rel.replace('/', "-");
+        Fixture::copy_from(&repo_root().join(rel), &rel.replace('/', "-"))
+    }
+
+    /// Copies the workspace at `source` (any directory, e.g. a crate unpacked in cargo's
+    /// registry cache), without its `target/`; `name` names its shared target dir.
+    pub fn copy_from(source: &Path, name: &str) -> Fixture {
+        assert!(source.join("Cargo.toml").is_file(), "no workspace at {}", source.display());
         let dir = tempfile::Builder::new().prefix(&format!("testplan-{name}-")).tempdir().expect("temp dir");
-        let root = dir.path().join(Path::new(rel).file_name().expect("fixture dir name"));
-        copy_tree(&source, &root);
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures").join(&name);
-        Fixture { name, _dir: dir, root, target_dir }
+        let root = dir.path().join(source.file_name().expect("workspace dir name"));
+        copy_tree(source, &root);
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures").join(name);
+        Fixture { name: name.to_owned(), _dir: dir, root, target_dir }
     }
 
     /// The fixture's name (`fixtures-faults`).

@@ -5,4 +5,5 @@ pub mod compare;
 pub mod expected;
 pub mod fixture;
 pub mod procs;
+pub mod registry;
 pub mod report;

@@ -67,6 +67,8 @@ pub struct ListDocument {
 pub struct ListBinary {
     /// nextest-style binary id.
     pub binary_id: String,
+    /// Target kind: `lib`, `bin`, `proc-macro`, `test`, `bench`, `example`, `doc`.
+    pub kind: String,
     /// `libtest-json`, `libtest-terse`, `custom-list`, `opaque`, `rustdoc`.
     pub list_method: String,
     /// Its tests.

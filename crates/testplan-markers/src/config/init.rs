@@ -70,6 +70,7 @@ requires = ["gpu"]         # skipped, with the reason, where no GPU is detected
 #   memory = "1GiB"        # per-test memory estimate and limit
 #   on-failure = "stop"    # or "continue": later phases run after a failure
 #   isolation = "process"  # or "batch"
+#   runs-on = "gpu-runner" # CI runner label of the phase's jobs in `cargo testplan matrix`
 
 # PROFILES: `run` (every phase), `fast` (no slow or heavy tests) and `full` (plus
 # plainly ignored tests) are built in. Define your own for `--profile NAME`:

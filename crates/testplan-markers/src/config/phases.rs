@@ -9,8 +9,18 @@ use crate::marker::MarkerRegistry;
 use crate::plan::{Isolation, OnFailure, Phase, PhaseIdx, Plan, RESERVED_NAMES, Requirement};
 
 /// Keys of a phase.
-const PHASE_KEYS: [&str; 9] =
-    ["name", "select", "jobs", "timeout", "memory", "requires", "on-failure", "serial", "isolation"];
+const PHASE_KEYS: [&str; 10] = [
+    "name",
+    "select",
+    "jobs",
+    "timeout",
+    "memory",
+    "requires",
+    "on-failure",
+    "serial",
+    "isolation",
+    "runs-on",
+];
 
 /// The plan: the given phases, or the default plan when there is no `phases` key.
 pub(super) fn read(
@@ -120,6 +130,9 @@ fn read_options(src: &Source<'_>, table: &Table<'_, '_>, phase: &mut Phase) -> R
     }
     if let Some(value) = table.get("serial") {
         phase.serial = value.bool(src)?;
+    }
+    if let Some(value) = table.get("runs-on") {
+        phase.runs_on = Some(value.str(src)?.to_owned());
     }
     if let Some(value) = table.get("isolation") {
         phase.isolation =

@@ -393,3 +393,15 @@ fn pointless_phases_warn() {
         ]
     );
 }
+
+#[test]
+fn phases_take_a_ci_runner_label() {
+    let loaded = config(
+        "[[phases]]\nname = \"unit\"\nselect = \"unit\"\n\n[[phases]]\nname = \"gpu\"\nselect = \"requires-gpu\"\nrequires = [\"gpu\"]\nruns-on = \"gpu-runner\"\n",
+    );
+    let labels: Vec<Option<&str>> = loaded.plan.phases().iter().map(|p| p.runs_on.as_deref()).collect();
+    assert_eq!(labels, [None, Some("gpu-runner")]);
+    let error =
+        load("[[phases]]\nname = \"gpu\"\nselect = \"requires-gpu\"\nruns-on = 3\n").expect_err("integer");
+    assert_eq!(error, "testplan.toml:4:11: phases[0].runs-on: expected a string, found integer");
+}

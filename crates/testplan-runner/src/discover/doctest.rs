@@ -7,7 +7,7 @@
 //! cargo test --doc <the user's -p/--workspace/--exclude> <build options> -- --list --format terse
 //! ```
 //!
-//! and once more with `--ignored`. stdout and stderr share one pipe, so the `Doc-tests
+//! and, at the same time, once more with `--ignored`. stdout and stderr share one pipe, so the `Doc-tests
 //! <crate>` line cargo prints on stderr before running rustdoc for a crate precedes that
 //! crate's `NAME: test` lines. The package selection is the user's own (not one `-p` per
 //! library), so feature unification, and therefore every fingerprint, is the same as in
@@ -49,8 +49,15 @@ pub(super) fn discover_doctests(
     if libs.is_empty() {
         return Ok(Vec::new());
     }
-    let all = list_doctests(opts, false, cancel)?;
-    let ignored: HashSet<(String, String)> = list_doctests(opts, true, cancel)?.into_iter().collect();
+    // The two listings run side by side: cargo holds its lock only while it checks
+    // fingerprints, and each is mostly rustdoc collecting doctests.
+    let (all, ignored) = std::thread::scope(|scope| {
+        let ignored = scope.spawn(|| list_doctests(opts, true, cancel));
+        let all = list_doctests(opts, false, cancel);
+        (all, ignored.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let all = all?;
+    let ignored: HashSet<(String, String)> = ignored?.into_iter().collect();
     let mut by_crate: HashMap<String, Vec<ListedTest>> = HashMap::new();
     for (crate_name, name) in all {
         let is_ignored = ignored.contains(&(crate_name.clone(), name.clone()));

@@ -1,8 +1,8 @@
 //! Jobs: the unit the scheduler admits and starts. A job is one process — one test (its
 //! exit status is its result) or a batch of tests reporting in libtest's text output (a
 //! package's doctests through `cargo test --doc`) — with the resources it occupies while
-//! it runs. Later work adds to [`Demand`] (memory estimates) and to [`JobKind`] (libtest
-//! batches of many unit tests) without changing the scheduler's shape.
+//! it runs: job slots, the memory estimate the budget reserves for it, and whether it must
+//! run alone.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use camino::Utf8PathBuf;
 
+use super::TestLimits;
 use crate::filter::{Action, PlannedTest};
 use crate::model::{BinaryIdx, ListMethod, TargetKind, TestBinary, TestIdx, TestList};
 
@@ -22,6 +23,18 @@ pub(crate) struct JobId(pub usize);
 pub(crate) struct Demand {
     /// Job slots (`-j` units): 1 for a test process, the thread count for a batch.
     pub slots: usize,
+    /// Memory estimate in bytes, reserved from the budget while it runs.
+    pub memory: u64,
+    /// Runs alone: starts only when nothing else runs, and nothing starts beside it.
+    pub exclusive: bool,
+}
+
+impl Demand {
+    /// One slot, `memory` bytes, not exclusive.
+    #[cfg(test)]
+    pub fn single(memory: u64) -> Self {
+        Demand { slots: 1, memory, exclusive: false }
+    }
 }
 
 /// A process to start.
@@ -80,6 +93,22 @@ pub(crate) struct Job {
     pub command: Result<CommandSpec, String>,
     /// Kill it when it makes no progress for this long (for a batch: no result).
     pub timeout: Duration,
+    /// Kill its process group when its tree RSS passes this many bytes; `None`: the run's
+    /// default limit (batches: none).
+    pub memory_limit: Option<u64>,
+    /// Which attempt this is (1 for the first run; `--retries` adds more).
+    pub attempt: u32,
+    /// Re-queued to run alone after a stop for memory pressure: it is not stopped for
+    /// pressure again.
+    pub alone: bool,
+}
+
+impl Job {
+    /// Whether the memory guard may stop it to re-run it alone: a single test not already
+    /// re-run alone. Batches report results as they go, so they are never re-run.
+    pub fn stoppable_for_pressure(&self) -> bool {
+        matches!(self.kind, JobKind::Single { .. }) && !self.alone && !self.demand.exclusive
+    }
 }
 
 /// Where doctest batches come from: `cargo test --doc` of a package, as a program and the
@@ -87,12 +116,14 @@ pub(crate) struct Job {
 pub(crate) type DocCommand<'a> = dyn FnMut(&TestBinary) -> (Utf8PathBuf, Vec<String>) + 'a;
 
 /// Turns the `Run` tests of `planned` into jobs, in planned order: one job per test, and one
-/// batch per doctest binary, placed where its first doctest is planned.
+/// batch per doctest binary, placed where its first doctest is planned. `limits` gives each
+/// test's memory estimate, limit, timeout and seriality; `timeout` is the batches' watchdog.
 pub(crate) fn plan_jobs(
     list: &TestList,
     planned: &[PlannedTest],
     jobs: usize,
     timeout: Duration,
+    limits: &dyn Fn(TestIdx) -> TestLimits,
     doc_command: &mut DocCommand<'_>,
 ) -> Vec<Job> {
     let mut plan: Vec<Pending> = Vec::new();
@@ -115,9 +146,14 @@ pub(crate) fn plan_jobs(
     plan.into_iter()
         .enumerate()
         .map(|(i, pending)| match pending {
-            Pending::Single { test, ignored } => single_job(list, JobId(i), test, ignored, timeout),
+            Pending::Single { test, ignored } => single_job(list, JobId(i), test, ignored, limits(test)),
             Pending::Batch { binary, tests } => {
-                doc_batch_job(list, JobId(i), &list.binaries[binary.0], &tests, jobs, timeout, doc_command)
+                let memory = tests.iter().map(|&(t, _)| limits(t).memory_estimate).max().unwrap_or(0);
+                let binary = &list.binaries[binary.0];
+                let mut job = doc_batch_job(list, JobId(i), binary, &tests, jobs, timeout, doc_command);
+                // Each of its threads may run one doctest at a time.
+                job.demand.memory = memory.saturating_mul(job.demand.slots as u64);
+                job
             }
         })
         .collect()
@@ -134,7 +170,7 @@ fn is_doctest_binary(binary: &TestBinary) -> bool {
 
 /// `<bin> --exact NAME --nocapture [--ignored]`, or `<bin>` alone for a binary that does not
 /// list its tests (run once, like `cargo test` does).
-fn single_job(list: &TestList, id: JobId, test: TestIdx, ignored: bool, timeout: Duration) -> Job {
+fn single_job(list: &TestList, id: JobId, test: TestIdx, ignored: bool, limits: TestLimits) -> Job {
     let binary = list.binary_of(test);
     let opaque = binary.list_method == ListMethod::Opaque;
     let args = if opaque { Vec::new() } else { exact_args(&list.test(test).name, ignored) };
@@ -150,10 +186,13 @@ fn single_job(list: &TestList, id: JobId, test: TestIdx, ignored: bool, timeout:
     Job {
         id,
         tests: vec![test],
-        demand: Demand { slots: 1 },
+        demand: Demand { slots: 1, memory: limits.memory_estimate, exclusive: limits.serial },
         kind: JobKind::Single { filtered: !opaque },
         command,
-        timeout,
+        timeout: limits.timeout,
+        memory_limit: limits.memory_limit,
+        attempt: 1,
+        alone: false,
     }
 }
 
@@ -185,13 +224,26 @@ fn doc_batch_job(
     Job {
         id,
         tests: tests.iter().map(|&(t, _)| t).collect(),
-        demand: Demand { slots: threads },
+        demand: Demand { slots: threads, memory: 0, exclusive: false },
         kind: JobKind::Batch { names, doctest: true },
-        // cargo gives doctests their run-time environment itself; adding the per-binary
-        // variables would only leak one package's `CARGO_PKG_*` into cargo's own process.
-        command: Ok(CommandSpec { program, args, cwd: binary.cwd.clone(), env: Arc::new(Vec::new()) }),
+        // cargo gives doctests their run-time environment and working directory itself;
+        // adding the per-binary variables would only leak one package's `CARGO_PKG_*` into
+        // cargo's own process. cargo runs where the runner runs, like the build and the
+        // doctest listing: a relative `--manifest-path` is relative to it.
+        command: Ok(CommandSpec { program, args, cwd: runner_dir(binary), env: Arc::new(Vec::new()) }),
         timeout,
+        memory_limit: None,
+        attempt: 1,
+        alone: false,
     }
+}
+
+/// The runner's working directory (the package's when it cannot be named).
+fn runner_dir(binary: &TestBinary) -> Utf8PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| Utf8PathBuf::from_path_buf(dir).ok())
+        .unwrap_or(binary.cwd.clone())
 }
 
 /// The other doctests of the batch's library that would run if a filter matched them:
@@ -310,6 +362,20 @@ mod tests {
         PlannedTest { test: TestIdx(test), action: Action::Run { ignored } }
     }
 
+    fn limits(_: TestIdx) -> TestLimits {
+        TestLimits::with_timeout(Duration::from_secs(5))
+    }
+
+    fn plan_jobs(
+        list: &TestList,
+        planned: &[PlannedTest],
+        jobs: usize,
+        timeout: Duration,
+        doc: &mut DocCommand<'_>,
+    ) -> Vec<Job> {
+        super::plan_jobs(list, planned, jobs, timeout, &limits, doc)
+    }
+
     #[test]
     fn jobs_follow_planned_order_with_one_batch_per_doc_binary() {
         let list = sample_list();
@@ -328,7 +394,10 @@ mod tests {
         assert_eq!(jobs[0].kind, JobKind::Single { filtered: true });
 
         assert_eq!(jobs[1].tests, [TestIdx(1), TestIdx(3)]);
-        assert_eq!(jobs[1].demand, Demand { slots: 2 });
+        assert_eq!(
+            jobs[1].demand,
+            Demand { slots: 2, memory: 2 * TestLimits::DEFAULT_ESTIMATE, exclusive: false }
+        );
         let batch = jobs[1].command.as_ref().expect("command");
         assert_eq!(
             batch.args,
@@ -346,6 +415,8 @@ mod tests {
             ]
         );
         assert!(batch.env.is_empty());
+        let here = std::env::current_dir().expect("cwd");
+        assert_eq!(batch.cwd.as_std_path(), here, "cargo runs where the runner runs");
 
         let opaque = jobs[2].command.as_ref().expect("command");
         assert!(opaque.args.is_empty());
@@ -362,7 +433,10 @@ mod tests {
             jobs[0].command.as_ref().expect("command").args,
             ["--exact", "b", "--nocapture", "--ignored"]
         );
-        assert_eq!(jobs[1].demand, Demand { slots: 1 });
+        assert_eq!(
+            jobs[1].demand,
+            Demand { slots: 1, memory: TestLimits::DEFAULT_ESTIMATE, exclusive: false }
+        );
         assert!(!jobs[1].command.as_ref().expect("command").args.contains(&"--include-ignored".to_owned()));
     }
 

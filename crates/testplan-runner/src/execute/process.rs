@@ -110,6 +110,21 @@ pub(crate) struct Started {
     pub capture: SharedCapture,
     /// When it was spawned.
     pub at: Instant,
+    /// The runner's own peak RSS when it spawned the process: see [`own_peak_rss`].
+    pub rss_floor: Option<u64>,
+}
+
+/// The runner's own peak RSS (`VmHWM` of `/proc/self/status`), in bytes.
+///
+/// Linux folds the peak RSS of the address space a process leaves at `exec` into its
+/// `ru_maxrss`, and a spawned child leaves the runner's (it starts as a copy, or shares it
+/// with `vfork`). So a child's `ru_maxrss` is at least this "floor": a figure above it is
+/// the child's own peak; one at or below it says only that the peak was no more.
+pub(crate) fn own_peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
+    let kib: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Starts `spec` for `job`; the helper threads report on `tx`.
@@ -138,6 +153,9 @@ pub(crate) fn start(
         .process_group(0);
     let child = command.spawn()?;
     let at = Instant::now();
+    // Read after the spawn returned, so after the exec: the runner's peak then is at least
+    // what the kernel folded into the child's.
+    let rss_floor = own_peak_rss();
     // The Command holds the parent's copies of the write end; the reader sees end of file
     // only once they are closed and every process of the test has exited.
     drop(command);
@@ -146,7 +164,7 @@ pub(crate) fn start(
     // not reap on drop).
     drop(child);
     spawn_waiter(job, pid, tx)?;
-    Ok(Started { pid, capture, at })
+    Ok(Started { pid, capture, at, rss_floor })
 }
 
 fn spawn_waiter(job: JobId, pid: i32, tx: &Sender<Msg>) -> std::io::Result<()> {

@@ -15,6 +15,21 @@ pub(crate) enum KillReason {
     Timeout,
     /// The run was interrupted (Ctrl-C).
     Interrupted,
+    /// Its process tree passed its memory limit.
+    MemoryLimit {
+        /// Tree RSS seen, in bytes.
+        peak: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Memory neared its limit while other tests ran: the scheduler re-runs it alone. Not a
+    /// status: the scheduler re-queues such a job instead of resolving it.
+    MemoryPressure {
+        /// Memory in use, in bytes.
+        used: u64,
+        /// The limit memory neared, in bytes.
+        limit: u64,
+    },
 }
 
 /// How a job's process ended, from the scheduler's point of view.
@@ -34,6 +49,11 @@ impl Ending {
         match self.kill? {
             KillReason::Timeout => Some(TestStatus::TimedOut { after: self.timeout }),
             KillReason::Interrupted => Some(TestStatus::NotRun { reason: StopReason::Interrupted }),
+            KillReason::MemoryLimit { peak, limit } => {
+                let measured = self.exit.as_ref().map_or(0, |e| e.max_rss);
+                Some(TestStatus::MemoryExceeded { peak: peak.max(measured), limit })
+            }
+            KillReason::MemoryPressure { .. } => None,
         }
     }
 
@@ -195,6 +215,20 @@ mod tests {
             (ending(exited(None, Some(15)), Some(KillReason::Timeout)), true, "", timed_out.clone(), false),
             (ending(exited(Some(0), None), Some(KillReason::Timeout)), true, "", timed_out, false),
             (ending(exited(None, Some(9)), Some(KillReason::Interrupted)), true, "", interrupted, false),
+            (
+                ending(exited(None, Some(9)), Some(KillReason::MemoryLimit { peak: 5, limit: 4 })),
+                true,
+                "",
+                TestStatus::MemoryExceeded { peak: 5, limit: 4 },
+                false,
+            ),
+            (
+                ending(exited(Some(0), None), Some(KillReason::MemoryPressure { used: 9, limit: 10 })),
+                true,
+                "running 1 test\n",
+                TestStatus::Passed,
+                false,
+            ),
             (ending(Err("ECHILD".into()), None), true, "", TestStatus::Failed { exit_code: None }, true),
         ];
         for (end, filtered, out, status, has_note) in cases {

@@ -1,23 +1,31 @@
 //! The coordinator: one loop on the calling thread that admits jobs in planned order while
-//! their [`Demand`] fits, starts them, and turns what the helper threads report (output,
-//! batch results, exits) into events. Between messages it wakes at the nearest deadline,
-//! and at least every [`POLL`], to enforce timeouts and notice Ctrl-C.
+//! their demand fits ([`Admission`]), starts them, and turns what the helper threads report
+//! (output, batch results, exits) into events. Between messages it wakes at the nearest
+//! deadline, at the memory guard's next tick, and at least every [`POLL`], to enforce
+//! timeouts and memory limits, react to memory pressure and notice Ctrl-C.
 //!
-//! Policy lives here; processes and signals are behind [`super::process`] and
-//! [`crate::platform`], status rules in [`super::resolve`].
+//! A started job ends in one of three ways: its results are reported; it is re-queued at
+//! the back to run alone (the memory guard stopped it: `TestRescheduled`, reason memory
+//! pressure); or, having failed with `--retries` left, it is re-queued at the front for
+//! another attempt (`TestRescheduled`, reason retry).
+//!
+//! Policy lives here and in [`super::memory`]; processes and signals are behind
+//! [`super::process`] and [`crate::platform`], status rules in [`super::resolve`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use super::ExecuteOptions;
+use super::admission::{Admission, Grant};
 use super::batch::{BatchParser, Outcome, ResultLine, doctest_failure_status};
 use super::emit::Emitter;
-use super::job::{Demand, Job, JobId, JobKind};
+use super::job::{Job, JobId, JobKind};
+use super::memory::{self, Candidate, Guard, Level, RssTrack};
 use super::process::{self, Capture, Msg, SharedCapture};
 use super::resolve::{self, Ending, KillReason, SharedOutput};
 use crate::cancel::CancelToken;
-use crate::events::{Event, StopReason, TestResult, TestStatus};
+use crate::events::{Event, Reschedule, StopReason, TestResult, TestStatus};
 use crate::output::CapturedOutput;
 use crate::platform::{self, ExitInfo, SIGKILL, SIGTERM};
 
@@ -33,30 +41,6 @@ const CANCEL_GRACE: Duration = Duration::from_secs(1);
 const PRUNE_EVERY: Duration = Duration::from_millis(100);
 /// How long `run` waits at the end for killed groups to disappear.
 const FINAL_REAP: Duration = Duration::from_secs(1);
-
-/// Which jobs may run together. Today only `-j` slots; memory-aware admission adds its
-/// budget here.
-#[derive(Debug)]
-struct Admission {
-    capacity: usize,
-    busy: usize,
-}
-
-impl Admission {
-    /// Admits `demand` if it fits, returning the slots taken. A job larger than the whole
-    /// capacity takes all of it (it runs alone) rather than never running.
-    fn try_admit(&mut self, demand: Demand) -> Option<usize> {
-        let slots = demand.slots.clamp(1, self.capacity);
-        (self.busy + slots <= self.capacity).then(|| {
-            self.busy += slots;
-            slots
-        })
-    }
-
-    fn release(&mut self, slots: usize) {
-        self.busy = self.busy.saturating_sub(slots);
-    }
-}
 
 /// A signal sent to a job's group, and when SIGKILL follows.
 #[derive(Clone, Copy, Debug)]
@@ -80,7 +64,12 @@ struct BatchProgress {
 #[derive(Debug)]
 struct Running {
     job: Job,
-    slots: usize,
+    grant: Grant,
+    /// Its process tree is killed past this many bytes.
+    limit: Option<u64>,
+    rss: RssTrack,
+    /// See [`process::own_peak_rss`].
+    rss_floor: Option<u64>,
     pgid: i32,
     started: Instant,
     capture: SharedCapture,
@@ -94,7 +83,7 @@ struct Running {
 }
 
 impl Running {
-    fn new(job: Job, started: process::Started, slots: usize) -> Self {
+    fn new(job: Job, started: process::Started, grant: Grant, limit: Option<u64>) -> Self {
         let batch = match &job.kind {
             JobKind::Batch { names, .. } => Some(BatchProgress {
                 position: names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect(),
@@ -106,7 +95,10 @@ impl Running {
         };
         Running {
             job,
-            slots,
+            grant,
+            limit,
+            rss: RssTrack::default(),
+            rss_floor: started.rss_floor,
             pgid: started.pid,
             started: started.at,
             capture: started.capture,
@@ -138,6 +130,39 @@ impl Running {
         let _ = platform::kill_group(self.pgid, SIGTERM);
         self.kill = Some(Kill { reason, escalate_at, escalated: false });
     }
+
+    /// SIGKILL to the whole group at once: memory grows too fast for a grace period.
+    fn kill_now(&mut self, reason: KillReason, now: Instant) {
+        let _ = platform::kill_group(self.pgid, SIGKILL);
+        self.kill = Some(Kill { reason, escalate_at: now, escalated: true });
+    }
+
+    /// Still running and not being stopped.
+    fn is_active(&self) -> bool {
+        self.exit.is_none() && self.kill.is_none()
+    }
+
+    /// Stopped for memory pressure and not yet gone.
+    fn is_pressure_stop_in_flight(&self) -> bool {
+        self.exit.is_none()
+            && matches!(self.kill, Some(Kill { reason: KillReason::MemoryPressure { .. }, .. }))
+    }
+
+    /// The peak RSS to report: `wait4`'s exact peak of the process (and the children it
+    /// waited for), or the largest tree RSS seen when that is more (children it did not
+    /// wait for, or a tree of several processes). When `wait4`'s figure is only the
+    /// runner's own peak (the test stayed below it: see [`process::own_peak_rss`]), the
+    /// largest tree RSS seen is the better figure, if the test lived long enough to be seen.
+    fn peak_rss(&self, exit: &Result<ExitInfo, String>) -> Option<u64> {
+        let sampled = (self.rss.peak > 0).then_some(self.rss.peak);
+        match exit {
+            Ok(exit) if self.rss_floor.is_some_and(|floor| exit.max_rss <= floor) => {
+                sampled.or(Some(exit.max_rss))
+            }
+            Ok(exit) => Some(exit.max_rss.max(self.rss.peak)),
+            Err(_) => sampled,
+        }
+    }
 }
 
 /// Runs jobs to completion, emitting events.
@@ -148,6 +173,11 @@ pub(crate) struct Scheduler<'r, 's> {
     queue: VecDeque<Job>,
     running: BTreeMap<JobId, Running>,
     admission: Admission,
+    guard: Guard,
+    /// Set when a test was stopped for memory pressure: what runs now does not leave room
+    /// for more, whatever the estimates say, so nothing new starts beside it until a
+    /// running test ends.
+    pressure_pause: bool,
     stopped: Option<StopReason>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
@@ -180,7 +210,9 @@ impl<'r, 's> Scheduler<'r, 's> {
             emit,
             queue: jobs.into(),
             running: BTreeMap::new(),
-            admission: Admission { capacity: opts.jobs.max(1), busy: 0 },
+            admission: Admission::new(opts.jobs, opts.memory.budget),
+            guard: Guard::new(opts.memory.live.clone()),
+            pressure_pause: false,
             stopped: None,
             tx,
             rx,
@@ -202,6 +234,7 @@ impl<'r, 's> Scheduler<'r, 's> {
             self.wait_and_handle();
             let now = Instant::now();
             self.supervise(now);
+            self.watch_memory(now);
             self.finish_completed(now);
         }
         self.reap_dying(FINAL_REAP);
@@ -209,16 +242,27 @@ impl<'r, 's> Scheduler<'r, 's> {
     }
 
     fn start_admitted(&mut self) {
+        // A fresh look at live memory before admitting beside running tests: the last tick
+        // may predate a test's exit (or its growth).
+        let memory_full = !self.running.is_empty()
+            && !self.queue.is_empty()
+            && self.stopped.is_none()
+            && (self.pressure_pause || self.guard.refresh() >= Level::Full);
         while self.stopped.is_none() {
             let Some(front) = self.queue.front() else { break };
             // In planned order: a job that does not fit yet waits, and so do those behind it.
-            let Some(slots) = self.admission.try_admit(front.demand) else { break };
+            let Some(grant) = self.admission.try_admit(front.demand, memory_full) else { break };
             let Some(job) = self.queue.pop_front() else { break };
-            self.start_job(job, slots);
+            self.start_job(job, grant);
         }
     }
 
-    fn start_job(&mut self, job: Job, slots: usize) {
+    fn start_job(&mut self, job: Job, grant: Grant) {
+        if grant.over_budget
+            && let (Some(&test), Some(budget)) = (job.tests.first(), self.opts.memory.budget)
+        {
+            self.emit.event(&Event::TestOverBudget { test, estimate: job.demand.memory, budget });
+        }
         for &test in &job.tests {
             self.emit.started(test);
         }
@@ -229,10 +273,17 @@ impl<'r, 's> Scheduler<'r, 's> {
         };
         match started {
             Ok(started) => {
-                self.running.insert(job.id, Running::new(job, started, slots));
+                let memory = &self.opts.memory;
+                let limit = match job.kind {
+                    JobKind::Single { .. } => {
+                        memory::effective_limit(job.memory_limit, memory.budget, memory.default_limit)
+                    }
+                    JobKind::Batch { .. } => None,
+                };
+                self.running.insert(job.id, Running::new(job, started, grant, limit));
             }
             Err(why) => {
-                self.admission.release(slots);
+                self.admission.release(grant);
                 self.fail_to_start(&job, &why);
             }
         }
@@ -256,10 +307,12 @@ impl<'r, 's> Scheduler<'r, 's> {
         self.on_failure();
     }
 
-    /// Blocks for the next message (bounded by the nearest deadline), then drains the rest.
+    /// Blocks for the next message (bounded by the nearest deadline and the memory guard's
+    /// next tick), then drains the rest.
     fn wait_and_handle(&mut self) {
         let now = Instant::now();
-        let nearest = self.running.values().filter_map(Running::next_deadline).min();
+        let tick = (!self.running.is_empty()).then(|| self.guard.next_tick());
+        let nearest = self.running.values().filter_map(Running::next_deadline).chain(tick).min();
         let timeout = nearest.map_or(POLL, |at| at.saturating_duration_since(now).min(POLL));
         // A timeout is the normal way to wake for deadlines; disconnection cannot happen
         // while the scheduler holds a sender.
@@ -324,6 +377,62 @@ impl<'r, 's> Scheduler<'r, 's> {
         }
     }
 
+    /// The memory guard's tick: tree RSS of every running test (killing those past their
+    /// limit), then live memory (stopping a test when it is critical). See [`memory`].
+    fn watch_memory(&mut self, now: Instant) {
+        if now < self.guard.next_tick() || self.running.is_empty() {
+            return;
+        }
+        let live: Vec<(JobId, i32)> =
+            self.running.iter().filter(|(_, r)| r.exit.is_none()).map(|(id, r)| (*id, r.pgid)).collect();
+        let pgids: Vec<i32> = live.iter().map(|&(_, pgid)| pgid).collect();
+        let scanned = self.guard.scan(&pgids);
+        for (&(id, _), &rss) in live.iter().zip(&scanned) {
+            let Some(running) = self.running.get_mut(&id) else { continue };
+            running.rss.update(rss, now);
+            // A test being stopped for another reason than Ctrl-C is still judged by its
+            // limit: past it, that is its status.
+            let judged = !matches!(
+                running.kill,
+                Some(Kill { reason: KillReason::MemoryLimit { .. } | KillReason::Interrupted, .. })
+            );
+            if let Some(limit) = running.limit
+                && rss > limit
+                && judged
+            {
+                running.kill_now(KillReason::MemoryLimit { peak: rss, limit }, now);
+            }
+        }
+        if self.guard.tick_sample() == Level::Critical {
+            self.stop_for_pressure(now);
+        }
+        let active = self.running.values().filter(|r| r.exit.is_none()).count();
+        self.guard.schedule_next(now, active);
+    }
+
+    /// Memory is critical: unless only one test runs (its own limit governs it) or a test
+    /// stopped earlier is still going away, stop the newest memory-growing test; it will run
+    /// again alone.
+    fn stop_for_pressure(&mut self, now: Instant) {
+        let active = self.running.values().filter(|r| r.is_active()).count();
+        if active < 2 || self.running.values().any(Running::is_pressure_stop_in_flight) {
+            return;
+        }
+        let candidates: Vec<Candidate> = self
+            .running
+            .iter()
+            .filter(|(_, r)| r.is_active() && r.job.stoppable_for_pressure())
+            .map(|(id, r)| Candidate { id: *id, started: r.started, growing: r.rss.growing(now) })
+            .collect();
+        let (Some(victim), Some(sample)) = (memory::choose_victim(&candidates), self.guard.last()) else {
+            return;
+        };
+        if let Some(running) = self.running.get_mut(&victim) {
+            running.kill_now(KillReason::MemoryPressure { used: sample.used, limit: sample.limit }, now);
+            self.pressure_pause = true;
+        }
+    }
+
     fn check_cancel(&mut self, now: Instant) {
         if !self.cancel.is_cancelled() || self.stopped == Some(StopReason::Interrupted) {
             return;
@@ -361,7 +470,10 @@ impl<'r, 's> Scheduler<'r, 's> {
             self.running.iter().filter(|(_, r)| r.is_complete(now)).map(|(id, _)| *id).collect();
         for id in done {
             if let Some(running) = self.running.remove(&id) {
-                self.admission.release(running.slots);
+                self.admission.release(running.grant);
+                let stopped_for_pressure =
+                    matches!(running.kill, Some(Kill { reason: KillReason::MemoryPressure { .. }, .. }));
+                self.pressure_pause &= stopped_for_pressure;
                 if self.finish(running) {
                     self.on_failure();
                 }
@@ -369,14 +481,41 @@ impl<'r, 's> Scheduler<'r, 's> {
         }
     }
 
-    /// Reports a completed job's results; returns whether any is a failure.
+    /// Reports a completed job's results (or re-queues it); returns whether any result is a
+    /// failure.
     fn finish(&mut self, mut running: Running) -> bool {
         let Some((exit, exit_at)) = running.exit.take() else { return false };
+        if let Some(Kill { reason: KillReason::MemoryPressure { used, limit }, .. }) = running.kill {
+            if exit.as_ref().is_ok_and(|e| e.signal == Some(SIGKILL)) {
+                self.requeue_alone(running.job, used, limit);
+                return false;
+            }
+            // It ended on its own before the kill landed: its result stands.
+            running.kill = None;
+        }
         let ending = Ending { exit, kill: running.kill.map(|k| k.reason), timeout: running.job.timeout };
         match running.job.kind {
             JobKind::Single { filtered } => self.finish_single(&running, &ending, exit_at, filtered),
             JobKind::Batch { doctest, .. } => self.finish_batch(&mut running, &ending, exit_at, doctest),
         }
+    }
+
+    /// A job stopped for memory pressure runs again alone, after the jobs already queued
+    /// (they drain once, not once per stopped job). When the run is stopping it is not run.
+    fn requeue_alone(&mut self, mut job: Job, used: u64, limit: u64) {
+        if let Some(reason) = self.stopped {
+            for &test in &job.tests {
+                self.emit.not_run(test, reason);
+            }
+            return;
+        }
+        for &test in &job.tests {
+            let reason = Reschedule::MemoryPressure { used, limit };
+            self.emit.event(&Event::TestRescheduled { test, reason });
+        }
+        job.alone = true;
+        job.demand.exclusive = true;
+        self.queue.push_back(job);
     }
 
     fn finish_single(
@@ -388,6 +527,9 @@ impl<'r, 's> Scheduler<'r, 's> {
     ) -> bool {
         let mut output = process::lock(&running.capture).take_output();
         let (status, note) = resolve::single_status(ending, filtered, &output);
+        if self.retry(&running.job, &status) {
+            return false;
+        }
         if let Some(note) = note {
             resolve::append_note(&mut output, &note);
         }
@@ -395,12 +537,29 @@ impl<'r, 's> Scheduler<'r, 's> {
         let result = TestResult {
             status,
             duration: exit_at.saturating_duration_since(running.started),
-            peak_rss: ending.exit.as_ref().ok().map(|e| e.max_rss),
+            peak_rss: running.peak_rss(&ending.exit),
             output,
             leaked_processes: running.leaked,
+            attempts: running.job.attempt,
         };
         self.emit.finished(running.job.tests[0], result);
         failed
+    }
+
+    /// Re-queues a failed single test at the front when `--retries` allows another attempt
+    /// (not for a memory-limit kill: it would only be killed again).
+    fn retry(&mut self, job: &Job, status: &TestStatus) -> bool {
+        let max_attempts = self.opts.retries.saturating_add(1);
+        let retryable = status.is_failure() && !matches!(status, TestStatus::MemoryExceeded { .. });
+        if !retryable || job.attempt >= max_attempts || self.stopped.is_some() {
+            return false;
+        }
+        let reason = Reschedule::Retry { attempt: job.attempt, max_attempts, status: status.clone() };
+        self.emit.event(&Event::TestRescheduled { test: job.tests[0], reason });
+        let mut again = job.clone();
+        again.attempt += 1;
+        self.queue.push_front(again);
+        true
     }
 
     fn finish_batch(
@@ -494,7 +653,7 @@ fn ignored_reason(reason: Option<String>) -> String {
 
 /// A batch member's result: RSS is per process, so not measured per test.
 fn batch_member(status: TestStatus, duration: Duration, output: CapturedOutput) -> TestResult {
-    TestResult { status, duration, peak_rss: None, output, leaked_processes: false }
+    TestResult { status, duration, peak_rss: None, output, leaked_processes: false, attempts: 1 }
 }
 
 /// A failed batch member: its own failure section when libtest printed one (else the

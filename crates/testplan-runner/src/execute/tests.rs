@@ -10,13 +10,15 @@ use std::time::Duration;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::{ExecuteOptions, execute_with};
+use super::{ExecuteOptions, MemoryOptions, execute_with};
 use crate::cancel::CancelToken;
 use crate::cargo::CargoOptions;
-use crate::events::{Event, StopReason, TestResult, TestStatus};
+use crate::events::{Event, RunStats, StopReason, TestResult, TestStatus};
 use crate::filter::{Action, PlannedTest};
 use crate::model::{BinaryIdx, ListMethod, PackageInfo, TargetKind, TestBinary, TestCase, TestIdx, TestList};
 use crate::platform;
+
+mod memory;
 
 /// Writing an executable while another thread forks lets the child inherit the write
 /// descriptor, and exec of the script then fails with "text file busy". Scripts are
@@ -120,6 +122,8 @@ fn options(jobs: usize) -> ExecuteOptions {
         output_head: 1024,
         output_tail: 1024,
         cargo: CargoOptions::default(),
+        memory: MemoryOptions::default(),
+        retries: 0,
     }
 }
 
@@ -158,6 +162,7 @@ impl Run {
         for event in &self.events {
             match event {
                 Event::TestStarted { .. } => now += 1,
+                Event::TestRescheduled { .. } => now = now.saturating_sub(1),
                 Event::TestFinished { result, .. }
                     if !matches!(result.status, TestStatus::Skipped { .. }) =>
                 {
@@ -210,9 +215,14 @@ fn run_with(
         };
         execute_with(&fixture.list, planned, opts, cancel, &mut sink, &mut doc_command)
     };
+    checked_run(events, &stats, planned, names)
+}
+
+/// The invariants every run keeps (see [`run_with`]), checked; the run's events.
+fn checked_run(events: Vec<Event>, stats: &RunStats, planned: &[PlannedTest], names: Vec<String>) -> Run {
     assert!(matches!(events.first(), Some(Event::RunStarted { .. })), "{events:?}");
     let Some(Event::RunFinished { stats: final_stats, .. }) = events.last() else { panic!("no RunFinished") };
-    assert_eq!(final_stats, &stats);
+    assert_eq!(final_stats, stats);
     assert_eq!(stats.total, planned.len());
     let mut finished: HashMap<TestIdx, usize> = HashMap::new();
     for event in &events {
@@ -474,11 +484,13 @@ const SKIPPED: &str = "src/lib.rs - skipped (line 40)";
 #[test]
 fn doctests_run_as_one_batch_with_results_streamed() {
     let mut fx = Fixture::new();
+    // cargo runs in the runner's directory, not the fixture's: the script names its files.
+    let dir = fx.path();
     let cargo = doc_fixture(
         &mut fx,
         &[ADD, BOOM, FOO, NET, SKIPPED],
         &format!(
-            "printf '%s\\n' \"$@\" > args\necho '   Doc-tests demo'\necho\necho 'running 4 tests'\n\
+            "cd '{dir}'\nprintf '%s\\n' \"$@\" > args\necho '   Doc-tests demo'\necho\necho 'running 4 tests'\n\
              echo 'test {ADD} ... ok'\n\
              i=0; while [ ! -e streamed ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done\n\
              if [ -e streamed ]; then echo 'test {FOO} - compile fail ... ok'; else echo 'test {FOO} ... FAILED'; fi\n\

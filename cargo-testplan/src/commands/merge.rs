@@ -1,0 +1,39 @@
+//! `cargo testplan merge FILE... -o OUT`: joins shard reports into one (see
+//! `testplan_reporter::merge` for the rules), writes it, prints its summary, and — like a
+//! run — writes `--junit`/`--markdown` and appends to `$GITHUB_STEP_SUMMARY` on GitHub
+//! Actions. Exits 100 when the merged run has failures, so a merge job fails like the run.
+
+use testplan_reporter::human::{Style, render_report};
+use testplan_reporter::json::write_report;
+use testplan_reporter::merge::merge;
+
+use crate::cli::MergeArgs;
+use crate::commands::report::{load, stdout_color, write_summaries};
+use crate::error::AppError;
+
+/// Runs the command.
+pub fn exec(args: MergeArgs, argv: Vec<String>) -> Result<(), AppError> {
+    let mut inputs = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        inputs.push((file.to_string(), load(file.as_std_path())?));
+    }
+    let merged = merge(&inputs, argv);
+    for warning in &merged.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let mut report = merged.report;
+    if let Some(file) = &args.baseline {
+        let baseline = load(file.as_std_path())?;
+        report.baseline = Some(testplan_reporter::baseline::diff(&report, &baseline, file.as_str()));
+    }
+    write_report(&report, args.output.as_std_path()).map_err(|source| AppError::WriteOutput {
+        what: format!("the merged report to {}", args.output),
+        source,
+    })?;
+    write_summaries(&report, args.junit.as_deref(), args.markdown.as_deref())?;
+    print!("{}", render_report(&report, Style { color: stdout_color(args.color) }));
+    if report.counts.failed > 0 {
+        return Err(AppError::TestsFailed(report.counts.failed));
+    }
+    Ok(())
+}

@@ -1,0 +1,380 @@
+//! `cargo testplan report FILE --format human|markdown|junit|json`: re-renders a saved run
+//! report. Also the reporting side of run commands, kept here so `run.rs` stays about
+//! running: the partition of the plan, the reporters of a run (progress, summaries,
+//! baseline, annotations), and the files written after it (`last-run.json`, the profile's
+//! history, `--report-json`, `--junit`, `--markdown`, `$GITHUB_STEP_SUMMARY`).
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use camino::Utf8Path;
+use testplan_markers::Config;
+use testplan_reporter::baseline::{history_dir, history_path, last_run_path};
+use testplan_reporter::github;
+use testplan_reporter::human::{HeaderInfo, HumanReporter, Style, Verbosity, render_report};
+use testplan_reporter::json::{
+    self, JsonReportBuilder, RunMeta, read_report, write_atomically, write_report,
+};
+use testplan_reporter::progress::{ProgressBars, ProgressMode};
+use testplan_reporter::session::{Baseline, RunReporter};
+use testplan_runner::model::TestList;
+use testplan_runner::partition::{self, PartitionOutcome, Timings};
+use testplan_runner::plan::TestPlan;
+use testplan_schema::{DeselectedCounts, ResourcesReport, RunReport, TestRef};
+
+use crate::cli::{
+    ColorChoice, OutputArgs, PartitionArgs, ReportArgs, ReportFormat, ReportOutputArgs, RunArgs,
+};
+use crate::error::AppError;
+use crate::setup::Mode;
+
+/// Plain progress lines come at most this often when no bar is drawn.
+const PLAIN_PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs `cargo testplan report`.
+pub fn exec(args: ReportArgs) -> Result<(), AppError> {
+    let report = load(args.file.as_std_path())?;
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let text = render(&report, args.format, args.color.enabled(to_terminal))?;
+    match &args.output {
+        Some(path) => write_file(path.as_std_path(), text.as_bytes(), "the report"),
+        None => print(&text),
+    }
+}
+
+/// `report` in one of its formats.
+pub fn render(report: &RunReport, format: ReportFormat, color: bool) -> Result<String, AppError> {
+    Ok(match format {
+        ReportFormat::Human => render_report(report, Style { color }),
+        ReportFormat::Markdown => testplan_reporter::markdown::to_markdown(report),
+        ReportFormat::Junit => junit_text(report)?,
+        ReportFormat::Json => {
+            let mut text = serde_json::to_string_pretty(report).map_err(|e| write_error("the report", e))?;
+            text.push('\n');
+            text
+        }
+    })
+}
+
+fn junit_text(report: &RunReport) -> Result<String, AppError> {
+    testplan_reporter::junit::to_junit_string(report).map_err(|e| write_error("JUnit XML", e))
+}
+
+/// Reads a run report given on the command line.
+pub fn load(path: &Path) -> Result<RunReport, AppError> {
+    read_report(path).map_err(|e| AppError::Config(e.to_string()))
+}
+
+fn print(text: &str) -> Result<(), AppError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| write_error("to stdout", e))
+}
+
+fn write_error(what: &str, e: impl std::fmt::Display) -> AppError {
+    AppError::WriteOutput { what: what.to_owned(), source: std::io::Error::other(e.to_string()) }
+}
+
+fn write_file(path: &Path, bytes: &[u8], what: &str) -> Result<(), AppError> {
+    write_atomically(path, bytes)
+        .map_err(|source| AppError::WriteOutput { what: format!("{what} to {}", path.display()), source })
+}
+
+/// The profile a run reports: `run`, `fast`, `full`, `--profile NAME`, or `phase:NAME`.
+pub fn profile_name(mode: &Mode, profile: Option<&str>) -> String {
+    match mode {
+        Mode::Profile(name) => profile.unwrap_or(name).to_owned(),
+        Mode::Phase(name) => format!("phase:{name}"),
+    }
+}
+
+/// The name of a run's history file: the profile, the partition, and a short hash of the
+/// selection options when there are any, so a run compares with the previous run that
+/// selected the same way.
+pub fn history_key(profile: &str, args: &RunArgs) -> String {
+    let mut key = profile.to_owned();
+    if let Some(partition) = &args.partition.partition {
+        key.push_str(&format!("+{partition}"));
+    }
+    let options = [
+        ("m", args.plan.markers.clone().unwrap_or_default()),
+        ("k", args.plan.keyword.clone().unwrap_or_default()),
+        ("phase", args.plan.phase.join(",")),
+        ("filter", args.filter.filters.join("\u{1}")),
+        ("skip", args.filter.skip.join("\u{1}")),
+        ("exact", if args.filter.exact { "yes".to_owned() } else { String::new() }),
+        ("ignored", args.filter.run_ignored.map(|r| format!("{r:?}")).unwrap_or_default()),
+        ("p", args.cargo.packages.join(",")),
+        ("exclude", args.cargo.exclude.join(",")),
+    ];
+    let given: Vec<String> =
+        options.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={v}")).collect();
+    if !given.is_empty() {
+        let hash = partition::stable_hash(&given.join("\u{0}"), "");
+        key.push_str(&format!("+{:08x}", hash as u32));
+    }
+    key
+}
+
+/// Applies `--partition` to the plan (after `plan::build`), printing the fallback warning.
+pub fn apply_partition(
+    test_plan: &mut TestPlan,
+    list: &TestList,
+    args: &PartitionArgs,
+    target_dir: &Utf8Path,
+) -> Result<Option<PartitionOutcome>, AppError> {
+    let Some(partition) = args.partition else {
+        if args.timings.is_some() {
+            return Err(AppError::Usage("--timings needs --partition duration:K/N".to_owned()));
+        }
+        return Ok(None);
+    };
+    let timings = match (&args.timings, partition.strategy) {
+        (Some(file), _) => load_timings(file.as_std_path())?,
+        (None, partition::Strategy::Duration) => local_timings(target_dir.as_std_path()),
+        (None, _) => Timings::new(),
+    };
+    let outcome = partition::apply(test_plan, list, partition, &timings);
+    if let Some(warning) = &outcome.warning {
+        eprintln!("warning: {warning}");
+    }
+    Ok(Some(outcome))
+}
+
+/// Durations from a run report given with `--timings`.
+pub fn load_timings(path: &Path) -> Result<Timings, AppError> {
+    Ok(Timings::from_report(&load(path)?))
+}
+
+/// Durations this machine recorded: the runner's history, then the saved reports under
+/// `<target-dir>/testplan/` (newest last, so it wins).
+pub fn local_timings(target_dir: &Path) -> Timings {
+    let history = testplan_runner::history::History::path_in(&utf8(target_dir));
+    let mut timings = testplan_runner::history::History::load(history.as_std_path())
+        .map(|h| Timings::from_history(&h))
+        .unwrap_or_default();
+    let mut reports: Vec<RunReport> = saved_reports(target_dir);
+    reports.sort_by(|a, b| a.started_at_unix.total_cmp(&b.started_at_unix));
+    reports.iter().for_each(|r| timings.add_report(r));
+    timings
+}
+
+fn saved_reports(target_dir: &Path) -> Vec<RunReport> {
+    let mut paths = vec![last_run_path(target_dir)];
+    if let Ok(entries) = std::fs::read_dir(history_dir(target_dir)) {
+        paths.extend(
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")),
+        );
+    }
+    paths.iter().filter_map(|p| read_report(p).ok()).collect()
+}
+
+/// Everything about a run its reporters need.
+#[derive(Debug)]
+pub struct RunContext<'a> {
+    /// The tests.
+    pub list: &'a TestList,
+    /// The plan (after the partition).
+    pub test_plan: &'a TestPlan,
+    /// The configuration (markers' time budgets, phase order).
+    pub config: &'a Config,
+    /// [`profile_name`].
+    pub profile: String,
+    /// [`history_key`].
+    pub history_key: String,
+    /// Why `jobs` has its value.
+    pub jobs_reason: String,
+    /// The machine, when probed.
+    pub resources: Option<ResourcesReport>,
+    /// What `--partition` did.
+    pub partition: Option<PartitionOutcome>,
+    /// The target directory (reports and history live under it).
+    pub target_dir: &'a Utf8Path,
+    /// The command line.
+    pub argv: Vec<String>,
+}
+
+/// The reporters of a run: human output with progress on stdout, the report builder, the
+/// baseline comparison, and annotations on GitHub Actions.
+pub fn run_reporter<'a>(
+    ctx: &RunContext<'a>,
+    output: &OutputArgs,
+    reports: &ReportOutputArgs,
+) -> Result<RunReporter<'a>, AppError> {
+    let stdout = std::io::stdout();
+    let color = output.color.enabled(stdout.is_terminal());
+    let verbosity = match (output.quiet, output.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let mode = ProgressMode::detect(reports.no_progress);
+    let mut human = HumanReporter::new(ctx.list, verbosity, color, header(ctx));
+    if mode == ProgressMode::Plain {
+        human = human.with_plain_progress(PLAIN_PROGRESS_INTERVAL);
+    }
+    let json = JsonReportBuilder::new(ctx.list, ctx.argv.clone())
+        .with_annotations(json::annotations(ctx.list, ctx.test_plan, &ctx.config.registry))
+        .with_meta(meta(ctx));
+    let bars = ProgressBars::new(mode == ProgressMode::Bar);
+    let mut reporter = RunReporter::new(json, human, bars, Box::new(stdout))
+        .with_baseline(baseline(ctx, reports)?, planned_keys(ctx));
+    if github::on_github_actions() {
+        reporter = reporter.with_annotations(std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from));
+    }
+    Ok(reporter)
+}
+
+fn header(ctx: &RunContext<'_>) -> HeaderInfo {
+    HeaderInfo {
+        filtered_out: ctx.test_plan.deselected,
+        other_phases: ctx.test_plan.other_phases,
+        not_in_plan: ctx.test_plan.not_in_plan.iter().map(|t| ctx.list.display_name(*t)).collect(),
+        jobs_reason: ctx.jobs_reason.clone(),
+        partition: ctx.partition.as_ref().map(|p| p.applied.to_string()),
+        partition_deselected: ctx.partition.as_ref().map_or(0, PartitionOutcome::total_deselected),
+    }
+}
+
+fn meta(ctx: &RunContext<'_>) -> RunMeta {
+    let plan = ctx.test_plan;
+    let phase_positions =
+        ctx.config.plan.phases().iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
+    let partition_deselected = match &ctx.partition {
+        Some(outcome) => {
+            plan.phases.iter().map(|p| p.name.clone()).zip(outcome.deselected.iter().copied()).collect()
+        }
+        None => Default::default(),
+    };
+    let not_in_plan = plan
+        .not_in_plan
+        .iter()
+        .map(|t| TestRef {
+            binary_id: ctx.list.binary_of(*t).id.clone(),
+            name: ctx.list.test(*t).name.clone(),
+            phase: None,
+        })
+        .collect();
+    RunMeta {
+        profile: Some(ctx.profile.clone()),
+        jobs_reason: Some(ctx.jobs_reason.clone()).filter(|r| !r.is_empty()),
+        resources: ctx.resources.clone(),
+        partition: ctx.partition.as_ref().map(|p| p.applied.to_string()),
+        deselected: DeselectedCounts {
+            filters: plan.deselected,
+            other_phases: plan.other_phases,
+            not_in_plan: plan.not_in_plan.len(),
+            partition: ctx.partition.as_ref().map_or(0, PartitionOutcome::total_deselected),
+        },
+        not_in_plan,
+        warnings: ctx.partition.iter().filter_map(|p| p.warning.clone()).collect(),
+        phase_positions,
+        partition_deselected,
+    }
+}
+
+fn planned_keys(ctx: &RunContext<'_>) -> HashSet<(String, String)> {
+    let planned = ctx.test_plan.phases.iter().flat_map(|p| &p.planned);
+    planned.map(|p| (ctx.list.binary_of(p.test).id.clone(), ctx.list.test(p.test).name.clone())).collect()
+}
+
+/// `--baseline FILE` (an error when unreadable), else the previous run of the same profile
+/// (ignored when unreadable: it is only a convenience).
+fn baseline(ctx: &RunContext<'_>, reports: &ReportOutputArgs) -> Result<Option<Baseline>, AppError> {
+    if reports.no_baseline {
+        return Ok(None);
+    }
+    if let Some(file) = &reports.baseline {
+        let report = load(file.as_std_path())?;
+        return Ok(Some(Baseline { report, source: file.to_string() }));
+    }
+    let path = history_path(ctx.target_dir.as_std_path(), &ctx.history_key);
+    Ok(read_report(&path)
+        .ok()
+        .map(|report| Baseline { report, source: crate::setup::display_path(&utf8(&path)) }))
+}
+
+fn utf8(path: &Path) -> camino::Utf8PathBuf {
+    camino::Utf8PathBuf::from(path.to_string_lossy().into_owned())
+}
+
+/// Writes what a run leaves behind: `last-run.json` and the profile's history file (always),
+/// `--report-json`, `--junit`, `--markdown`, and the Markdown appended to
+/// `$GITHUB_STEP_SUMMARY` on GitHub Actions.
+pub fn write_run_outputs(
+    report: &RunReport,
+    ctx: &RunContext<'_>,
+    report_json: Option<&Utf8Path>,
+    reports: &ReportOutputArgs,
+) -> Result<(), AppError> {
+    let target = ctx.target_dir.as_std_path();
+    let history = history_path(target, &ctx.history_key);
+    for path in [last_run_path(target), history]
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(report_json.map(Utf8Path::as_std_path))
+    {
+        write_report(report, path).map_err(|source| AppError::WriteOutput {
+            what: format!("the run report to {}", path.display()),
+            source,
+        })?;
+    }
+    write_summaries(report, reports.junit.as_deref(), reports.markdown.as_deref())
+}
+
+/// `--junit`, `--markdown` and `$GITHUB_STEP_SUMMARY` of a report (runs and `merge`).
+pub fn write_summaries(
+    report: &RunReport,
+    junit: Option<&Utf8Path>,
+    markdown: Option<&Utf8Path>,
+) -> Result<(), AppError> {
+    if let Some(path) = junit {
+        write_file(path.as_std_path(), junit_text(report)?.as_bytes(), "JUnit XML")?;
+    }
+    let wants_step_summary = github::on_github_actions();
+    if markdown.is_some() || wants_step_summary {
+        let text = testplan_reporter::markdown::to_markdown(report);
+        if let Some(path) = markdown {
+            write_file(path.as_std_path(), text.as_bytes(), "the Markdown summary")?;
+        }
+        if wants_step_summary {
+            github::append_step_summary(&text).map_err(|source| AppError::WriteOutput {
+                what: "the Markdown summary to $GITHUB_STEP_SUMMARY".to_owned(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `--color` asks for color on stdout.
+pub fn stdout_color(color: ColorChoice) -> bool {
+    color.enabled(std::io::stdout().is_terminal())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn key(extra: &[&str]) -> String {
+        let argv = ["cargo-testplan", "run"].iter().chain(extra).copied();
+        let Command::Run(args) = Cli::try_parse_from(argv).expect("parse").command else {
+            panic!("not run");
+        };
+        history_key(&profile_name(&Mode::Profile("run".to_owned()), args.plan.profile.as_deref()), &args)
+    }
+
+    #[test]
+    fn runs_compare_with_the_last_run_that_selected_alike() {
+        assert_eq!(key(&[]), "run");
+        assert_eq!(key(&["--profile", "nightly"]), "nightly");
+        assert_eq!(key(&["--partition", "hash:1/2"]), "run+hash:1/2");
+        assert_eq!(key(&["--no-fail-fast", "-j", "3"]), "run", "options that select nothing keep the key");
+        let (slow, unit) = (key(&["-m", "slow"]), key(&["-m", "unit"]));
+        assert!(slow.starts_with("run+") && slow != unit, "{slow} {unit}");
+        assert_eq!(profile_name(&Mode::Phase("unit".to_owned()), None), "phase:unit");
+    }
+}

@@ -1,0 +1,125 @@
+//! One run's reporters together: the report builder, the human reporter, the progress bar,
+//! the baseline comparison and, on GitHub Actions, failure annotations. The command feeds
+//! every event to [`RunReporter::handle`] and gets the finished [`RunReport`] back.
+//!
+//! Order matters for the terminal: the report records an event first (summaries render
+//! from it), the bar is cleared before a phase's summary and redrawn after other output,
+//! and the final line `N passed, N failed, N skipped` is always the last line written.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+
+use testplan_runner::events::Event;
+use testplan_schema::RunReport;
+
+use crate::human::HumanReporter;
+use crate::json::JsonReportBuilder;
+use crate::progress::ProgressBars;
+
+/// The report to compare with, and how to name it.
+#[derive(Clone, Debug)]
+pub struct Baseline {
+    /// The earlier report.
+    pub report: RunReport,
+    /// Its path, as shown.
+    pub source: String,
+}
+
+/// Feeds events to every reporter of a run.
+pub struct RunReporter<'a> {
+    json: JsonReportBuilder<'a>,
+    human: HumanReporter<'a>,
+    bars: ProgressBars,
+    out: Box<dyn Write + 'a>,
+    baseline: Option<Baseline>,
+    planned: HashSet<(String, String)>,
+    annotations: Option<Option<PathBuf>>,
+}
+
+impl std::fmt::Debug for RunReporter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunReporter").field("baseline", &self.baseline.as_ref().map(|b| &b.source)).finish()
+    }
+}
+
+impl<'a> RunReporter<'a> {
+    /// Reporters writing human output to `out`.
+    pub fn new(
+        json: JsonReportBuilder<'a>,
+        human: HumanReporter<'a>,
+        bars: ProgressBars,
+        out: Box<dyn Write + 'a>,
+    ) -> Self {
+        RunReporter { json, human, bars, out, baseline: None, planned: HashSet::new(), annotations: None }
+    }
+
+    /// Compares with `baseline`; `planned` are the (binary id, name) of every test of this
+    /// run, so a test of a later phase is not taken for a removed one.
+    pub fn with_baseline(mut self, baseline: Option<Baseline>, planned: HashSet<(String, String)>) -> Self {
+        self.baseline = baseline;
+        self.planned = planned;
+        self
+    }
+
+    /// Prints `::error` annotations for failures at the end of the run (GitHub Actions);
+    /// `repo_root` makes their paths repository-relative.
+    pub fn with_annotations(mut self, repo_root: Option<PathBuf>) -> Self {
+        self.annotations = Some(repo_root);
+        self
+    }
+
+    /// Handles one event.
+    pub fn handle(&mut self, event: &Event) {
+        self.json.handle(event);
+        let ends_block = matches!(event, Event::PhaseFinished { .. } | Event::RunFinished { .. });
+        if ends_block {
+            self.update_baseline();
+            self.bars.handle(event);
+        }
+        if matches!(event, Event::RunFinished { .. }) {
+            self.print_annotations();
+        }
+        self.human.handle(event, self.json.report());
+        let text = self.human.take_output();
+        if !text.is_empty() {
+            let out = &mut self.out;
+            // A closed stdout must not stop the run: the report is still written.
+            self.bars.suspend(|| {
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            });
+        }
+        if !ends_block {
+            self.bars.handle(event);
+        }
+    }
+
+    fn update_baseline(&mut self) {
+        let Some(baseline) = &self.baseline else {
+            return;
+        };
+        let mut diff = crate::baseline::diff(self.json.report(), &baseline.report, &baseline.source);
+        diff.removed.retain(|t| !self.planned.contains(&(t.binary_id.clone(), t.name.clone())));
+        self.json.set_baseline(diff);
+    }
+
+    fn print_annotations(&mut self) {
+        let Some(repo_root) = &self.annotations else {
+            return;
+        };
+        for line in crate::github::annotations(self.json.report(), repo_root.as_deref()) {
+            let _ = writeln!(self.out, "{line}");
+        }
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> &RunReport {
+        self.json.report()
+    }
+
+    /// The finished report.
+    pub fn finish(self) -> RunReport {
+        self.json.finish()
+    }
+}

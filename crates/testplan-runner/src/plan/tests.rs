@@ -1,0 +1,266 @@
+//! The planner's limits (precedence of `--timeout`, phases, markers and built-ins; history
+//! and `--memory-limit`) and the default parallelism on faked machines.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use testplan_markers::{Config, ConfigOrigin, Selection};
+
+use super::*;
+use crate::model::{BinaryIdx, ListMethod, PackageInfo, TestBinary, TestCase};
+use crate::resources::MIB;
+
+fn binary(id: &str, kind: TargetKind) -> TestBinary {
+    let package = Arc::new(PackageInfo {
+        id: "p".into(),
+        name: "p".into(),
+        version: "0.1.0".into(),
+        manifest_path: "/p/Cargo.toml".into(),
+        root: "/p".into(),
+    });
+    TestBinary {
+        id: id.into(),
+        package,
+        target_name: "p".into(),
+        kind,
+        executable: Some("/t/p".into()),
+        custom_harness: false,
+        cwd: "/p".into(),
+        env: Arc::new(Vec::new()),
+        list_method: ListMethod::LibtestJson,
+    }
+}
+
+/// Unit tests `a`, `b`, `slow::long`, `requires_models::big`, `serial::alone` and an
+/// integration test `it`.
+fn list() -> TestList {
+    let case = |binary: usize, name: &str| TestCase {
+        binary: BinaryIdx(binary),
+        name: name.into(),
+        ignored: false,
+        ignore_reason: None,
+        source: None,
+    };
+    TestList {
+        binaries: vec![binary("p", TargetKind::Lib), binary("p::it", TargetKind::Test)],
+        tests: vec![
+            case(0, "a"),
+            case(0, "b"),
+            case(0, "slow::long"),
+            case(0, "requires_models::big"),
+            case(0, "serial::alone"),
+            case(1, "it"),
+        ],
+        ..TestList::default()
+    }
+}
+
+fn config(toml: &str) -> Config {
+    Config::from_toml_str(toml, &ConfigOrigin::testplan_toml("testplan.toml")).expect("valid config").config
+}
+
+fn plan_with(config: &Config, timeout: Option<Duration>, jobs: Option<usize>) -> TestPlan {
+    let selection = Selection::from_profile(&config.plan, config.profile("run").expect("run profile"));
+    let gpu = GpuStatus { available: false, description: "none".into() };
+    let names = TestFilter::default();
+    let request = PlanRequest {
+        config,
+        selection: &selection,
+        names: &names,
+        gpu: &gpu,
+        default_jobs: 3,
+        jobs_override: jobs,
+        default_timeout: Duration::from_secs(300),
+        timeout_override: timeout,
+    };
+    build(&list(), &request)
+}
+
+fn limits_of(plan: &TestPlan, name: &str) -> TestLimits {
+    let list = list();
+    let test = TestIdx(list.tests.iter().position(|t| t.name == name).expect("test"));
+    plan.phases
+        .iter()
+        .find_map(|p| p.limits.get(&test))
+        .copied()
+        .unwrap_or_else(|| panic!("no limits for {name}"))
+}
+
+fn phase<'p>(plan: &'p TestPlan, name: &str) -> &'p PhaseRun {
+    plan.phases.iter().find(|p| p.name == name).expect("phase")
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[test]
+fn built_in_defaults() {
+    let plan = plan_with(&config(""), None, None);
+    let a = limits_of(&plan, "a");
+    assert_eq!(
+        a,
+        TestLimits {
+            memory_estimate: GIB,
+            estimate_from: EstimateSource::Default,
+            memory_limit: None,
+            timeout: Duration::from_secs(300),
+            serial: false,
+        }
+    );
+    assert_eq!(limits_of(&plan, "slow::long").timeout, 15 * MINUTE);
+    let big = limits_of(&plan, "requires_models::big");
+    assert_eq!(
+        (big.memory_estimate, big.estimate_from, big.memory_limit),
+        (4 * GIB, EstimateSource::Marker, None)
+    );
+    assert_eq!(big.timeout, 30 * MINUTE);
+    assert!(limits_of(&plan, "serial::alone").serial);
+    // Heavy phases run one test at a time; the others take the default.
+    assert_eq!((phase(&plan, "models").jobs, phase(&plan, "gpu").jobs, phase(&plan, "unit").jobs), (1, 1, 3));
+}
+
+#[test]
+fn the_command_line_then_the_phase_then_the_markers() {
+    let toml = r#"
+        [markers.slow]
+        timeout = "20m"
+        memory = "3GiB"
+        [markers.unit]
+        timeout = "5s"
+        memory = "256MiB"
+        [[phases]]
+        name = "unit"
+        select = "unit and not slow"
+        [[phases]]
+        name = "slow"
+        select = "slow"
+        timeout = "1h"
+        memory = "2GiB"
+        jobs = 2
+    "#;
+    let config = config(toml);
+    let plan = plan_with(&config, None, None);
+    let a = limits_of(&plan, "a");
+    assert_eq!(
+        (a.timeout, a.memory_limit, a.memory_estimate),
+        (Duration::from_secs(5), Some(256 * MIB), 256 * MIB)
+    );
+    assert_eq!(a.estimate_from, EstimateSource::Marker);
+    // The slow phase's settings beat the markers' (unit's 5s would kill every slow unit test).
+    let long = limits_of(&plan, "slow::long");
+    assert_eq!(
+        (long.timeout, long.memory_limit, long.estimate_from),
+        (60 * MINUTE, Some(2 * GIB), EstimateSource::Phase)
+    );
+    assert_eq!(phase(&plan, "slow").jobs, 2);
+
+    let overridden = plan_with(&config, Some(Duration::from_secs(9)), Some(7));
+    assert_eq!(limits_of(&overridden, "slow::long").timeout, Duration::from_secs(9));
+    assert_eq!((phase(&overridden, "slow").jobs, phase(&overridden, "unit").jobs), (7, 7));
+}
+
+#[test]
+fn history_and_the_memory_limit_refine_estimates() {
+    let list = list();
+    let mut history = History::default();
+    history.merge(&[
+        Measurement { binary_id: "p".into(), name: "a".into(), peak_rss: 100 * MIB, duration_secs: 0.1 },
+        Measurement { binary_id: "p".into(), name: "b".into(), peak_rss: 900 * MIB, duration_secs: 0.1 },
+    ]);
+    let mut plan = plan_with(&config(""), None, None);
+    let request = MemoryRequest { history: Some(&history), memory_limit: Some(512 * MIB), resources: None };
+    assert_eq!(apply_memory(&mut plan, &list, &request), None, "no resources: jobs as built");
+    let a = limits_of(&plan, "a");
+    assert_eq!(
+        (a.memory_estimate, a.estimate_from, a.memory_limit),
+        (189 * MIB, EstimateSource::History, Some(512 * MIB))
+    );
+    // 900 MiB × 1.25 + 64 MiB is more than the limit: the estimate stops at the limit.
+    assert_eq!(limits_of(&plan, "b").memory_estimate, 512 * MIB);
+    let it = limits_of(&plan, "it");
+    assert_eq!((it.memory_estimate, it.estimate_from), (512 * MIB, EstimateSource::LimitOverride));
+    assert_eq!(phase(&plan, "unit").jobs, 3);
+}
+
+/// The default parallelism on the machines of the issue: min(CPUs, usable / median
+/// estimate), at least 1; phases with their own `jobs`, `-j` and serial phases keep theirs.
+#[test]
+fn default_jobs_on_faked_machines() {
+    let cases = [
+        (Resources::fake(2, GIB, 0), 1, "2 CPUs; 1.0 GiB usable / 1 GiB per test"),
+        (Resources::fake(2, 24 * GIB, 0), 2, "2 CPUs; 24.0 GiB usable / 1 GiB per test"),
+        (Resources::fake(64, 256 * GIB, 0), 64, "64 CPUs; 256.0 GiB usable / 1 GiB per test"),
+        (
+            Resources::fake(8, 24 * GIB, 0).with_cgroup_limit(2 * GIB, 512 * MIB),
+            1,
+            "8 CPUs; 1.5 GiB usable / 1 GiB per test",
+        ),
+        (
+            Resources::fake(16, 64 * GIB, 0).with_cgroup_limit(6 * GIB, GIB),
+            5,
+            "16 CPUs; 5.0 GiB usable / 1 GiB per test",
+        ),
+    ];
+    for (resources, jobs, reason) in cases {
+        let mut plan = plan_with(&config(""), None, None);
+        let request = MemoryRequest { resources: Some(&resources), ..MemoryRequest::default() };
+        let choice = apply_memory(&mut plan, &list(), &request).expect("a choice");
+        assert_eq!((choice.jobs, choice.reason.as_str()), (jobs, reason));
+        assert_eq!((phase(&plan, "unit").jobs, phase(&plan, "integration").jobs), (jobs, jobs));
+        assert_eq!(phase(&plan, "models").jobs, 1);
+        let usable = resources.memory.usable.expect("usable");
+        assert_eq!(
+            limits_of(&plan, "a").memory_estimate,
+            GIB.min(usable),
+            "a guess is no larger than the machine"
+        );
+        assert_eq!(limits_of(&plan, "requires_models::big").memory_estimate, 4 * GIB, "a marker's is kept");
+    }
+}
+
+#[test]
+fn measured_history_lets_a_small_machine_use_its_cpus() {
+    let list = list();
+    let mut history = History::default();
+    let small: Vec<Measurement> = ["a", "b", "slow::long", "serial::alone"]
+        .iter()
+        .map(|name| Measurement {
+            binary_id: "p".into(),
+            name: (*name).into(),
+            peak_rss: 20 * MIB,
+            duration_secs: 0.1,
+        })
+        .collect();
+    history.merge(&small);
+    let resources = Resources::fake(2, GIB, 0);
+    let mut plan = plan_with(&config(""), None, None);
+    let request =
+        MemoryRequest { history: Some(&history), resources: Some(&resources), ..MemoryRequest::default() };
+    let choice = apply_memory(&mut plan, &list, &request).expect("a choice");
+    // Median of 89, 89, 89, 89, 1024 (it) and 4096 (big) MiB: 89 MiB.
+    assert_eq!((choice.jobs, choice.reason.as_str()), (2, "2 CPUs; 1.0 GiB usable / 89 MiB per test"));
+
+    let mut fixed =
+        plan_with(&config("[[phases]]\nname = \"unit\"\nselect = \"unit\"\njobs = 5\n"), None, Some(4));
+    apply_memory(&mut fixed, &list, &request).expect("a choice");
+    assert_eq!(phase(&fixed, "unit").jobs, 4, "-j wins");
+}
+
+#[test]
+fn run_memory_reports_the_jobs_reason_and_the_build_cap() {
+    let list = list();
+    let memory = RunMemory {
+        resources: Resources::fake(2, GIB, 0),
+        build_jobs: build_jobs_cap(2, Some(GIB), None),
+        history: History::default(),
+        history_path: None,
+    };
+    let mut plan = plan_with(&config(""), None, None);
+    assert_eq!(
+        memory.plan(&mut plan, &list, None, None),
+        "2 CPUs; 1.0 GiB usable / 1 GiB per test; build jobs capped at 1: 1.0 GiB usable / 2 GiB per build job"
+    );
+    assert_eq!(phase(&plan, "unit").jobs, 1);
+    let mut plan = plan_with(&config(""), None, Some(2));
+    assert!(memory.plan(&mut plan, &list, None, Some(2)).starts_with("-j 2; build jobs capped at 1"));
+    assert_eq!(memory.execute_options().budget, Some(GIB));
+}
