@@ -418,10 +418,33 @@ pub struct RunnerArgs {
     /// What an empty run means: `fail` (exit 4), `warn`, or `pass`.
     #[arg(long, value_enum, default_value_t = NoTests::Fail)]
     pub no_tests: NoTests,
+    /// `process`: every test in a process of its own; `batch`: every phase batches tests
+    /// that need no process of their own (many tests per libtest process). Overrides the
+    /// phases' `isolation` (default: unit and doc batch).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub isolation: Option<IsolationArg>,
     /// Also write the run report (JSON, docs/report-schema.md) to this path. It is always
     /// written to `<target-dir>/testplan/last-run.json`.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub report_json: Option<Utf8PathBuf>,
+}
+
+/// `--isolation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IsolationArg {
+    /// One process per test.
+    Process,
+    /// Many tests per process where they need no process of their own.
+    Batch,
+}
+
+impl From<IsolationArg> for testplan_markers::plan::Isolation {
+    fn from(arg: IsolationArg) -> Self {
+        match arg {
+            IsolationArg::Process => testplan_markers::plan::Isolation::Process,
+            IsolationArg::Batch => testplan_markers::plan::Isolation::Batch,
+        }
+    }
 }
 
 /// `--no-tests`.

@@ -33,6 +33,7 @@ pub fn build_and_discover(
     jobs: usize,
     cancel: &CancelToken,
 ) -> Result<TestList, AppError> {
+    testplan_runner::env::prefetch_host_libdir();
     let build = cargo::build(&loaded.workspace, opts).map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
     let list = discover::discover(&loaded.workspace, &build, opts, jobs, cancel)

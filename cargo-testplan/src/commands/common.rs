@@ -53,6 +53,7 @@ pub fn plan_only(
         jobs_override: None,
         default_timeout: DEFAULT_TIMEOUT,
         timeout_override: None,
+        isolation_override: None,
     };
     let plan = plan::build(&list, &request);
     Ok(Planned { loaded, selection, list, plan })

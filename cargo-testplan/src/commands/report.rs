@@ -13,9 +13,7 @@ use testplan_markers::Config;
 use testplan_reporter::baseline::{history_dir, history_path, last_run_path};
 use testplan_reporter::github;
 use testplan_reporter::human::{HeaderInfo, HumanReporter, Style, Verbosity, render_report};
-use testplan_reporter::json::{
-    self, JsonReportBuilder, RunMeta, read_report, write_atomically, write_report,
-};
+use testplan_reporter::json::{self, JsonReportBuilder, RunMeta, read_report, write_atomically};
 use testplan_reporter::progress::{ProgressBars, ProgressMode};
 use testplan_reporter::session::{Baseline, RunReporter};
 use testplan_runner::model::TestList;
@@ -200,6 +198,7 @@ pub fn run_reporter<'a>(
     ctx: &RunContext<'a>,
     output: &OutputArgs,
     reports: &ReportOutputArgs,
+    baseline: Option<Baseline>,
 ) -> Result<RunReporter<'a>, AppError> {
     let stdout = std::io::stdout();
     let color = output.color.enabled(stdout.is_terminal());
@@ -217,8 +216,8 @@ pub fn run_reporter<'a>(
         .with_annotations(json::annotations(ctx.list, ctx.test_plan, &ctx.config.registry))
         .with_meta(meta(ctx));
     let bars = ProgressBars::new(mode == ProgressMode::Bar);
-    let mut reporter = RunReporter::new(json, human, bars, Box::new(stdout))
-        .with_baseline(baseline(ctx, reports)?, planned_keys(ctx));
+    let mut reporter =
+        RunReporter::new(json, human, bars, Box::new(stdout)).with_baseline(baseline, planned_keys(ctx));
     if github::on_github_actions() {
         reporter = reporter.with_annotations(std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from));
     }
@@ -280,18 +279,29 @@ fn planned_keys(ctx: &RunContext<'_>) -> HashSet<(String, String)> {
 
 /// `--baseline FILE` (an error when unreadable), else the previous run of the same profile
 /// (ignored when unreadable: it is only a convenience).
-fn baseline(ctx: &RunContext<'_>, reports: &ReportOutputArgs) -> Result<Option<Baseline>, AppError> {
-    if reports.no_baseline {
+/// The baseline a run is compared with, read in the background: parsing the previous
+/// report of a large suite takes milliseconds the build and the listing can hide.
+pub fn read_baseline_in_background(
+    target_dir: &Utf8Path,
+    history_key: &str,
+    reports: &ReportOutputArgs,
+) -> std::thread::JoinHandle<Result<Option<Baseline>, AppError>> {
+    let path = history_path(target_dir.as_std_path(), history_key);
+    let (skip, file) = (reports.no_baseline, reports.baseline.clone());
+    std::thread::spawn(move || baseline(skip, file.as_deref(), &path))
+}
+
+fn baseline(skip: bool, file: Option<&Utf8Path>, history: &Path) -> Result<Option<Baseline>, AppError> {
+    if skip {
         return Ok(None);
     }
-    if let Some(file) = &reports.baseline {
+    if let Some(file) = file {
         let report = load(file.as_std_path())?;
         return Ok(Some(Baseline { report, source: file.to_string() }));
     }
-    let path = history_path(ctx.target_dir.as_std_path(), &ctx.history_key);
-    Ok(read_report(&path)
+    Ok(read_report(history)
         .ok()
-        .map(|report| Baseline { report, source: crate::setup::display_path(&utf8(&path)) }))
+        .map(|report| Baseline { report, source: crate::setup::display_path(&utf8(history)) }))
 }
 
 fn utf8(path: &Path) -> camino::Utf8PathBuf {
@@ -309,12 +319,17 @@ pub fn write_run_outputs(
 ) -> Result<(), AppError> {
     let target = ctx.target_dir.as_std_path();
     let history = history_path(target, &ctx.history_key);
+    // Serialized once: the same bytes go to every path (megabytes for large suites).
+    let bytes = serde_json::to_vec_pretty(report).map_err(|e| AppError::WriteOutput {
+        what: "the run report".to_owned(),
+        source: std::io::Error::other(e),
+    })?;
     for path in [last_run_path(target), history]
         .iter()
         .map(PathBuf::as_path)
         .chain(report_json.map(Utf8Path::as_std_path))
     {
-        write_report(report, path).map_err(|source| AppError::WriteOutput {
+        write_atomically(path, &bytes).map_err(|source| AppError::WriteOutput {
             what: format!("the run report to {}", path.display()),
             source,
         })?;

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use clap::Parser;
 
+use testplan_reporter::session::Baseline;
 use testplan_runner::cancel::CancelToken;
 use testplan_runner::events::RunStats;
 use testplan_runner::execute::{DEFAULT_KILL_GRACE, DEFAULT_TIMEOUT, ExecuteOptions, execute_phases};
@@ -26,14 +27,19 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     let mut memory = RunMemory::probe(args.runner.memory_budget, env_build_jobs.as_deref());
     cargo_opts.build_jobs = memory.build_jobs.as_ref().map(|cap| cap.jobs);
     let loaded = pipeline::load(&cargo_opts)?;
-    if let Some(warning) = memory.load_history(&loaded.workspace.target_dir) {
-        eprintln!("warning: {warning}");
-    }
+    let profile = report::profile_name(&mode, args.plan.profile.as_deref());
+    let history_key = report::history_key(&profile, &args);
+    let baseline =
+        report::read_baseline_in_background(&loaded.workspace.target_dir, &history_key, &args.reports);
+    let history = RunMemory::start_loading_history(&loaded.workspace.target_dir);
     let config = &loaded.plan.config;
     let selection = setup::selection(config, &mode, &args.plan, &args.filter)?;
     let gpu = setup::gpu_status(args.plan.gpu)?;
     let default_jobs = args.runner.jobs.unwrap_or(memory.resources.cpus.count).max(1);
     let list = pipeline::build_and_discover(&loaded, &cargo_opts, default_jobs, &cancel)?;
+    if let Some(warning) = memory.finish_loading_history(history) {
+        eprintln!("warning: {warning}");
+    }
     let names = args.filter.to_filter();
     let request = PlanRequest {
         config,
@@ -44,6 +50,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         jobs_override: args.runner.jobs,
         default_timeout: DEFAULT_TIMEOUT,
         timeout_override: args.runner.timeout,
+        isolation_override: args.runner.isolation.map(Into::into),
     };
     let mut test_plan = plan::build(&list, &request);
     let partition =
@@ -66,12 +73,11 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         memory: memory.execute_options(),
         retries: args.runner.retries,
     };
-    let profile = report::profile_name(&mode, args.plan.profile.as_deref());
     let ctx = report::RunContext {
         list: &list,
         test_plan: &test_plan,
         config,
-        history_key: report::history_key(&profile, &args),
+        history_key,
         profile,
         jobs_reason,
         resources: Some(ResourcesReport {
@@ -85,11 +91,21 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         target_dir: &loaded.workspace.target_dir,
         argv,
     };
-    let report = run_and_report(&ctx, &opts, &cancel, &args)?;
-    report::write_run_outputs(&report.0, &ctx, args.runner.report_json.as_deref(), &args.reports)?;
-    if let Err(e) = memory.save_history(&report.0) {
-        eprintln!("warning: could not save the test history: {e}");
-    }
+    let baseline = baseline.join().unwrap_or(Ok(None))?;
+    let report = run_and_report(&ctx, &opts, &cancel, &args, baseline)?;
+    // The history update (read, merge, write) and the report files are independent: one
+    // thread each, so the run ends sooner.
+    std::thread::scope(|scope| {
+        let history = scope.spawn(|| memory.save_history(&report.0));
+        let written =
+            report::write_run_outputs(&report.0, &ctx, args.runner.report_json.as_deref(), &args.reports);
+        match history.join() {
+            Ok(Err(e)) => eprintln!("warning: could not save the test history: {e}"),
+            Err(_) => eprintln!("warning: could not save the test history"),
+            Ok(Ok(())) => {}
+        }
+        written
+    })?;
     let to_run = test_plan.phases.iter().flat_map(|p| &p.planned).filter(|p| p.is_run()).count();
     outcome(&report.1, to_run, args.runner.no_tests, &cancel)
 }
@@ -115,8 +131,9 @@ fn run_and_report(
     opts: &ExecuteOptions,
     cancel: &CancelToken,
     args: &RunArgs,
+    baseline: Option<Baseline>,
 ) -> Result<(RunReport, RunStats), AppError> {
-    let mut reporter = report::run_reporter(ctx, &args.output, &args.reports)?;
+    let mut reporter = report::run_reporter(ctx, &args.output, &args.reports, baseline)?;
     let stats =
         execute_phases(ctx.list, &ctx.test_plan.phases, opts, cancel, &mut |event| reporter.handle(event));
     Ok((reporter.finish(), stats))

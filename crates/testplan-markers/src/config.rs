@@ -12,6 +12,7 @@
 //! timeout = "10m"                  # per-test timeout for tests carrying it
 //! time-budget = "5s"               # over this, a test is reported as a `slow` candidate
 //! memory = "2GiB"                  # per-test memory estimate and limit (or bytes: 1073741824)
+//! isolation = "process"            # "process": never batched; "batch": batched in any phase
 //!
 //! [[markers.gpu-heavy.rules]]      # rules assign the marker; all given regexes must match
 //! name = "^kernels::"              # full test name
@@ -32,7 +33,7 @@
 //! requires = ["gpu"]               # skipped, with the reason, when the machine lacks it
 //! on-failure = "stop"              # "stop" (default) or "continue"
 //! serial = false                   # run one test at a time
-//! isolation = "process"            # "process" (default) or "batch"
+//! isolation = "process"            # "process" (default; unit and doc batch by default) or "batch"
 //!
 //! [profiles.nightly]               # `--profile nightly`; `run`, `fast`, `full` built in
 //! phases = ["unit"]                # phases, in run order (default: every phase)

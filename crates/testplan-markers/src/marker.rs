@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
+use crate::plan::Isolation;
 use crate::suggest::{did_you_mean, hint};
 use crate::units::ByteSize;
 
@@ -127,6 +128,8 @@ pub struct MarkerDefaults {
     pub time_budget: Option<Duration>,
     /// Per-test memory estimate and limit (`memory`).
     pub memory: Option<ByteSize>,
+    /// How its tests run (`isolation`): `process` takes them out of batches.
+    pub isolation: Option<Isolation>,
 }
 
 /// A registered marker.
@@ -244,10 +247,13 @@ impl MarkerRegistry {
         let defaults: Vec<&MarkerDefaults> =
             markers.iter().filter_map(|name| self.get(name)).map(|marker| &marker.defaults).collect();
         let budgets: Option<Vec<Duration>> = defaults.iter().map(|d| d.time_budget).collect();
+        let isolations = defaults.iter().filter_map(|d| d.isolation);
         MarkerLimits {
             timeout: defaults.iter().filter_map(|d| d.timeout).max(),
             memory: defaults.iter().filter_map(|d| d.memory).max(),
             time_budget: budgets.and_then(|budgets| budgets.into_iter().max()),
+            // The most isolating wins: one marker asking for a process of its own is enough.
+            isolation: isolations.reduce(|a, b| if a == Isolation::Process { a } else { b }),
         }
     }
 }
@@ -278,6 +284,8 @@ pub struct MarkerLimits {
     pub memory: Option<ByteSize>,
     /// Duration above which the test is reported as a candidate for `slow`.
     pub time_budget: Option<Duration>,
+    /// How the test runs, when a marker says.
+    pub isolation: Option<Isolation>,
 }
 
 /// The markers of one test, sorted by name.
@@ -421,8 +429,30 @@ mod tests {
         assert_eq!(registry.limits_for(&set(&["unit", "slow"])).time_budget, None);
         let both = registry.limits_for(&set(&["unit", "heavy"]));
         assert_eq!(both.time_budget, Some(Duration::from_secs(60)));
+        assert_eq!(both.isolation, None);
         assert_eq!(both.memory, Some(ByteSize(4 << 30)));
         assert_eq!(both.timeout, Some(Duration::from_secs(600)));
+    }
+
+    #[test]
+    fn the_most_isolating_marker_wins() {
+        let mut registry = MarkerRegistry::builtin();
+        for (marker, isolation) in [("alone", Isolation::Process), ("shared", Isolation::Batch)] {
+            let mut m = Marker::new(name(marker), "x");
+            m.defaults.isolation = Some(isolation);
+            registry.add(m).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let set = |names: &[&str]| names.iter().map(|n| name(n)).collect::<MarkerSet>();
+        let cases: [(&[&str], Option<Isolation>); 5] = [
+            (&["unit"], None),
+            (&["unit", "shared"], Some(Isolation::Batch)),
+            (&["alone", "unit"], Some(Isolation::Process)),
+            (&["alone", "shared"], Some(Isolation::Process)),
+            (&["shared", "zz-none"], Some(Isolation::Batch)),
+        ];
+        for (markers, expected) in cases {
+            assert_eq!(registry.limits_for(&set(markers)).isolation, expected, "{markers:?}");
+        }
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //!
 //! | phase | select | options |
 //! |---|---|---|
-//! | unit | `unit and not (e2e or slow or requires-gpu or requires-models)` | |
+//! | unit | `unit and not (e2e or slow or requires-gpu or requires-models)` | isolation batch |
 //! | integration | `(integration or e2e) and not (slow or requires-gpu or requires-models)` | |
-//! | doc | `doc and not (e2e or slow or requires-gpu or requires-models)` | |
+//! | doc | `doc and not (e2e or slow or requires-gpu or requires-models)` | isolation batch |
 //! | slow | `slow and not (requires-gpu or requires-models)` | |
 //! | models | `requires-models and not requires-gpu` | serial |
 //! | gpu | `requires-gpu` | serial, requires gpu |
@@ -136,6 +136,10 @@ pub const DEFAULT_PHASES: [(&str, &str, bool, bool); 6] = [
     ("gpu", "requires-gpu", true, true),
 ];
 
+/// The default plan's phases that batch their tests (`isolation = "batch"`): unit tests
+/// rarely need a process of their own, and doctests always run in batches.
+pub const DEFAULT_BATCH_PHASES: [&str; 2] = ["unit", "doc"];
+
 /// Command words of cargo-testplan, which phases cannot be named (a phase is also a
 /// command: `cargo testplan unit`). Keep in sync with the CLI's subcommands.
 pub const RESERVED_NAMES: [&str; 13] = [
@@ -181,7 +185,9 @@ impl Plan {
             // The constant expressions are tested to parse; `filter_map` keeps this panic-free.
             let select = MarkerExpr::parse_checked(select, &registry).ok()?;
             let requires = if gpu { vec![Requirement::Gpu] } else { Vec::new() };
-            Some(Phase { serial, requires, ..Phase::new(name, select) })
+            let isolation =
+                if DEFAULT_BATCH_PHASES.contains(&name) { Isolation::Batch } else { Isolation::Process };
+            Some(Phase { serial, requires, isolation, ..Phase::new(name, select) })
         });
         Plan { phases: phases.collect() }
     }

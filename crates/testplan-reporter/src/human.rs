@@ -245,8 +245,9 @@ impl<'a> HumanReporter<'a> {
         self.plain_progress_line();
     }
 
-    /// A retry is shown like nextest's `TRY n FAIL`; a stop for memory pressure only with
-    /// `-v` (the test runs again alone and gets its real result later).
+    /// A retry is shown like nextest's `TRY n FAIL`; a stop for memory pressure unless `-q`,
+    /// and a re-run out of a batch only with `-v` (the test runs again alone and gets its
+    /// real result later).
     fn test_rescheduled(&mut self, test: TestIdx, reason: &Reschedule) {
         if let Some(phase) = &mut self.phase {
             phase.running = phase.running.saturating_sub(1);
@@ -262,6 +263,14 @@ impl<'a> HumanReporter<'a> {
                     "{label} {name} — {} (attempt {attempt} of {max_attempts})",
                     status_detail(status)
                 ));
+            }
+            Reschedule::Isolated { cause } => {
+                // Only with -v: the test's own result follows.
+                if self.verbosity != Verbosity::Verbose {
+                    return;
+                }
+                let label = self.style.paint(YELLOW, &format!("{:>8}", "ISOLATE"));
+                self.line(&format!("{label} {name} — {cause}; re-running it in a process of its own"));
             }
             Reschedule::MemoryPressure { used, limit } => {
                 if self.verbosity == Verbosity::Quiet {

@@ -48,7 +48,7 @@
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -184,19 +184,27 @@ fn dylib_search_path(
     parts.join(path_separator())
 }
 
-/// `rustc --print target-libdir [--target T]`, once per target per process.
+/// Starts `rustc --print target-libdir` for the host in the background, so that the answer
+/// is there when the first test binary's environment needs it: the build runs meanwhile
+/// (the query takes tens of milliseconds, more through a rustup proxy).
+pub fn prefetch_host_libdir() {
+    let _ = std::thread::Builder::new().name("testplan-libdir".to_owned()).spawn(|| {
+        target_libdir(None);
+    });
+}
+
+/// `rustc --print target-libdir [--target T]`, once per target per process (a second
+/// caller waits for the first's answer).
 fn target_libdir(triple: Option<&str>) -> Option<Utf8PathBuf> {
-    static CACHE: OnceLock<Mutex<HashMap<Option<String>, Option<Utf8PathBuf>>>> = OnceLock::new();
+    type Slot = Arc<OnceLock<Option<Utf8PathBuf>>>;
+    static CACHE: OnceLock<Mutex<HashMap<Option<String>, Slot>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = triple.map(str::to_owned);
-    if let Some(found) = cache.lock().ok().and_then(|map| map.get(&key).cloned()) {
-        return found;
-    }
-    let found = query_target_libdir(triple);
-    if let Ok(mut map) = cache.lock() {
-        map.insert(key, found.clone());
-    }
-    found
+    let slot: Slot = match cache.lock() {
+        Ok(mut map) => Arc::clone(map.entry(key).or_default()),
+        Err(_) => return query_target_libdir(triple),
+    };
+    slot.get_or_init(|| query_target_libdir(triple)).clone()
 }
 
 fn query_target_libdir(triple: Option<&str>) -> Option<Utf8PathBuf> {
@@ -379,6 +387,15 @@ mod tests {
 
     fn vars(pairs: Vec<(String, String)>) -> HashMap<String, String> {
         pairs.into_iter().collect()
+    }
+
+    #[test]
+    fn a_prefetched_libdir_is_the_one_rustc_prints_and_is_asked_once() {
+        prefetch_host_libdir();
+        // The second caller waits for the prefetch's answer instead of asking again.
+        let first = target_libdir(None);
+        assert_eq!(first, query_target_libdir(None));
+        assert_eq!(target_libdir(None), first);
     }
 
     #[test]

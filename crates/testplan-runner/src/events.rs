@@ -131,6 +131,13 @@ pub enum Reschedule {
         /// The limit that memory was nearing (the runner's cgroup, or the machine), in bytes.
         limit: u64,
     },
+    /// It ran in a batch (many tests in one process) whose process ended while it ran —
+    /// crashed, timed out, stopped at the memory limit — or without its complete result:
+    /// it runs again in a process of its own, so the status it gets is its own.
+    Isolated {
+        /// What happened to the batch process (`its batch process crashed (SIGSEGV)`).
+        cause: String,
+    },
     /// It failed and `--retries` allows another attempt.
     Retry {
         /// The attempt that failed (1 for the first run).

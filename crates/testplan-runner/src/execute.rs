@@ -1,25 +1,34 @@
-//! The executor: runs planned tests, `jobs` at once, each in its own process group (or, for
-//! doctests, one `cargo test --doc` batch per package), enforces timeouts, captures bounded
+//! The executor: runs planned tests, `jobs` at once, each in its own process group (or in
+//! batches: chunks of a binary's tests, one `cargo test --doc` per package), enforces timeouts, captures bounded
 //! output, reacts to cancellation, and reports everything as [`Event`]s. It never prints.
 //!
 //! The pieces, from policy down to the platform:
 //! - `job`: the planned tests become jobs — one process each, with what it occupies
 //!   (`Demand`: slots, a memory estimate, whether it runs alone) and how its results are read
-//!   (one test, or a libtest-style batch);
+//!   (one test, or a batch: chunks of a binary's tests, a package's doctests);
 //! - `admission`: which jobs may run together — slots, the memory budget, tests that run
 //!   alone;
 //! - `memory`: the memory guard's policy — live memory thresholds, per-test limits, which
 //!   test to stop when memory runs out (see docs/memory.md);
-//! - `scheduler`: the coordinator loop that admits jobs in planned order, watches memory,
-//!   enforces timeouts and memory limits, retries, fail-fast and Ctrl-C;
-//! - `emit`: the events, the totals, and exactly one `TestFinished` per test;
+//! - `scheduler`: the coordinator loop that admits jobs in planned order (phases as lanes,
+//!   doctest batches of later phases in the background), watches memory, enforces timeouts
+//!   and memory limits, retries, fail-fast and Ctrl-C; `scheduler::settle` turns an ended
+//!   process into results or re-runs;
+//! - `emit`: the events, the totals, exactly one `TestFinished` per test, and the events of
+//!   phases running ahead held until their turn;
 //! - `process`: spawning, the output reader and the `wait4` waiter threads;
 //! - `batch`: the parser of libtest's text output for batches;
 //! - `resolve`: how an exit (and the runner's own kills) becomes a status;
 //! - [`crate::platform`]: `wait4`, process-group signals, signal names.
 //!
-//! Durations of batch members are approximate: libtest reports when each test ends, so a
-//! member's duration is the time since the previous result of its batch.
+//! Batches: tests that may share a process ([`TestLimits::batch`]) run in libtest batches,
+//! `BIN --exact A B C --test-threads 1`: one process per chunk of a binary's tests, a slot
+//! each; libtest prints each test's start and result, so every test still gets its own
+//! result and duration (start line to result), and a crash or timeout is put on the
+//! running test by re-running it alone. Peak RSS is per process, so batch members have
+//! none (`peak_rss: None`). Doctests run in batches through `cargo test --doc`; a doctest's
+//! duration is the time since the previous result of its batch. docs/running.md has the
+//! whole story.
 
 mod admission;
 mod batch;
@@ -43,7 +52,8 @@ use crate::filter::{Action, PlannedTest};
 use crate::model::{TestBinary, TestIdx, TestList};
 use crate::resources::{DEFAULT_PER_TEST_ESTIMATE, MemorySample, MemoryWatch, Resources, SampleMemory};
 use emit::Emitter;
-use job::DocCommand;
+use job::{DocCommand, JobKind};
+use scheduler::Scheduler;
 
 /// Default hard timeout per test.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -66,13 +76,16 @@ pub struct TestLimits {
     pub timeout: Duration,
     /// Runs alone (the `serial` marker): nothing else runs while it does.
     pub serial: bool,
+    /// May share a libtest process with other tests of its binary (a batch phase, and
+    /// nothing that needs a process of its own; see [`crate::plan`]).
+    pub batch: bool,
 }
 
 impl TestLimits {
     /// The estimate of a test nothing is known about ([`DEFAULT_PER_TEST_ESTIMATE`]).
     pub const DEFAULT_ESTIMATE: u64 = DEFAULT_PER_TEST_ESTIMATE;
 
-    /// The default estimate, no limit of its own, not serial.
+    /// The default estimate, no limit of its own, not serial, a process of its own.
     pub fn with_timeout(timeout: Duration) -> Self {
         TestLimits {
             memory_estimate: Self::DEFAULT_ESTIMATE,
@@ -80,6 +93,7 @@ impl TestLimits {
             memory_limit: None,
             timeout,
             serial: false,
+            batch: false,
         }
     }
 }
@@ -194,6 +208,9 @@ pub struct PhaseRun {
 /// stops the later ones (their tests are reported not run) unless fail-fast is off or the
 /// phase says continue. Events: `RunStarted`, then per phase `PhaseStarted` … `PhaseFinished`
 /// (or `PhaseSkipped` followed by its tests' results), then `RunFinished`.
+///
+/// Doctest batches of later phases start at the beginning, in the background (see
+/// [`scheduler`]); their events are reported in their phase, as if it had run in turn.
 pub fn execute_phases(
     list: &TestList,
     phases: &[PhaseRun],
@@ -202,45 +219,81 @@ pub fn execute_phases(
     sink: &mut dyn FnMut(&Event),
 ) -> RunStats {
     let mut doc_command = |binary: &TestBinary| (cargo_program(), opts.cargo.doc_test_args(&binary.package));
+    execute_phases_with(list, phases, opts, cancel, sink, &mut doc_command)
+}
+
+/// [`execute_phases`] with the doctest command injected, so tests can stand in for cargo.
+fn execute_phases_with(
+    list: &TestList,
+    phases: &[PhaseRun],
+    opts: &ExecuteOptions,
+    cancel: &CancelToken,
+    sink: &mut dyn FnMut(&Event),
+    doc_command: &mut DocCommand<'_>,
+) -> RunStats {
     let started = Instant::now();
     let total = phases.iter().map(|p| p.planned.len()).sum();
     let all: Vec<PlannedTest> = phases.iter().flat_map(|p| p.planned.iter().cloned()).collect();
     let mut emit = Emitter::new(sink, total);
     let jobs = phases.iter().map(|p| p.jobs).max().unwrap_or(opts.jobs).max(1);
     emit.event(&Event::RunStarted { tests: total, binaries: count_binaries(list, &all), jobs });
+    let run_opts = ExecuteOptions { jobs, ..opts.clone() };
+    let mut sched = Scheduler::new(&run_opts, cancel, &mut emit);
+    add_lanes(&mut sched, list, phases, doc_command);
     let mut halted: Option<(StopReason, String)> = None;
     for (index, phase) in phases.iter().enumerate() {
         if halted.is_none() && cancel.is_cancelled() {
             halted = Some((StopReason::Interrupted, "interrupted".to_owned()));
+            sched.abandon_lanes_from(index);
         }
+        let emit = sched.emitter();
         if let Some((reason, why)) = &halted {
-            skip_phase(index, phase, why, TestStatus::NotRun { reason: *reason }, &mut emit);
+            skip_phase(index, phase, why, TestStatus::NotRun { reason: *reason }, emit);
             continue;
         }
         if phase.planned.is_empty() {
             let name = phase.name.clone();
-            emit.event(&Event::PhaseSkipped {
-                index,
-                name,
-                tests: 0,
-                reason: "no tests selected".to_owned(),
-            });
+            let reason = "no tests selected".to_owned();
+            emit.event(&Event::PhaseSkipped { index, name, tests: 0, reason });
             continue;
         }
         if let Some(why) = &phase.unavailable {
-            skip_phase(index, phase, why, TestStatus::Skipped { reason: why.clone() }, &mut emit);
+            skip_phase(index, phase, why, TestStatus::Skipped { reason: why.clone() }, emit);
             continue;
         }
-        let phase_stats = run_phase(list, index, phase, opts, cancel, &mut emit, &mut doc_command);
+        let phase_stats = run_phase(index, phase, &mut sched);
         if phase_stats.failures() > 0 && opts.fail_fast && !phase.continue_on_failure {
             halted = Some((StopReason::FailFast, format!("phase '{}' failed", phase.name)));
+            sched.abandon_lanes_from(index + 1);
         }
     }
+    sched.finish();
     let stopped =
         halted.map(|(reason, _)| reason).or(cancel.is_cancelled().then_some(StopReason::Interrupted));
     let stats = emit.stats().clone();
     emit.event(&Event::RunFinished { stats: stats.clone(), duration: started.elapsed(), stopped });
     stats
+}
+
+/// One lane per phase, in order (empty for phases that will not run). Doctest batches of
+/// phases after the first that runs may start in the background.
+fn add_lanes(sched: &mut Scheduler<'_, '_>, list: &TestList, phases: &[PhaseRun], doc: &mut DocCommand<'_>) {
+    let mut earlier_runs = false;
+    for phase in phases {
+        let runs = !phase.planned.is_empty() && phase.unavailable.is_none();
+        let mut jobs = Vec::new();
+        if runs {
+            let limits = |test: TestIdx| {
+                phase.limits.get(&test).copied().unwrap_or(TestLimits::with_timeout(phase.timeout))
+            };
+            jobs = job::plan_jobs(list, &phase.planned, phase.jobs.max(1), phase.timeout, &limits, doc);
+            for job in jobs.iter_mut().filter(|j| matches!(j.kind, JobKind::Batch { doctest: true, .. })) {
+                job.background = earlier_runs;
+            }
+        }
+        earlier_runs |= runs;
+        sched.add_lane(phase.jobs, jobs);
+    }
 }
 
 fn skip_phase(index: usize, phase: &PhaseRun, why: &str, status: TestStatus, emit: &mut Emitter<'_>) {
@@ -257,26 +310,18 @@ fn skip_phase(index: usize, phase: &PhaseRun, why: &str, status: TestStatus, emi
     }
 }
 
-fn run_phase(
-    list: &TestList,
-    index: usize,
-    phase: &PhaseRun,
-    opts: &ExecuteOptions,
-    cancel: &CancelToken,
-    emit: &mut Emitter<'_>,
-    doc_command: &mut DocCommand<'_>,
-) -> RunStats {
+fn run_phase(index: usize, phase: &PhaseRun, sched: &mut Scheduler<'_, '_>) -> RunStats {
     let started = Instant::now();
+    let emit = sched.emitter();
     let before = emit.stats().clone();
     let jobs = phase.jobs.max(1);
     let name = phase.name.clone();
     emit.event(&Event::PhaseStarted { index, name: name.clone(), tests: phase.planned.len(), jobs });
-    let phase_opts = ExecuteOptions { jobs, timeout: phase.timeout, ..opts.clone() };
     report_skips(&phase.planned, emit);
-    let limits =
-        |test: TestIdx| phase.limits.get(&test).copied().unwrap_or(TestLimits::with_timeout(phase.timeout));
-    let job_list = job::plan_jobs(list, &phase.planned, jobs, phase.timeout, &limits, doc_command);
-    let stopped = scheduler::Scheduler::new(&phase_opts, cancel, emit, job_list).run();
+    let stopped = sched.run_lane(index);
+    // A phase whose doctests ran in the background began with them.
+    let began = sched.lane_started_at(index).map_or(started, |at| at.min(started));
+    let emit = sched.emitter();
     report_unfinished(&phase.planned, stopped, emit);
     let mut stats = emit.stats().since(&before);
     stats.total = phase.planned.len();
@@ -284,7 +329,7 @@ fn run_phase(
         index,
         name,
         stats: stats.clone(),
-        duration: started.elapsed(),
+        duration: began.elapsed(),
         stopped,
     });
     stats
@@ -295,7 +340,8 @@ fn run_phase(
 /// Events: `RunStarted`; a `TestFinished` (skipped) for every planned skip; then, in planned
 /// order, `TestStarted`/`TestFinished` as tests run; `Stopping` if the run stops early; and
 /// `RunFinished`. Every planned test gets exactly one `TestFinished`. When this returns, no
-/// process it started is left running.
+/// process it started is left running. Every test runs in a process of its own (doctests:
+/// in a batch per package).
 pub fn execute(
     list: &TestList,
     planned: &[PlannedTest],
@@ -323,7 +369,13 @@ fn execute_with(
     report_skips(planned, &mut emit);
     let limits = |_: TestIdx| TestLimits::with_timeout(opts.timeout);
     let job_list = job::plan_jobs(list, planned, jobs, opts.timeout, &limits, doc_command);
-    let stopped = scheduler::Scheduler::new(opts, cancel, &mut emit, job_list).run();
+    let stopped = {
+        let mut sched = Scheduler::new(opts, cancel, &mut emit);
+        let lane = sched.add_lane(jobs, job_list);
+        let stopped = sched.run_lane(lane);
+        sched.finish();
+        stopped
+    };
     report_unfinished(planned, stopped, &mut emit);
     let stats = emit.stats().clone();
     emit.event(&Event::RunFinished { stats: stats.clone(), duration: started.elapsed(), stopped });

@@ -11,6 +11,13 @@
 //! | timeout | `--timeout`; the phase's `timeout`; the largest `timeout` of the test's markers; the built-in marker timeouts ([`BUILTIN_MARKER_TIMEOUTS`]); [`DEFAULT_TIMEOUT`](crate::execute::DEFAULT_TIMEOUT) |
 //! | memory limit | `--memory-limit`; the phase's `memory`; the largest `memory` of its markers; none (the run's default: the budget) |
 //! | memory estimate | measured history (peak × 1.25 + 64 MiB); the limit above; the built-in marker estimates ([`BUILTIN_MARKER_ESTIMATES`]); 1 GiB — never more than the limit |
+//! | isolation | `--isolation process`; the `isolation` of its markers (`process` wins); `--isolation batch`; the phase's `isolation` |
+//!
+//! A test of a batch phase still gets a process of its own ([`TestLimits::batch`] false)
+//! when it needs one: the `serial`, `requires-models` or `requires-gpu` marker, a memory
+//! limit of its own (the phase's or its markers' `memory`, `--memory-limit`), or a measured
+//! peak RSS above [`BATCH_MAX_PEAK`] (a big test would make its whole batch big). The
+//! executor also keeps tests of custom-harness binaries in processes of their own.
 //!
 //! The phase comes before the markers because it is the narrower choice: a `slow` phase's
 //! long timeout must hold for the `unit` tests in it, whatever `unit` says. Built-in marker
@@ -22,7 +29,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use testplan_markers::marker::builtin;
-use testplan_markers::plan::{OnFailure, Requirement};
+use testplan_markers::plan::{Isolation, OnFailure, Requirement};
 use testplan_markers::{
     Classification, Config, Decision, MarkerSet, Phase, PhaseIdx, Selection, TestFacts, TestKind,
 };
@@ -47,6 +54,13 @@ pub const BUILTIN_MARKER_TIMEOUTS: [(&str, Duration); 4] = [
     (builtin::REQUIRES_MODELS, Duration::from_secs(30 * 60)),
     (builtin::REQUIRES_GPU, Duration::from_secs(30 * 60)),
 ];
+
+/// Tests whose measured peak RSS is above this run in a process of their own, even in a
+/// batch phase.
+pub const BATCH_MAX_PEAK: u64 = 256 * 1024 * 1024;
+
+/// Markers whose tests never share a process: heavy tests, and tests that must run alone.
+pub const PROCESS_MARKERS: [&str; 3] = [builtin::SERIAL, builtin::REQUIRES_MODELS, builtin::REQUIRES_GPU];
 
 /// Built-in memory estimates of heavy markers (estimates, not limits).
 pub const BUILTIN_MARKER_ESTIMATES: [(&str, u64); 2] =
@@ -80,6 +94,9 @@ pub struct PlanRequest<'a> {
     pub default_timeout: Duration,
     /// `--timeout`, which overrides the phases' `timeout`.
     pub timeout_override: Option<Duration>,
+    /// `--isolation`: `process` runs every test in a process of its own; `batch` batches
+    /// every phase (tests that need a process of their own still get one).
+    pub isolation_override: Option<Isolation>,
 }
 
 /// The plan of one run.
@@ -223,7 +240,21 @@ fn test_limits(req: &PlanRequest<'_>, phase: &Phase, markers: &MarkerSet) -> Tes
         (None, Some(estimate)) => (estimate, EstimateSource::Marker),
         (None, None) => (DEFAULT_PER_TEST_ESTIMATE, EstimateSource::Default),
     };
-    TestLimits { memory_estimate, estimate_from, memory_limit, timeout, serial: has(builtin::SERIAL) }
+    let isolation = match (req.isolation_override, configured.isolation) {
+        (Some(Isolation::Process), _) => Isolation::Process,
+        (_, Some(marker)) => marker,
+        (Some(Isolation::Batch), None) => Isolation::Batch,
+        (None, None) => phase.isolation,
+    };
+    let needs_process = PROCESS_MARKERS.iter().any(|m| has(m)) || memory_limit.is_some();
+    TestLimits {
+        memory_estimate,
+        estimate_from,
+        memory_limit,
+        timeout,
+        serial: has(builtin::SERIAL),
+        batch: isolation == Isolation::Batch && !needs_process,
+    }
 }
 
 /// What refines a plan's memory settings for a run: measured history, `--memory-limit`, and
@@ -293,7 +324,10 @@ fn refine_limits(limits: &mut TestLimits, list: &TestList, test: TestIdx, req: &
     if let Some(peak) = peak {
         limits.memory_estimate = estimate_from_peak(peak);
         limits.estimate_from = EstimateSource::History;
+        limits.batch &= peak <= BATCH_MAX_PEAK;
     }
+    // A limit of its own is enforced on its own process.
+    limits.batch &= limits.memory_limit.is_none();
     if let Some(limit) = limits.memory_limit {
         limits.memory_estimate = limits.memory_estimate.min(limit);
     }
@@ -378,15 +412,32 @@ impl RunMemory {
     /// Reads the history under `target_dir`; an unreadable file is a warning (returned), not
     /// an error: the run goes on without history.
     pub fn load_history(&mut self, target_dir: &Utf8Path) -> Option<String> {
+        let loading = Self::start_loading_history(target_dir);
+        self.finish_loading_history(loading)
+    }
+
+    /// Starts reading the history under `target_dir` on a thread of its own (it is needed
+    /// only for planning, after the build and the listing; a large suite's history takes
+    /// milliseconds to parse). Finish with [`RunMemory::finish_loading_history`].
+    pub fn start_loading_history(target_dir: &Utf8Path) -> HistoryLoad {
         let path = History::path_in(target_dir);
-        let loaded = History::load(path.as_std_path());
+        let file = path.clone();
+        let handle = std::thread::spawn(move || History::load(file.as_std_path()));
+        HistoryLoad { path, handle }
+    }
+
+    /// Takes the history read in the background; an unreadable file is a warning
+    /// (returned): the run goes on without history.
+    pub fn finish_loading_history(&mut self, loading: HistoryLoad) -> Option<String> {
+        let HistoryLoad { path, handle } = loading;
         self.history_path = Some(path.clone());
-        match loaded {
-            Ok(history) => {
+        match handle.join() {
+            Ok(Ok(history)) => {
                 self.history = history;
                 None
             }
-            Err(e) => Some(format!("could not read the test history {path}: {e}")),
+            Ok(Err(e)) => Some(format!("could not read the test history {path}: {e}")),
+            Err(_) => Some(format!("could not read the test history {path}")),
         }
     }
 
@@ -424,6 +475,13 @@ impl RunMemory {
         let Some(path) = &self.history_path else { return Ok(()) };
         History::update_file(path.as_std_path(), &measurements_from_report(report))
     }
+}
+
+/// The history file being read in the background ([`RunMemory::start_loading_history`]).
+#[derive(Debug)]
+pub struct HistoryLoad {
+    path: Utf8PathBuf,
+    handle: std::thread::JoinHandle<std::io::Result<History>>,
 }
 
 /// The measurements of a run report: every test that ran to an end with a measured peak.

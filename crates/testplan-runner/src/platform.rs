@@ -96,6 +96,37 @@ pub fn kill_group(pgid: i32, signal: i32) -> io::Result<()> {
     if err.raw_os_error() == Some(libc::ESRCH) { Ok(()) } else { Err(err) }
 }
 
+/// Makes the process `command` starts run at a lower CPU priority: nice value `nice`
+/// (0–19; children it starts inherit it). Background work, such as doctest
+/// batches started ahead of their phase, then gets only the CPU time the rest leaves idle.
+pub fn lower_priority(command: &mut std::process::Command, nice: i32) {
+    use std::os::unix::process::CommandExt;
+    let raise = move || {
+        // SAFETY: `setpriority` is a plain system call (async-signal-safe), as required
+        // between fork and exec; it touches no memory of the parent. `PRIO_PROCESS` with
+        // who = 0 is the calling (child) process. Failure is ignored: the child then runs
+        // at normal priority, which is only slower, never wrong.
+        let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS as _, 0, nice.clamp(0, 19)) };
+        Ok(())
+    };
+    // SAFETY: the closure only makes an async-signal-safe system call (see above) and
+    // allocates nothing, as `pre_exec` requires.
+    unsafe { command.pre_exec(raise) };
+}
+
+/// Sets the nice value of every process of group `pgid` (best effort: lowering it needs
+/// privileges an ordinary user may lack; then nothing changes). Processes they start later
+/// inherit it.
+pub fn set_group_priority(pgid: i32, nice: i32) -> io::Result<()> {
+    if pgid <= 1 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("refusing to renice group {pgid}")));
+    }
+    // SAFETY: `setpriority` has no memory-safety preconditions; the group id was checked
+    // above (0 would be the runner's own group).
+    let rc = unsafe { libc::setpriority(libc::PRIO_PGRP as _, pgid as libc::id_t, nice.clamp(-20, 19)) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
 /// Whether the process group `pgid` still has a live (non-zombie) member.
 ///
 /// `kill(-pgid, 0)` also counts zombies, and orphaned zombies can wait seconds for an init

@@ -26,6 +26,7 @@ pub(super) const TEMPLATE: &str = r#"# testplan.toml: the test plan of this work
 # timeout = "10m"          # per-test timeout
 # time-budget = "2m"       # longer than this: reported as a candidate for `slow`
 # memory = "4GiB"          # per-test memory estimate and limit
+# isolation = "process"    # never batch its tests, even in a batch phase
 #
 # [[markers.gpu-heavy.rules]]
 # name = "^kernels::"      # also: package, binary, kind, file
@@ -40,6 +41,7 @@ pub(super) const TEMPLATE: &str = r#"# testplan.toml: the test plan of this work
 [[phases]]
 name = "unit"
 select = "unit and not (e2e or slow or requires-gpu or requires-models)"
+isolation = "batch"        # many tests per process, like `cargo test` (see below)
 
 [[phases]]
 name = "integration"
@@ -48,6 +50,7 @@ select = "(integration or e2e) and not (slow or requires-gpu or requires-models)
 [[phases]]
 name = "doc"
 select = "doc and not (e2e or slow or requires-gpu or requires-models)"
+isolation = "batch"
 
 [[phases]]
 name = "slow"
@@ -69,7 +72,8 @@ requires = ["gpu"]         # skipped, with the reason, where no GPU is detected
 #   timeout = "60s"        # per-test timeout
 #   memory = "1GiB"        # per-test memory estimate and limit
 #   on-failure = "stop"    # or "continue": later phases run after a failure
-#   isolation = "process"  # or "batch"
+#   isolation = "process"  # one process per test (the default), or "batch": many tests
+#                          # per process; tests that need their own process still get one
 #   runs-on = "gpu-runner" # CI runner label of the phase's jobs in `cargo testplan matrix`
 
 # PROFILES: `run` (every phase), `fast` (no slow or heavy tests) and `full` (plus

@@ -7,9 +7,10 @@ use super::fields;
 use super::walk::{Key, Source, Table, Value};
 use crate::classify::{Rule, RuleOrigin, TestKind};
 use crate::marker::{Marker, MarkerName, MarkerRegistry};
+use crate::plan::Isolation;
 
 /// Keys of a `[markers.NAME]` table.
-const MARKER_KEYS: [&str; 5] = ["description", "timeout", "time-budget", "memory", "rules"];
+const MARKER_KEYS: [&str; 6] = ["description", "timeout", "time-budget", "memory", "isolation", "rules"];
 /// Keys of a rule.
 const RULE_KEYS: [&str; 5] = ["name", "package", "binary", "kind", "file"];
 
@@ -88,6 +89,10 @@ fn read_defaults(src: &Source<'_>, table: &Table<'_, '_>, marker: &mut Marker) -
     }
     if let Some(value) = table.get("memory") {
         marker.defaults.memory = Some(fields::byte_size(src, &value)?);
+    }
+    if let Some(value) = table.get("isolation") {
+        let choices = [("process", Isolation::Process), ("batch", Isolation::Batch)];
+        marker.defaults.isolation = Some(fields::choice(src, &value, &choices)?);
     }
     Ok(())
 }

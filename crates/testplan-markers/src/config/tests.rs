@@ -28,6 +28,7 @@ description = "large kernels"
 timeout = "10m"
 time-budget = "5s"
 memory = "2GiB"
+isolation = "process"
 
 [[markers.gpu-heavy.rules]]
 name = "^kernels::"
@@ -70,6 +71,7 @@ fn full_schema() {
     assert_eq!(heavy.defaults.timeout, Some(Duration::from_secs(600)));
     assert_eq!(heavy.defaults.time_budget, Some(Duration::from_secs(5)));
     assert_eq!(heavy.defaults.memory, Some(ByteSize(2 << 30)));
+    assert_eq!(heavy.defaults.isolation, Some(Isolation::Process));
     let slow = config.registry.lookup("slow").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         (slow.description.as_str(), slow.defaults.memory),
@@ -84,9 +86,9 @@ fn full_schema() {
     assert_eq!(
         rules,
         [
-            "gpu-heavy rule markers.gpu-heavy.rules[0] at testplan.toml:8:1",
-            "slow rule markers.slow.rules[0] at testplan.toml:14:10",
-            "slow rule markers.slow.rules[1] at testplan.toml:14:33",
+            "gpu-heavy rule markers.gpu-heavy.rules[0] at testplan.toml:9:1",
+            "slow rule markers.slow.rules[0] at testplan.toml:15:10",
+            "slow rule markers.slow.rules[1] at testplan.toml:15:33",
         ]
     );
 
@@ -143,7 +145,7 @@ fn rules_classify_through_config() {
     assert_eq!(config.plan.assign(&classification.markers), Some(PhaseIdx(1)));
     let sources: Vec<String> =
         classification.sources_of(&MarkerName::from_static("gpu-heavy")).map(ToString::to_string).collect();
-    assert_eq!(sources, ["rule markers.gpu-heavy.rules[0] at testplan.toml:8:1"]);
+    assert_eq!(sources, ["rule markers.gpu-heavy.rules[0] at testplan.toml:9:1"]);
 }
 
 #[test]
@@ -178,7 +180,7 @@ fn init_template_examples_parse() {
 
 #[test]
 fn errors() {
-    let cases: [(&str, &str); 34] = [
+    let cases: [(&str, &str); 35] = [
         ("[[phases]\nname = 1", "testplan.toml:1:10: invalid TOML: unclosed array table, expected `]`"),
         ("a = 1\na = 2", "testplan.toml:2:1: invalid TOML: duplicate key"),
         (
@@ -276,6 +278,10 @@ fn errors() {
         (
             "[[phases]]\nname = \"unit\"\nselect = \"unit\"\non-failure = \"stopp\"",
             "testplan.toml:4:14: phases[0].on-failure: invalid value 'stopp': expected 'stop' or 'continue' (did you mean 'stop'?)",
+        ),
+        (
+            "[markers.slow]\nisolation = \"proces\"",
+            "testplan.toml:2:13: markers.slow.isolation: invalid value 'proces': expected 'process' or 'batch' (did you mean 'process'?)",
         ),
         (
             "[[phases]]\nname = \"gpu\"\nselect = \"requires-gpu\"\nrequires = [\"gpu\", \"gpus\"]",

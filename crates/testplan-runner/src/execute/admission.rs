@@ -12,6 +12,12 @@
 //!
 //! Admission is in planned order: a job that does not fit waits, and so do those behind it
 //! (head-of-line), which keeps the order predictable and never starves a large job.
+//!
+//! Background jobs (doctest batches started before their phase, at a lower CPU priority)
+//! have slots of their own, as many as `-j`, so they never take a slot from the current
+//! phase; they share its memory budget but are admitted only when they fit beside what
+//! runs *and* the current phase's next job (`keep_free`), never alone, never exclusive, and
+//! never while memory is near its limit or something runs alone.
 
 use super::job::Demand;
 
@@ -26,23 +32,42 @@ pub(crate) struct Grant {
     pub exclusive: bool,
     /// Its estimate is larger than the whole budget (it runs alone).
     pub over_budget: bool,
+    /// Holds background slots.
+    pub background: bool,
 }
 
 /// The state of admission: capacity and what running jobs hold.
 #[derive(Debug)]
 pub(crate) struct Admission {
     capacity: usize,
+    background_capacity: usize,
     budget: Option<u64>,
     busy: usize,
+    background_busy: usize,
     reserved: u64,
     running: usize,
     exclusive: bool,
 }
 
 impl Admission {
-    /// `capacity` slots (at least 1) and an optional memory budget in bytes.
+    /// `capacity` slots (at least 1; as many background slots) and an optional memory
+    /// budget in bytes.
     pub fn new(capacity: usize, budget: Option<u64>) -> Self {
-        Admission { capacity: capacity.max(1), budget, busy: 0, reserved: 0, running: 0, exclusive: false }
+        Admission {
+            capacity: capacity.max(1),
+            background_capacity: capacity.max(1),
+            budget,
+            busy: 0,
+            background_busy: 0,
+            reserved: 0,
+            running: 0,
+            exclusive: false,
+        }
+    }
+
+    /// Changes the (foreground) slots, e.g. for the next phase.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(1);
     }
 
     /// Admits `demand` if it fits now; `memory_full` is the live watch saying memory is near
@@ -58,17 +83,61 @@ impl Admission {
                 return None;
             }
         }
-        let grant = Grant { slots, memory: demand.memory, exclusive, over_budget };
-        self.busy += grant.slots;
+        let grant = Grant { slots, memory: demand.memory, exclusive, over_budget, background: false };
+        Some(self.hold(grant))
+    }
+
+    /// Whether `demand` would be admitted now if live memory allowed it (no state changes).
+    pub fn could_admit(&self, demand: Demand) -> bool {
+        if self.running == 0 {
+            return true;
+        }
+        let slots = demand.slots.clamp(1, self.capacity);
+        let exclusive = demand.exclusive || self.budget.is_some_and(|budget| demand.memory > budget);
+        let memory_fits = self.budget.is_none_or(|budget| self.reserved + demand.memory <= budget);
+        !self.exclusive && !exclusive && memory_fits && self.busy + slots <= self.capacity
+    }
+
+    /// Admits a background job if it fits beside what runs with `keep_free` bytes of the
+    /// budget left for the current phase's next job (see the module docs).
+    pub fn try_admit_background(
+        &mut self,
+        demand: Demand,
+        memory_full: bool,
+        keep_free: u64,
+    ) -> Option<Grant> {
+        let slots = demand.slots.clamp(1, self.background_capacity);
+        let memory_fits = self.budget.is_none_or(|budget| {
+            self.reserved.saturating_add(demand.memory).saturating_add(keep_free) <= budget
+        });
+        let fits = !demand.exclusive && !self.exclusive && !memory_full && memory_fits;
+        if !fits || self.background_busy + slots > self.background_capacity {
+            return None;
+        }
+        let grant =
+            Grant { slots, memory: demand.memory, exclusive: false, over_budget: false, background: true };
+        Some(self.hold(grant))
+    }
+
+    fn hold(&mut self, grant: Grant) -> Grant {
+        if grant.background {
+            self.background_busy += grant.slots;
+        } else {
+            self.busy += grant.slots;
+        }
         self.reserved = self.reserved.saturating_add(grant.memory);
         self.running += 1;
         self.exclusive |= grant.exclusive;
-        Some(grant)
+        grant
     }
 
     /// Returns what an ended job held.
     pub fn release(&mut self, grant: Grant) {
-        self.busy = self.busy.saturating_sub(grant.slots);
+        if grant.background {
+            self.background_busy = self.background_busy.saturating_sub(grant.slots);
+        } else {
+            self.busy = self.busy.saturating_sub(grant.slots);
+        }
         self.reserved = self.reserved.saturating_sub(grant.memory);
         self.running = self.running.saturating_sub(1);
         if grant.exclusive {
@@ -144,6 +213,37 @@ mod tests {
         assert!(admission.try_admit(demand(MIB), false).is_some());
     }
 
+    #[test]
+    fn background_jobs_have_their_own_slots_and_leave_memory_for_the_foreground() {
+        let mut admission = Admission::new(2, Some(4 * GIB));
+        let doc = Demand { slots: 2, memory: 2 * GIB, exclusive: false };
+        let bg = admission.try_admit_background(doc, false, GIB).expect("fits with 1 GiB to spare");
+        assert!(bg.background);
+        assert_eq!(admission.try_admit_background(Demand::single(0), false, 0), None, "no background slot");
+        let a = admission.try_admit(demand(GIB), false).expect("foreground slots are untouched");
+        let b = admission.try_admit(demand(GIB), false).expect("second slot");
+        assert_eq!(admission.try_admit(demand(0), false), None, "the foreground's slots are full");
+        admission.release(bg);
+        admission.release(a);
+        admission.release(b);
+        let refused = [
+            (Demand { slots: 1, memory: GIB, exclusive: true }, false, 0),
+            (demand(GIB), true, 0),
+            (demand(3 * GIB), false, 2 * GIB),
+            (demand(5 * GIB), false, 0),
+        ];
+        for (demand, full, keep_free) in refused {
+            assert_eq!(admission.try_admit_background(demand, full, keep_free), None, "{demand:?}");
+        }
+        let alone =
+            admission.try_admit(Demand { slots: 1, memory: 0, exclusive: true }, false).expect("alone");
+        assert_eq!(admission.try_admit_background(demand(0), false, 0), None, "nothing beside a job alone");
+        admission.release(alone);
+        admission.set_capacity(1);
+        admission.try_admit(demand(0), false).expect("one slot");
+        assert_eq!(admission.try_admit(demand(0), false), None, "the new capacity holds");
+    }
+
     /// xorshift64*: reproducible pseudo-random numbers without a dependency.
     struct Rng(u64);
 
@@ -184,7 +284,12 @@ mod tests {
             while !queue.is_empty() || !running.is_empty() {
                 let full = rng.below(10) == 0;
                 while let Some(&front) = queue.front() {
-                    let Some(grant) = admission.try_admit(front, full) else { break };
+                    let could = admission.could_admit(front);
+                    let Some(grant) = admission.try_admit(front, full) else {
+                        assert!(full || !could, "case {case}: could_admit said yes");
+                        break;
+                    };
+                    assert!(could, "case {case}: could_admit said no");
                     queue.pop_front();
                     running.push((front, grant));
                     started += 1;

@@ -1,7 +1,8 @@
 //! Parser of libtest's stable, human ("pretty") text output, for processes that run many
-//! tests: `cargo test --doc` batches today, libtest batches (many tests per process) later.
+//! tests: libtest batches (`BIN --exact A B C --test-threads 1`) and `cargo test --doc`
+//! batches.
 //!
-//! It is pure — lines in, results out — and streaming: the output reader feeds it line by
+//! It is pure — lines in, events out — and streaming: the output reader feeds it line by
 //! line so a result is known the moment libtest prints it. What it understands:
 //!
 //! ```text
@@ -27,6 +28,25 @@
 //! ` ... ` that leaves a known test name on the left (falling back to the first split that
 //! parses). Result lines append libtest's test mode (` - compile fail`, ` - compile`,
 //! ` - should panic`) to the name the listing gives; it is removed again.
+//!
+//! # Sequential batches
+//!
+//! With `--test-threads 1` libtest prints `test NAME ... ` (and flushes) *before* it runs
+//! the test, and the outcome after it, so the parser of such a batch ([`BatchParser::sequential`])
+//! also reports which test is running ([`BatchEvent::Started`], seen on the unfinished
+//! line, see [`BatchParser::feed_partial`]). Output that bypasses libtest's capture — a
+//! child process writing to the inherited stdout — lands between the two halves:
+//!
+//! ```text
+//! test tests::spawns ... output of the child
+//! more output
+//! ok
+//! ```
+//!
+//! Such lines are kept as the running test's *stray* output (added to its failure output
+//! if it fails), and an outcome alone on a line completes the test. When the outcome word
+//! is lost (glued to stray output without a newline), the next test's start or the summary
+//! ends the test with [`Outcome::Unknown`]; the `failures:` list at the end decides it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -46,6 +66,10 @@ pub(crate) enum Outcome {
     Failed,
     /// `... ignored` or `... ignored, REASON`
     Ignored(Option<String>),
+    /// The test ended (the next one started, or the summary began) but its outcome word
+    /// was lost in output that bypassed libtest's capture: failed if the `failures:` list
+    /// names it (sequential batches only).
+    Unknown,
 }
 
 /// One `test NAME ... OUTCOME` line.
@@ -55,6 +79,15 @@ pub(crate) struct ResultLine {
     pub name: String,
     /// What happened to it.
     pub outcome: Outcome,
+}
+
+/// What the parser learnt from a line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BatchEvent {
+    /// The test started running (sequential batches only).
+    Started(String),
+    /// The test ended.
+    Result(ResultLine),
 }
 
 /// Where the parser is in libtest's output.
@@ -68,6 +101,13 @@ enum State {
     Summary,
 }
 
+/// The test a sequential batch is running, and what it printed around libtest's capture.
+#[derive(Debug)]
+struct Running {
+    name: String,
+    stray: OutputBuffer,
+}
+
 /// Streaming parser of libtest's pretty output for a known set of tests.
 #[derive(Debug)]
 pub(crate) struct BatchParser {
@@ -76,11 +116,23 @@ pub(crate) struct BatchParser {
     sections: HashMap<String, OutputBuffer>,
     section_head: usize,
     section_tail: usize,
+    /// `--test-threads 1`: starts are tracked.
+    sequential: bool,
+    running: Option<Running>,
+    /// Stray output of tests that failed (or whose outcome is unknown).
+    strays: HashMap<String, CapturedOutput>,
+    /// Names of the `failures:` list after the sections.
+    failed: HashSet<String>,
+    /// In the `failures:` name list.
+    in_failed_list: bool,
+    /// `test result:` was printed: the harness reached its end.
+    finished: bool,
 }
 
 impl BatchParser {
-    /// A parser expecting results for `known` names; each failure section keeps at most
-    /// `section_head` + `section_tail` bytes.
+    /// A parser expecting results for `known` names, from a harness running several tests
+    /// at once (no starts); each failure section keeps at most `section_head` +
+    /// `section_tail` bytes.
     pub fn new(known: impl IntoIterator<Item = String>, section_head: usize, section_tail: usize) -> Self {
         BatchParser {
             known: known.into_iter().collect(),
@@ -88,39 +140,141 @@ impl BatchParser {
             sections: HashMap::new(),
             section_head,
             section_tail,
+            sequential: false,
+            running: None,
+            strays: HashMap::new(),
+            failed: HashSet::new(),
+            in_failed_list: false,
+            finished: false,
         }
     }
 
-    /// Feeds one line (without its newline); returns the result it reports, if any.
-    pub fn feed_line(&mut self, raw: &str) -> Option<ResultLine> {
+    /// A parser for a `--test-threads 1` batch: it also reports starts and keeps stray
+    /// output (see the module docs).
+    pub fn sequential(
+        known: impl IntoIterator<Item = String>,
+        section_head: usize,
+        section_tail: usize,
+    ) -> Self {
+        BatchParser { sequential: true, ..Self::new(known, section_head, section_tail) }
+    }
+
+    /// Feeds one line (without its newline); what it reports goes to `out`.
+    pub fn feed_line(&mut self, raw: &str, out: &mut Vec<BatchEvent>) {
         let line = strip_ansi(raw);
         let line = line.trim_end_matches('\r');
         if is_running_line(line) {
             // A new harness run (another binary of the same batch) starts over.
+            self.end_running(out);
             self.state = State::Results;
-            return None;
+            self.in_failed_list = false;
+            return;
         }
         match &mut self.state {
-            State::Results => self.feed_result_state(line),
+            State::Results => self.feed_result_state(line, out),
             State::Failures { current } => {
                 let current = current.clone();
                 self.feed_failure_state(line, current);
-                None
             }
-            State::Summary => None,
+            State::Summary => self.feed_summary_state(line),
         }
     }
 
-    fn feed_result_state(&mut self, line: &str) -> Option<ResultLine> {
-        if line == "failures:" {
-            self.state = State::Failures { current: None };
-            return None;
+    /// Looks at the unfinished last line: in a sequential batch, `test NAME ... ` without a
+    /// newline yet means NAME is running now.
+    pub fn feed_partial(&mut self, partial: &[u8], out: &mut Vec<BatchEvent>) {
+        if !self.sequential || self.running.is_some() || self.state != State::Results {
+            return;
         }
-        if line.starts_with("test result: ") {
-            self.state = State::Summary;
-            return None;
+        if !partial.starts_with(b"test ") || partial.len() > MAX_LINE {
+            return;
         }
-        parse_result_line(line, |name| self.known.contains(name))
+        let text = String::from_utf8_lossy(partial);
+        let line = strip_ansi(&text);
+        if let Some((name, _)) = parse_start_line(&line, |n| self.known.contains(n)) {
+            self.start(name.to_owned(), out);
+        }
+    }
+
+    fn start(&mut self, name: String, out: &mut Vec<BatchEvent>) {
+        self.end_running(out);
+        out.push(BatchEvent::Started(name.clone()));
+        let stray = OutputBuffer::new(self.section_head, self.section_tail);
+        self.running = Some(Running { name, stray });
+    }
+
+    /// The running test ended without a readable outcome.
+    fn end_running(&mut self, out: &mut Vec<BatchEvent>) {
+        if let Some(running) = self.running.take() {
+            let name = running.name.clone();
+            self.keep_stray(running);
+            out.push(BatchEvent::Result(ResultLine { name, outcome: Outcome::Unknown }));
+        }
+    }
+
+    fn feed_result_state(&mut self, line: &str, out: &mut Vec<BatchEvent>) {
+        if line == "failures:" || line.starts_with("test result: ") {
+            self.end_running(out);
+            self.finished |= line.starts_with("test result: ");
+            self.state = if line == "failures:" { State::Failures { current: None } } else { State::Summary };
+            return;
+        }
+        let known = &self.known;
+        if let Some(result) = parse_result_line(line, |name| known.contains(name)) {
+            return self.result(result, out);
+        }
+        if !self.sequential {
+            return;
+        }
+        if let Some((name, rest)) = parse_start_line(line, |name| known.contains(name)) {
+            // `test NAME ... ` followed by stray output on the same line.
+            let (name, rest) = (name.to_owned(), rest.to_owned());
+            if self.running.as_ref().is_none_or(|r| r.name != name) {
+                self.start(name, out);
+            }
+            self.stray_line(&rest);
+        } else if let Some(outcome) = self.running.as_ref().and_then(|_| parse_outcome(line)) {
+            let name = self.running.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+            self.result(ResultLine { name, outcome }, out);
+        } else {
+            self.stray_line(line);
+        }
+    }
+
+    fn result(&mut self, result: ResultLine, out: &mut Vec<BatchEvent>) {
+        if self.sequential {
+            match self.running.take() {
+                Some(running) if running.name == result.name => {
+                    if result.outcome == Outcome::Failed {
+                        self.keep_stray(running);
+                    }
+                }
+                other => {
+                    self.running = other;
+                    self.end_running(out);
+                    if !matches!(result.outcome, Outcome::Ignored(_)) {
+                        out.push(BatchEvent::Started(result.name.clone()));
+                    }
+                }
+            }
+        }
+        out.push(BatchEvent::Result(result));
+    }
+
+    fn stray_line(&mut self, line: &str) {
+        if let Some(running) = self.running.as_mut()
+            && !line.is_empty()
+        {
+            running.stray.push(line.as_bytes());
+            running.stray.push(b"\n");
+        }
+    }
+
+    fn keep_stray(&mut self, running: Running) {
+        let stray = running.stray.finish();
+        if !stray.is_empty() {
+            self.strays.insert(running.name, stray);
+        }
     }
 
     fn feed_failure_state(&mut self, line: &str, current: Option<String>) {
@@ -130,6 +284,8 @@ impl BatchParser {
             self.state = State::Failures { current: Some(name.to_owned()) };
         } else if line == "failures:" || line.starts_with("test result: ") {
             // The second `failures:` opens the list of names: the sections are over.
+            self.finished |= line.starts_with("test result: ");
+            self.in_failed_list = line == "failures:";
             self.state = State::Summary;
         } else if let Some(buffer) = current.as_ref().and_then(|name| self.sections.get_mut(name)) {
             buffer.push(line.as_bytes());
@@ -137,13 +293,64 @@ impl BatchParser {
         }
     }
 
-    /// Takes the collected failure sections (test name → its captured output).
+    fn feed_summary_state(&mut self, line: &str) {
+        if line.starts_with("test result: ") {
+            self.finished = true;
+            self.in_failed_list = false;
+        } else if self.in_failed_list
+            && let Some(name) = line.strip_prefix("    ")
+        {
+            self.failed.insert(name.to_owned());
+        }
+    }
+
+    /// Takes the collected failure sections (test name → its captured output), each with
+    /// the test's stray output in front of it.
     pub fn take_sections(&mut self) -> HashMap<String, CapturedOutput> {
-        std::mem::take(&mut self.sections)
+        let mut sections: HashMap<String, CapturedOutput> = std::mem::take(&mut self.sections)
             .into_iter()
             .map(|(name, buf)| (name, trim_section(buf.finish())))
-            .collect()
+            .collect();
+        for (name, stray) in std::mem::take(&mut self.strays) {
+            if let Some(section) = sections.get_mut(&name) {
+                *section = join_outputs(stray, std::mem::take(section));
+            }
+        }
+        sections
     }
+
+    /// Whether libtest listed `name` among the failures.
+    #[cfg(test)]
+    pub fn listed_failed(&self, name: &str) -> bool {
+        self.failed.contains(name)
+    }
+
+    /// Takes the names of libtest's `failures:` list.
+    pub fn take_failed_list(&mut self) -> HashSet<String> {
+        std::mem::take(&mut self.failed)
+    }
+
+    /// Whether the harness printed its `test result:` line.
+    pub fn reached_summary(&self) -> bool {
+        self.finished
+    }
+}
+
+/// `first` then `second`, as one bounded output.
+fn join_outputs(first: CapturedOutput, second: CapturedOutput) -> CapturedOutput {
+    if first.is_empty() {
+        return second;
+    }
+    let limit = first.head.len().max(second.head.len()).max(first.tail.len() + second.tail.len()).max(1);
+    let mut buffer = OutputBuffer::new(limit, limit);
+    for part in [&first, &second] {
+        buffer.push(&part.head);
+        if part.elided > 0 {
+            buffer.push(format!("\n[... {} bytes of output elided ...]\n", part.elided).as_bytes());
+        }
+        buffer.push(&part.tail);
+    }
+    buffer.finish()
 }
 
 /// Sections end with the blank line before the next header; drop it.
@@ -190,6 +397,19 @@ pub(crate) fn parse_result_line(line: &str, is_known: impl Fn(&str) -> bool) -> 
         fallback.get_or_insert(ResultLine { name: bare.to_owned(), outcome });
     }
     fallback
+}
+
+/// `test NAME ... REST` where NAME is known and REST is not an outcome: the start of a
+/// test in a sequential batch (REST is stray output, often empty).
+pub(crate) fn parse_start_line(line: &str, is_known: impl Fn(&str) -> bool) -> Option<(&str, &str)> {
+    let body = line.strip_prefix("test ")?;
+    body.match_indices(" ...").find_map(|(at, sep)| {
+        let name = &body[..at];
+        let rest = body[at + sep.len()..].strip_prefix(' ').unwrap_or(&body[at + sep.len()..]);
+        let rest_ok = at + sep.len() == body.len() || body[at + sep.len()..].starts_with(' ');
+        let name = [name, strip_mode(name)].into_iter().find(|n| is_known(n))?;
+        rest_ok.then_some((name, rest))
+    })
 }
 
 fn strip_mode(printed: &str) -> &str {
@@ -274,6 +494,11 @@ impl LineSplitter {
             on_line(&String::from_utf8_lossy(&self.partial));
             self.partial.clear();
         }
+    }
+
+    /// The unfinished last line so far.
+    pub fn partial(&self) -> &[u8] {
+        &self.partial
     }
 
     fn keep(&mut self, bytes: &[u8]) {
@@ -409,13 +634,114 @@ error: doctest failed, to rerun pass `--doc`
 
     fn parse_all(text: &str, known: &[&str]) -> (Vec<ResultLine>, HashMap<String, String>) {
         let mut parser = BatchParser::new(known.iter().map(|s| s.to_string()), 1024, 1024);
-        let mut results = Vec::new();
-        let mut splitter = LineSplitter::default();
-        let mut on_line = |line: &str| results.extend(parser.feed_line(line));
-        splitter.push(text.as_bytes(), &mut on_line);
-        splitter.finish(&mut on_line);
-        let sections = parser.take_sections().into_iter().map(|(k, v)| (k, v.to_text())).collect();
+        let (events, sections) = feed_all(&mut parser, &[text]);
+        let results = events
+            .into_iter()
+            .filter_map(|e| match e {
+                BatchEvent::Result(r) => Some(r),
+                BatchEvent::Started(_) => None,
+            })
+            .collect();
         (results, sections)
+    }
+
+    /// Feeds `chunks` as the reader would (complete lines, then a look at the unfinished
+    /// one after each chunk); the events and the sections.
+    fn feed_all(parser: &mut BatchParser, chunks: &[&str]) -> (Vec<BatchEvent>, HashMap<String, String>) {
+        let mut events = Vec::new();
+        let mut splitter = LineSplitter::default();
+        for chunk in chunks {
+            splitter.push(chunk.as_bytes(), &mut |line| parser.feed_line(line, &mut events));
+            parser.feed_partial(splitter.partial(), &mut events);
+        }
+        splitter.finish(&mut |line| parser.feed_line(line, &mut events));
+        let sections = parser.take_sections().into_iter().map(|(k, v)| (k, v.to_text())).collect();
+        (events, sections)
+    }
+
+    fn started(name: &str) -> BatchEvent {
+        BatchEvent::Started(name.to_owned())
+    }
+
+    fn ended(name: &str, outcome: Outcome) -> BatchEvent {
+        BatchEvent::Result(ResultLine { name: name.to_owned(), outcome })
+    }
+
+    /// Real output of `BIN --exact ... --test-threads 1` (Rust 1.95), read in the pieces a
+    /// pipe delivers: the start of a test is seen before its result, a child process's
+    /// output lands between the two, and the failure list names the failures.
+    #[test]
+    fn sequential_batch_reports_starts_results_and_stray_output() {
+        let known = ["tests::a", "tests::c", "tests::d", "tests::e", "tests::f", "tests::g"];
+        let mut parser = BatchParser::sequential(known.iter().map(|s| s.to_string()), 1024, 1024);
+        let chunks = [
+            "\nrunning 6 tests\ntest tests::a ... ",
+            "ok\ntest tests::c ... ",
+            "FAILED\ntest tests::d - should panic ... ok\ntest tests::e ... ignored, slow\n",
+            "test tests::f ... ",
+            "child writes fd1\n",
+            "more\nok\ntest tests::g ... ",
+            "glued",
+            "ok\n\nfailures:\n\n---- tests::c stdout ----\n\nthread 'tests::c' panicked at src/lib.rs:5:22:\n",
+            "boom c\n\n\nfailures:\n    tests::c\n\ntest result: FAILED. 4 passed; 1 failed; 1 ignored\n",
+        ];
+        let (events, sections) = feed_all(&mut parser, &chunks);
+        assert_eq!(
+            events,
+            [
+                started("tests::a"),
+                ended("tests::a", Outcome::Ok),
+                started("tests::c"),
+                ended("tests::c", Outcome::Failed),
+                started("tests::d"),
+                ended("tests::d", Outcome::Ok),
+                ended("tests::e", Outcome::Ignored(Some("slow".into()))),
+                started("tests::f"),
+                ended("tests::f", Outcome::Ok),
+                started("tests::g"),
+                ended("tests::g", Outcome::Unknown),
+            ]
+        );
+        assert_eq!(sections["tests::c"], "\nthread 'tests::c' panicked at src/lib.rs:5:22:\nboom c\n");
+        assert!(parser.listed_failed("tests::c") && !parser.listed_failed("tests::g"));
+        assert!(parser.reached_summary());
+    }
+
+    #[test]
+    fn a_sequential_batch_that_dies_leaves_its_running_test_open() {
+        let mut parser = BatchParser::sequential(["a".to_owned(), "b".to_owned()], 64, 64);
+        let (events, _) = feed_all(&mut parser, &["\nrunning 2 tests\ntest a ... ok\ntest b ... "]);
+        assert_eq!(events, [started("a"), ended("a", Outcome::Ok), started("b")]);
+        assert!(!parser.reached_summary());
+    }
+
+    #[test]
+    fn stray_output_of_a_failed_test_comes_before_its_section() {
+        let mut parser = BatchParser::sequential(["a".to_owned(), "b".to_owned()], 1024, 1024);
+        let text = "running 2 tests\ntest a ... child said hi\nFAILED\ntest b ... \nnot mine\nok\n\n\
+                    failures:\n\n---- a stdout ----\npanicked\n\nfailures:\n    a\n\ntest result: FAILED.\n";
+        let (events, sections) = feed_all(&mut parser, &[text]);
+        assert_eq!(events[1], ended("a", Outcome::Failed));
+        assert_eq!(sections["a"], "child said hi\npanicked\n");
+        assert_eq!(sections.len(), 1, "b passed: its stray output is dropped");
+    }
+
+    #[test]
+    fn start_lines() {
+        let known = |n: &str| ["a", "a ... b", "p"].contains(&n);
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            ("test a ... ", Some(("a", ""))),
+            ("test a ...", Some(("a", ""))),
+            ("test a ... child output", Some(("a", "child output"))),
+            ("test a ... b ... ", Some(("a", "b ... "))),
+            ("test p - should panic ... ", Some(("p", ""))),
+            ("test unknown ... ", None),
+            ("test a ..", None),
+            ("test a ...x", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(parse_start_line(line, known), *expected, "{line}");
+        }
     }
 
     #[test]
@@ -527,7 +853,9 @@ error: doctest failed, to rerun pass `--doc`
         text.push_str("\nfailures:\n    big\n");
         let mut parser = BatchParser::new(["big".to_owned()], 64, 64);
         let mut splitter = LineSplitter::default();
-        splitter.push(text.as_bytes(), &mut |line| assert!(parser.feed_line(line).is_none()));
+        let mut events = Vec::new();
+        splitter.push(text.as_bytes(), &mut |line| parser.feed_line(line, &mut events));
+        assert!(events.is_empty());
         let section = &parser.take_sections()["big"];
         assert_eq!(section.head.len(), 64);
         assert!(section.elided > 0);

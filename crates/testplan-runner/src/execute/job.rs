@@ -1,8 +1,14 @@
 //! Jobs: the unit the scheduler admits and starts. A job is one process — one test (its
-//! exit status is its result) or a batch of tests reporting in libtest's text output (a
-//! package's doctests through `cargo test --doc`) — with the resources it occupies while
-//! it runs: job slots, the memory estimate the budget reserves for it, and whether it must
-//! run alone.
+//! exit status is its result) or a batch of tests reporting in libtest's text output —
+//! with the resources it occupies while it runs: job slots, the memory estimate the budget
+//! reserves for it, and whether it must run alone.
+//!
+//! Batches come in two kinds:
+//! - libtest batches: `BIN --exact A B C ... --test-threads 1`, a chunk of one binary's
+//!   tests that may share a process ([`TestLimits::batch`]); one slot, since the tests run
+//!   one after another (see [`chunk_sizes`] for how binaries are cut into chunks);
+//! - doctest batches: a package's doctests through `cargo test --doc`, on as many threads
+//!   (and slots) as the phase's jobs allow.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -14,14 +20,24 @@ use super::TestLimits;
 use crate::filter::{Action, PlannedTest};
 use crate::model::{BinaryIdx, ListMethod, TargetKind, TestBinary, TestIdx, TestList};
 
-/// Identifies a job within one run (its position in the job list).
+/// Most test names in one libtest batch.
+pub(crate) const MAX_CHUNK_TESTS: usize = 1000;
+/// Most bytes of test names in one libtest batch's arguments (well below the kernel's
+/// limits on a command line).
+pub(crate) const MAX_CHUNK_ARG_BYTES: usize = 100 * 1024;
+/// A phase is cut into at least this many batches per job slot, when it has enough tests,
+/// so that every slot stays busy and the last batch to finish is short.
+pub(crate) const BATCHES_PER_JOB: usize = 2;
+
+/// Identifies a job within one run (unique among the scheduler's jobs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct JobId(pub usize);
 
 /// What a job occupies while it runs. Admission checks it against what is free.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Demand {
-    /// Job slots (`-j` units): 1 for a test process, the thread count for a batch.
+    /// Job slots (`-j` units): 1 for a test process or a libtest batch, the thread count
+    /// for a doctest batch.
     pub slots: usize,
     /// Memory estimate in bytes, reserved from the budget while it runs.
     pub memory: u64,
@@ -50,6 +66,19 @@ pub(crate) struct CommandSpec {
     pub env: Arc<Vec<(String, String)>>,
 }
 
+/// One test of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BatchMember {
+    /// Its name as the harness prints it.
+    pub name: String,
+    /// `#[ignore]`d, selected to run.
+    pub ignored: bool,
+    /// Its own timeout (libtest batches: the watchdog of the running test).
+    pub timeout: Duration,
+    /// Its memory estimate.
+    pub memory: u64,
+}
+
 /// How a job's output and exit status map to test results.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum JobKind {
@@ -61,9 +90,10 @@ pub(crate) enum JobKind {
     },
     /// Many tests in one process, each result parsed from libtest's text output.
     Batch {
-        /// Test names as the harness prints them, parallel to [`Job::tests`].
-        names: Vec<String>,
-        /// rustdoc batches: a failure section says how the doctest's executable ended.
+        /// The tests, parallel to [`Job::tests`].
+        members: Vec<BatchMember>,
+        /// rustdoc batches (several threads, no starts; a failure section says how the
+        /// doctest's executable ended); otherwise a sequential libtest batch.
         doctest: bool,
     },
 }
@@ -72,9 +102,14 @@ impl JobKind {
     /// The harness name of the batch member at `pos`.
     pub fn name(&self, pos: usize) -> Option<&str> {
         match self {
-            JobKind::Batch { names, .. } => names.get(pos).map(String::as_str),
+            JobKind::Batch { members, .. } => members.get(pos).map(|m| m.name.as_str()),
             JobKind::Single { .. } => None,
         }
+    }
+
+    /// A libtest batch (`--test-threads 1`), whose starts are known.
+    pub fn is_sequential_batch(&self) -> bool {
+        matches!(self, JobKind::Batch { doctest: false, .. })
     }
 }
 
@@ -91,23 +126,67 @@ pub(crate) struct Job {
     pub kind: JobKind,
     /// The process, or why none can be started.
     pub command: Result<CommandSpec, String>,
-    /// Kill it when it makes no progress for this long (for a batch: no result).
+    /// Kill it when it makes no progress for this long (for a doctest batch: no result;
+    /// for a libtest batch: between tests — a running test has its member timeout).
     pub timeout: Duration,
     /// Kill its process group when its tree RSS passes this many bytes; `None`: the run's
-    /// default limit (batches: none).
+    /// default limit (doctest batches: none).
     pub memory_limit: Option<u64>,
     /// Which attempt this is (1 for the first run; `--retries` adds more).
     pub attempt: u32,
     /// Re-queued to run alone after a stop for memory pressure: it is not stopped for
     /// pressure again.
     pub alone: bool,
+    /// The phase (the scheduler's lane) it belongs to.
+    pub lane: usize,
+    /// May start before its phase, at a lower CPU priority (doctest batches of later
+    /// phases; see [`super::scheduler`]).
+    pub background: bool,
 }
 
 impl Job {
     /// Whether the memory guard may stop it to re-run it alone: a single test not already
-    /// re-run alone. Batches report results as they go, so they are never re-run.
+    /// re-run alone, or a libtest batch (its unfinished tests run again one per process).
+    /// Doctest batches report results as they go and cannot be cut, so they are never
+    /// stopped.
     pub fn stoppable_for_pressure(&self) -> bool {
-        matches!(self.kind, JobKind::Single { .. }) && !self.alone && !self.demand.exclusive
+        let kind_ok = matches!(self.kind, JobKind::Single { .. }) || self.kind.is_sequential_batch();
+        kind_ok && !self.alone && !self.demand.exclusive
+    }
+
+    /// The member at `pos` of a libtest batch as a job of its own (`--exact NAME
+    /// --nocapture`), with the batch's program, directory and environment.
+    pub fn member_alone(&self, pos: usize, id: JobId) -> Option<Job> {
+        let JobKind::Batch { members, doctest: false } = &self.kind else { return None };
+        let member = members.get(pos)?;
+        let command = self
+            .command
+            .as_ref()
+            .map_err(Clone::clone)
+            .map(|spec| CommandSpec { args: exact_args(&member.name, member.ignored), ..spec.clone() });
+        Some(Job {
+            id,
+            tests: vec![*self.tests.get(pos)?],
+            demand: Demand { slots: 1, memory: member.memory, exclusive: false },
+            kind: JobKind::Single { filtered: true },
+            command,
+            timeout: member.timeout,
+            memory_limit: None,
+            attempt: self.attempt,
+            alone: false,
+            lane: self.lane,
+            background: false,
+        })
+    }
+
+    /// The members at `positions` of a libtest batch as a batch of their own (used for the
+    /// tests that never started when their batch crashed on another test).
+    pub fn sub_batch(&self, positions: &[usize], id: JobId) -> Option<Job> {
+        let JobKind::Batch { members, doctest: false } = &self.kind else { return None };
+        let picked: Vec<(TestIdx, BatchMember)> =
+            positions.iter().filter_map(|&p| Some((*self.tests.get(p)?, members.get(p)?.clone()))).collect();
+        let spec = self.command.as_ref().ok()?;
+        Some(libtest_batch(id, spec, picked, self.lane))
     }
 }
 
@@ -115,9 +194,11 @@ impl Job {
 /// arguments before `--`.
 pub(crate) type DocCommand<'a> = dyn FnMut(&TestBinary) -> (Utf8PathBuf, Vec<String>) + 'a;
 
-/// Turns the `Run` tests of `planned` into jobs, in planned order: one job per test, and one
-/// batch per doctest binary, placed where its first doctest is planned. `limits` gives each
-/// test's memory estimate, limit, timeout and seriality; `timeout` is the batches' watchdog.
+/// Turns the `Run` tests of `planned` into jobs, in planned order: one job per test that
+/// needs its own process, chunks of each binary's batchable tests (placed where their
+/// first test is planned), and one batch per doctest binary. `limits` gives each test's
+/// memory estimate, limit, timeout, seriality and whether it may share a process;
+/// `timeout` is the doctest batches' watchdog. Job ids are positions in the list.
 pub(crate) fn plan_jobs(
     list: &TestList,
     planned: &[PlannedTest],
@@ -131,41 +212,146 @@ pub(crate) fn plan_jobs(
     for p in planned {
         let Action::Run { ignored } = p.action else { continue };
         let binary_idx = list.test(p.test).binary;
-        if is_doctest_binary(&list.binaries[binary_idx.0]) {
+        let binary = &list.binaries[binary_idx.0];
+        let doctest = is_doctest_binary(binary);
+        let test_limits = limits(p.test);
+        if doctest || (test_limits.batch && is_batchable_binary(binary)) {
             let at = *batch_of.entry(binary_idx).or_insert_with(|| {
-                plan.push(Pending::Batch { binary: binary_idx, tests: Vec::new() });
+                plan.push(Pending::Batch { binary: binary_idx, doctest, tests: Vec::new() });
                 plan.len() - 1
             });
             if let Pending::Batch { tests, .. } = &mut plan[at] {
-                tests.push((p.test, ignored));
+                tests.push((p.test, ignored, test_limits));
             }
         } else {
-            plan.push(Pending::Single { test: p.test, ignored });
+            plan.push(Pending::Single { test: p.test, ignored, limits: test_limits });
         }
     }
-    plan.into_iter()
-        .enumerate()
-        .map(|(i, pending)| match pending {
-            Pending::Single { test, ignored } => single_job(list, JobId(i), test, ignored, limits(test)),
-            Pending::Batch { binary, tests } => {
-                let memory = tests.iter().map(|&(t, _)| limits(t).memory_estimate).max().unwrap_or(0);
+    let chunks = chunk_plan(list, &plan, jobs);
+    let mut out = Vec::new();
+    for (pending, sizes) in plan.into_iter().zip(chunks) {
+        match pending {
+            Pending::Single { test, ignored, limits } => {
+                out.push(single_job(list, JobId(out.len()), test, ignored, limits));
+            }
+            Pending::Batch { binary, doctest: true, tests } => {
+                let memory = tests.iter().map(|(_, _, l)| l.memory_estimate).max().unwrap_or(0);
                 let binary = &list.binaries[binary.0];
-                let mut job = doc_batch_job(list, JobId(i), binary, &tests, jobs, timeout, doc_command);
+                let tests: Vec<(TestIdx, bool)> = tests.iter().map(|&(t, ignored, _)| (t, ignored)).collect();
+                let mut job =
+                    doc_batch_job(list, JobId(out.len()), binary, &tests, jobs, timeout, doc_command);
                 // Each of its threads may run one doctest at a time.
                 job.demand.memory = memory.saturating_mul(job.demand.slots as u64);
-                job
+                out.push(job);
             }
-        })
-        .collect()
+            Pending::Batch { binary, doctest: false, tests } => {
+                // Batchable binaries have an executable (see `is_batchable_binary`).
+                let Ok(spec) = binary_command(&list.binaries[binary.0]) else { continue };
+                let mut rest = tests.as_slice();
+                for size in sizes {
+                    let (chunk, after) = rest.split_at(size.min(rest.len()));
+                    rest = after;
+                    let members = chunk.iter().map(|&(t, ignored, l)| (t, member(list, t, ignored, l)));
+                    out.push(libtest_batch(JobId(out.len()), &spec, members.collect(), 0));
+                }
+            }
+        }
+    }
+    out
 }
 
 enum Pending {
-    Single { test: TestIdx, ignored: bool },
-    Batch { binary: BinaryIdx, tests: Vec<(TestIdx, bool)> },
+    Single { test: TestIdx, ignored: bool, limits: TestLimits },
+    Batch { binary: BinaryIdx, doctest: bool, tests: Vec<(TestIdx, bool, TestLimits)> },
 }
 
 fn is_doctest_binary(binary: &TestBinary) -> bool {
     binary.kind == TargetKind::Doc || binary.list_method == ListMethod::Rustdoc
+}
+
+/// libtest harnesses only: a custom harness may not accept several filters, `--exact` or
+/// `--test-threads`, or may not print libtest's lines, so its tests keep a process each.
+fn is_batchable_binary(binary: &TestBinary) -> bool {
+    !binary.custom_harness
+        && matches!(binary.list_method, ListMethod::LibtestJson | ListMethod::LibtestTerse)
+        && binary.executable.is_some()
+}
+
+fn member(list: &TestList, test: TestIdx, ignored: bool, limits: TestLimits) -> BatchMember {
+    BatchMember {
+        name: list.test(test).name.clone(),
+        ignored,
+        timeout: limits.timeout,
+        memory: limits.memory_estimate,
+    }
+}
+
+/// The chunk sizes of every planned libtest batch (empty for the other entries).
+fn chunk_plan(list: &TestList, plan: &[Pending], jobs: usize) -> Vec<Vec<usize>> {
+    let batches: Vec<(usize, usize)> = plan
+        .iter()
+        .map(|pending| match pending {
+            Pending::Batch { doctest: false, tests, .. } => {
+                let bytes = tests.iter().map(|&(t, _, _)| list.test(t).name.len() + 1).sum();
+                (tests.len(), bytes)
+            }
+            _ => (0, 0),
+        })
+        .collect();
+    let counts = chunk_counts(&batches, jobs.max(1) * BATCHES_PER_JOB);
+    batches.iter().zip(counts).map(|(&(tests, _), count)| chunk_sizes(tests, count)).collect()
+}
+
+/// How many chunks each binary is cut into, given (tests, bytes of names) per binary:
+/// enough that no chunk has more than [`MAX_CHUNK_TESTS`] names or [`MAX_CHUNK_ARG_BYTES`]
+/// bytes of them, and at least `target` chunks in all when there are that many tests —
+/// further cuts go to the binary with the largest chunks, so chunk sizes stay even.
+pub(crate) fn chunk_counts(binaries: &[(usize, usize)], target: usize) -> Vec<usize> {
+    let mut counts: Vec<usize> = binaries
+        .iter()
+        .map(|&(tests, bytes)| {
+            if tests == 0 {
+                return 0;
+            }
+            let by_tests = tests.div_ceil(MAX_CHUNK_TESTS);
+            // Names are cut evenly by count, so leave room for uneven lengths.
+            let by_bytes = (bytes * 2).div_ceil(MAX_CHUNK_ARG_BYTES);
+            by_tests.max(by_bytes).clamp(1, tests)
+        })
+        .collect();
+    while counts.iter().sum::<usize>() < target {
+        let largest = binaries
+            .iter()
+            .zip(&counts)
+            .enumerate()
+            .filter(|(_, ((tests, _), count))| **count < *tests)
+            .max_by(|(_, ((a, _), ca)), (_, ((b, _), cb))| (a * **cb).cmp(&(b * **ca)));
+        let Some((i, _)) = largest else { break };
+        counts[i] += 1;
+    }
+    counts
+}
+
+/// `tests` cut into `count` chunks of sizes differing by at most one, in order.
+pub(crate) fn chunk_sizes(tests: usize, count: usize) -> Vec<usize> {
+    if tests == 0 || count == 0 {
+        return Vec::new();
+    }
+    let count = count.min(tests);
+    (0..count).map(|i| tests / count + usize::from(i < tests % count)).collect()
+}
+
+/// The program, directory and environment of a test binary.
+fn binary_command(binary: &TestBinary) -> Result<CommandSpec, String> {
+    match &binary.executable {
+        Some(program) => Ok(CommandSpec {
+            program: program.clone(),
+            args: Vec::new(),
+            cwd: binary.cwd.clone(),
+            env: Arc::clone(&binary.env),
+        }),
+        None => Err(format!("binary `{}` has no executable to run", binary.id)),
+    }
 }
 
 /// `<bin> --exact NAME --nocapture [--ignored]`, or `<bin>` alone for a binary that does not
@@ -174,15 +360,7 @@ fn single_job(list: &TestList, id: JobId, test: TestIdx, ignored: bool, limits: 
     let binary = list.binary_of(test);
     let opaque = binary.list_method == ListMethod::Opaque;
     let args = if opaque { Vec::new() } else { exact_args(&list.test(test).name, ignored) };
-    let command = match &binary.executable {
-        Some(program) => Ok(CommandSpec {
-            program: program.clone(),
-            args,
-            cwd: binary.cwd.clone(),
-            env: Arc::clone(&binary.env),
-        }),
-        None => Err(format!("binary `{}` has no executable to run", binary.id)),
-    };
+    let command = binary_command(binary).map(|spec| CommandSpec { args, ..spec });
     Job {
         id,
         tests: vec![test],
@@ -193,6 +371,8 @@ fn single_job(list: &TestList, id: JobId, test: TestIdx, ignored: bool, limits: 
         memory_limit: limits.memory_limit,
         attempt: 1,
         alone: false,
+        lane: 0,
+        background: false,
     }
 }
 
@@ -202,6 +382,35 @@ fn exact_args(name: &str, ignored: bool) -> Vec<String> {
         args.push("--ignored".to_owned());
     }
     args
+}
+
+/// `<bin> --exact A B C ... --test-threads 1 --color never --format pretty
+/// [--include-ignored]`: the members run one after another, their output captured by
+/// libtest (shown for failures). Its memory demand is the largest member's estimate: RSS
+/// is per process, and one test runs at a time.
+fn libtest_batch(id: JobId, spec: &CommandSpec, members: Vec<(TestIdx, BatchMember)>, lane: usize) -> Job {
+    let (tests, members): (Vec<TestIdx>, Vec<BatchMember>) = members.into_iter().unzip();
+    let mut args = vec!["--exact".to_owned()];
+    args.extend(members.iter().map(|m| m.name.clone()));
+    args.extend(["--test-threads", "1", "--color", "never", "--format", "pretty"].map(str::to_owned));
+    if members.iter().any(|m| m.ignored) {
+        args.push("--include-ignored".to_owned());
+    }
+    let memory = members.iter().map(|m| m.memory).max().unwrap_or(0);
+    let timeout = members.iter().map(|m| m.timeout).max().unwrap_or(Duration::ZERO);
+    Job {
+        id,
+        tests,
+        demand: Demand { slots: 1, memory, exclusive: false },
+        kind: JobKind::Batch { members, doctest: false },
+        command: Ok(CommandSpec { args, ..spec.clone() }),
+        timeout,
+        memory_limit: None,
+        attempt: 1,
+        alone: false,
+        lane,
+        background: false,
+    }
 }
 
 /// `cargo test --doc ... -- FILTER... --test-threads T`: one process runs the package's
@@ -221,11 +430,16 @@ fn doc_batch_job(
     let (program, prefix) = doc_command(binary);
     let filters = doc_filters(&unselected_runnable(list, tests, include_ignored), &names);
     let args = prefix.into_iter().chain(doc_libtest_args(filters, threads, include_ignored)).collect();
+    let members = tests
+        .iter()
+        .zip(names)
+        .map(|(&(_, ignored), name)| BatchMember { name, ignored, timeout, memory: 0 })
+        .collect();
     Job {
         id,
         tests: tests.iter().map(|&(t, _)| t).collect(),
         demand: Demand { slots: threads, memory: 0, exclusive: false },
-        kind: JobKind::Batch { names, doctest: true },
+        kind: JobKind::Batch { members, doctest: true },
         // cargo gives doctests their run-time environment and working directory itself;
         // adding the per-binary variables would only leak one package's `CARGO_PKG_*` into
         // cargo's own process. cargo runs where the runner runs, like the build and the
@@ -235,6 +449,8 @@ fn doc_batch_job(
         memory_limit: None,
         attempt: 1,
         alone: false,
+        lane: 0,
+        background: false,
     }
 }
 
@@ -486,6 +702,80 @@ mod tests {
         let jobs = plan_jobs(&list, &[run(1, true)], 2, Duration::from_secs(5), &mut doc);
         let args = &jobs[0].command.as_ref().expect("command").args;
         assert_eq!(args[..2], ["--", "add"]);
+    }
+
+    #[test]
+    fn chunks_keep_every_slot_busy_within_the_argument_limits() {
+        // (tests, name bytes) per binary; target batches; chunks per binary.
+        type Case = (&'static [(usize, usize)], usize, &'static [usize]);
+        let cases: &[Case] = &[
+            (&[(250, 5000); 20], 4, &[1; 20]),
+            (&[(10, 100); 8], 4, &[1; 8]),
+            (&[(9, 90)], 4, &[4]),
+            (&[(3, 30)], 8, &[3]),
+            (&[(100, 1000), (10, 100)], 4, &[3, 1]),
+            (&[(2500, 25_000)], 2, &[3]),
+            (&[(500, 200_000)], 2, &[4]),
+            (&[(0, 0), (4, 40)], 4, &[0, 4]),
+        ];
+        for &(binaries, target, expected) in cases {
+            assert_eq!(chunk_counts(binaries, target), expected, "{binaries:?} {target}");
+        }
+        assert_eq!(chunk_sizes(9, 4), [3, 2, 2, 2]);
+        assert_eq!(chunk_sizes(2, 5), [1, 1]);
+        assert!(chunk_sizes(0, 3).is_empty());
+    }
+
+    #[test]
+    fn batchable_tests_become_chunks_of_their_binary() {
+        let mut list = sample_list();
+        list.tests.push(case(0, "c"));
+        list.binaries.push(TestBinary { custom_harness: true, ..list.binaries[0].clone() });
+        list.tests.push(case(3, "custom"));
+        let batch = |_: TestIdx| TestLimits { batch: true, ..limits(TestIdx(0)) };
+        let planned = [run(0, false), run(2, true), run(5, false), run(4, false), run(6, false)];
+        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let jobs = super::plan_jobs(&list, &planned, 1, Duration::from_secs(5), &batch, &mut doc);
+
+        // One job: at least two batches; `x` is opaque and `custom` a custom harness.
+        let summary: Vec<(Vec<usize>, &str)> = jobs
+            .iter()
+            .map(|j| {
+                let kind = match j.kind {
+                    JobKind::Single { .. } => "single",
+                    JobKind::Batch { .. } => "batch",
+                };
+                (j.tests.iter().map(|t| t.0).collect(), kind)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [(vec![0, 2], "batch"), (vec![5], "batch"), (vec![4], "single"), (vec![6], "single")]
+        );
+        let args = &jobs[0].command.as_ref().expect("command").args;
+        let expected = "--exact a b --test-threads 1 --color never --format pretty --include-ignored";
+        assert_eq!(args.join(" "), expected);
+        assert_eq!(
+            jobs[0].demand,
+            Demand { slots: 1, memory: TestLimits::DEFAULT_ESTIMATE, exclusive: false }
+        );
+        assert_eq!(
+            jobs[0].command.as_ref().expect("command").env.as_slice(),
+            [("K".to_owned(), "V".to_owned())]
+        );
+
+        let alone = jobs[0].member_alone(1, JobId(9)).expect("a member");
+        assert_eq!(
+            alone.command.as_ref().expect("command").args,
+            ["--exact", "b", "--nocapture", "--ignored"]
+        );
+        assert_eq!(
+            (alone.tests.as_slice(), alone.kind.clone()),
+            ([TestIdx(2)].as_slice(), JobKind::Single { filtered: true })
+        );
+        let rest = jobs[0].sub_batch(&[1], JobId(10)).expect("a batch");
+        assert_eq!(rest.command.as_ref().expect("command").args[..3], ["--exact", "b", "--test-threads"]);
+        assert!(jobs[2].member_alone(0, JobId(11)).is_none(), "not a batch");
     }
 
     #[test]

@@ -90,9 +90,12 @@ impl RssTrack {
         self.peak = self.peak.max(rss);
     }
 
-    /// Whether it grew recently.
-    pub fn growing(&self, now: Instant) -> bool {
-        self.grew_at.is_some_and(|at| now.saturating_duration_since(at) <= RECENT_GROWTH)
+    /// Whether it grew recently. A test that started recently counts as growing whatever
+    /// the scans saw: it may not even have been loaded when its process tree was last
+    /// scanned, and a test that just started is the likeliest cause of a sudden rise.
+    pub fn growing(&self, now: Instant, started: Instant) -> bool {
+        let recent = |at: Instant| now.saturating_duration_since(at) <= RECENT_GROWTH;
+        self.grew_at.is_some_and(recent) || recent(started)
     }
 }
 
@@ -228,22 +231,26 @@ mod tests {
     #[test]
     fn growth_adds_up_and_fades() {
         let start = Instant::now();
+        let long_ago = start - Duration::from_secs(60);
         let mut track = RssTrack::default();
         track.update(10 << 20, start);
-        assert!(track.growing(start), "from nothing to 10 MiB is growth");
+        assert!(track.growing(start, long_ago), "from nothing to 10 MiB is growth");
         let later = start + Duration::from_secs(5);
-        assert!(!track.growing(later));
+        assert!(!track.growing(later, long_ago));
         // 0.4 MiB per scan: noise each time, growth once it adds up past 1 MiB.
         let mut rss = 10 << 20;
         for i in 1..=3 {
             rss += 400 << 10;
             track.update(rss, later + Duration::from_millis(i));
         }
-        assert!(track.growing(later + Duration::from_millis(3)));
+        assert!(track.growing(later + Duration::from_millis(3), long_ago));
         assert_eq!(track.peak, rss);
         track.update(1 << 20, later + Duration::from_secs(3));
         assert_eq!((track.last, track.peak), (1 << 20, rss));
-        assert!(!track.growing(later + Duration::from_secs(3)));
+        assert!(!track.growing(later + Duration::from_secs(3), long_ago));
+        let unscanned = RssTrack::default();
+        assert!(unscanned.growing(start, start), "a test that just started counts as growing");
+        assert!(!unscanned.growing(later, start));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::batch::{BatchParser, LineSplitter, ResultLine};
+use super::batch::{BatchEvent, BatchParser, LineSplitter};
 use super::job::{CommandSpec, JobId};
 use crate::output::{CapturedOutput, OutputBuffer};
 use crate::platform::{self, ExitInfo};
@@ -20,6 +20,11 @@ use crate::platform::{self, ExitInfo};
 const THREAD_STACK: usize = 128 * 1024;
 /// Bytes read from the pipe at once.
 const READ_CHUNK: usize = 64 * 1024;
+/// A batch's reader pauses this long after a read smaller than [`SMALL_READ`]: the times
+/// of its tests' starts and results (their durations) are then this precise.
+const BATCH_READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
+/// See [`BATCH_READ_PAUSE`].
+const SMALL_READ: usize = 4096;
 
 /// What the helper threads tell the scheduler.
 #[derive(Debug)]
@@ -33,7 +38,8 @@ pub(crate) enum Msg {
         /// When the waiter saw it.
         at: Instant,
     },
-    /// New batch results were parsed; take them with [`Capture::take_results`].
+    /// New batch events (starts, results) were parsed; take them with
+    /// [`Capture::take_results`].
     Progress {
         /// Whose.
         job: JobId,
@@ -53,17 +59,27 @@ pub(crate) struct Capture {
     pub output: OutputBuffer,
     /// Parses results when the job is a batch.
     pub batch: Option<BatchParser>,
-    results: Vec<(ResultLine, Instant)>,
+    results: Vec<(BatchEvent, Instant)>,
+    scratch: Vec<BatchEvent>,
+    /// A `Progress` message was sent and its events not taken yet: no need for another.
+    notified: bool,
 }
 
 impl Capture {
     /// A capture keeping `head` + `tail` bytes, parsing results when `batch` is given.
     pub fn new(head: usize, tail: usize, batch: Option<BatchParser>) -> Self {
-        Capture { output: OutputBuffer::new(head, tail), batch, results: Vec::new() }
+        Capture {
+            output: OutputBuffer::new(head, tail),
+            batch,
+            results: Vec::new(),
+            scratch: Vec::new(),
+            notified: false,
+        }
     }
 
-    /// Results parsed since the last call, each with the time its line was read.
-    pub fn take_results(&mut self) -> Vec<(ResultLine, Instant)> {
+    /// Events parsed since the last call, each with the time its line was read.
+    pub fn take_results(&mut self) -> Vec<(BatchEvent, Instant)> {
+        self.notified = false;
         std::mem::take(&mut self.results)
     }
 
@@ -73,22 +89,32 @@ impl Capture {
         std::mem::take(&mut self.output).finish()
     }
 
-    /// Appends bytes; with a parser, feeds complete lines and says whether results came.
+    /// Appends bytes; with a parser, feeds complete lines (and, for a sequential batch, the
+    /// unfinished last one) and says whether events came.
     fn absorb(&mut self, bytes: &[u8], lines: &mut LineSplitter, at: Instant) -> bool {
         self.output.push(bytes);
         let Some(parser) = self.batch.as_mut() else { return false };
-        let before = self.results.len();
-        let results = &mut self.results;
-        lines.push(bytes, &mut |line| results.extend(parser.feed_line(line).map(|r| (r, at))));
-        self.results.len() > before
+        let events = &mut self.scratch;
+        lines.push(bytes, &mut |line| parser.feed_line(line, events));
+        parser.feed_partial(lines.partial(), events);
+        self.move_events(at)
     }
 
     fn absorb_end(&mut self, lines: &mut LineSplitter, at: Instant) -> bool {
         let Some(parser) = self.batch.as_mut() else { return false };
-        let before = self.results.len();
-        let results = &mut self.results;
-        lines.finish(&mut |line| results.extend(parser.feed_line(line).map(|r| (r, at))));
-        self.results.len() > before
+        let events = &mut self.scratch;
+        lines.finish(&mut |line| parser.feed_line(line, events));
+        self.move_events(at)
+    }
+
+    /// Queues the parsed events; says whether the scheduler needs a `Progress` message
+    /// (events came, and it has not been told about earlier ones it has not taken).
+    fn move_events(&mut self, at: Instant) -> bool {
+        if self.scratch.is_empty() {
+            return false;
+        }
+        self.results.extend(self.scratch.drain(..).map(|event| (event, at)));
+        !std::mem::replace(&mut self.notified, true)
     }
 }
 
@@ -127,12 +153,17 @@ pub(crate) fn own_peak_rss() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Starts `spec` for `job`; the helper threads report on `tx`.
+/// The nice value of background jobs (see [`platform::lower_priority`]).
+pub(crate) const BACKGROUND_NICE: i32 = 10;
+
+/// Starts `spec` for `job`; the helper threads report on `tx`. A `background` job runs at
+/// nice [`BACKGROUND_NICE`].
 pub(crate) fn start(
     job: JobId,
     spec: &CommandSpec,
     capture: Capture,
     tx: &Sender<Msg>,
+    background: bool,
 ) -> std::io::Result<Started> {
     let (reader, writer) = std::io::pipe()?;
     let capture = Arc::new(Mutex::new(capture));
@@ -151,6 +182,9 @@ pub(crate) fn start(
         .stderr(writer)
         // Its own group, so a timeout or Ctrl-C can stop the test with everything it spawned.
         .process_group(0);
+    if background {
+        platform::lower_priority(&mut command, BACKGROUND_NICE);
+    }
     let child = command.spawn()?;
     let at = Instant::now();
     // Read after the spawn returned, so after the exec: the runner's peak then is at least
@@ -190,6 +224,7 @@ fn spawn_thread(name: &str, body: impl FnOnce() + Send + 'static) -> std::io::Re
 fn read_output(job: JobId, mut pipe: PipeReader, capture: &SharedCapture, tx: &Sender<Msg>) {
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut lines = LineSplitter::default();
+    let batch = lock(capture).batch.is_some();
     loop {
         let n = match pipe.read(&mut chunk) {
             Ok(0) => break,
@@ -197,8 +232,20 @@ fn read_output(job: JobId, mut pipe: PipeReader, capture: &SharedCapture, tx: &S
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        if lock(capture).absorb(&chunk[..n], &mut lines, Instant::now()) {
+        let (progress, ending) = {
+            let mut capture = lock(capture);
+            let progress = capture.absorb(&chunk[..n], &mut lines, Instant::now());
+            (progress, capture.batch.as_ref().is_some_and(BatchParser::reached_summary))
+        };
+        if progress {
             let _ = tx.send(Msg::Progress { job });
+        }
+        // Past libtest's summary only the end of the output is to come: no pause.
+        if batch && n < SMALL_READ && !ending {
+            // A batch writes a few bytes per test, twice per test: let them gather, so the
+            // reader and the scheduler wake a few times per millisecond rather than for
+            // every line. Large reads (a test flooding its output) go on at once.
+            std::thread::sleep(BATCH_READ_PAUSE);
         }
     }
     if lock(capture).absorb_end(&mut lines, Instant::now()) {

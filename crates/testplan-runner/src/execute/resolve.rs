@@ -111,6 +111,40 @@ pub(crate) fn missing_result_status(end: &Ending, any_result: bool) -> (TestStat
     (TestStatus::Failed { exit_code: end.exit_code() }, Some(note.to_owned()))
 }
 
+/// The status of the test a batch process was running when it ended without its result,
+/// when it cannot be re-run alone (the run is stopping): the runner's kill decides, else
+/// the signal (crashed) or the exit code. The note says the status is the batch's.
+pub(crate) fn batch_culprit_status(end: &Ending) -> (TestStatus, Option<String>) {
+    if let Some(status) = end.stopped_status() {
+        return (status, None);
+    }
+    let status = match end.exit.as_ref().ok() {
+        Some(ExitInfo { signal: Some(signal), .. }) => TestStatus::Crashed { signal: *signal },
+        exit => TestStatus::Failed { exit_code: exit.and_then(|e| e.code) },
+    };
+    let note = "the batch process running this test ended without its result; the run is stopping, so \
+                it was not re-run alone";
+    (status, Some(note.to_owned()))
+}
+
+/// Why a batch member runs again in a process of its own, for `TestRescheduled`: what
+/// happened to its batch process while it ran.
+pub(crate) fn isolation_cause(end: &Ending) -> String {
+    match (end.kill, end.exit.as_ref().ok()) {
+        (Some(KillReason::Timeout), _) => format!("it ran past its timeout ({:?}) in a batch", end.timeout),
+        (Some(KillReason::MemoryLimit { .. }), _) => "its batch process passed the memory limit".to_owned(),
+        (Some(KillReason::MemoryPressure { .. }), _) => "its batch process was stopped for memory".to_owned(),
+        (Some(KillReason::Interrupted), _) => "its batch process was interrupted".to_owned(),
+        (None, Some(ExitInfo { signal: Some(signal), .. })) => {
+            format!("its batch process crashed ({})", crate::platform::signal_name(*signal))
+        }
+        (None, Some(ExitInfo { code: Some(code), .. })) => {
+            format!("its batch process exited (code {code}) without its result")
+        }
+        (None, _) => "its batch process ended without its result".to_owned(),
+    }
+}
+
 /// Whether libtest said `running 0 tests`: the `--exact` filter matched nothing. libtest
 /// prints it first, so the kept head of the output is enough.
 pub(crate) fn ran_zero_tests(output: &CapturedOutput) -> bool {

@@ -1,16 +1,28 @@
 //! The coordinator: one loop on the calling thread that admits jobs in planned order while
 //! their demand fits ([`Admission`]), starts them, and turns what the helper threads report
-//! (output, batch results, exits) into events. Between messages it wakes at the nearest
+//! (output, batch events, exits) into events. Between messages it wakes at the nearest
 //! deadline, at the memory guard's next tick, and at least every [`POLL`], to enforce
 //! timeouts and memory limits, react to memory pressure and notice Ctrl-C.
 //!
-//! A started job ends in one of three ways: its results are reported; it is re-queued at
-//! the back to run alone (the memory guard stopped it: `TestRescheduled`, reason memory
-//! pressure); or, having failed with `--retries` left, it is re-queued at the front for
-//! another attempt (`TestRescheduled`, reason retry).
+//! One scheduler serves a whole run. Each phase is a *lane* with its own queue, slots and
+//! fail-fast state; [`Scheduler::run_lane`] runs the current phase to its end. Jobs marked
+//! `background` (doctest batches of later phases, which are compile-bound) start early, at
+//! a lower CPU priority and on background slots, while earlier phases run; their events are
+//! held by the [`Emitter`] until their phase is current, so output and phase semantics are
+//! those of phases run one after another. If the run stops before their phase, they are
+//! killed and their results dropped ([`Scheduler::abandon_lanes_from`]); the caller
+//! reports their tests not run.
 //!
-//! Policy lives here and in [`super::memory`]; processes and signals are behind
-//! [`super::process`] and [`crate::platform`], status rules in [`super::resolve`].
+//! A started job ends in one of these ways: its results are reported; it is re-queued at
+//! the back to run alone (the memory guard stopped it: `TestRescheduled`, reason memory
+//! pressure); having failed with `--retries` left, it is re-queued at the front for another
+//! attempt (`TestRescheduled`, reason retry); or, a libtest batch that ended without some
+//! results, its unfinished tests are re-queued at the front (see [`settle`]).
+//!
+//! Policy lives here, in [`settle`] and in [`super::memory`]; processes and signals are
+//! behind [`super::process`] and [`crate::platform`], status rules in [`super::resolve`].
+
+mod settle;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -18,15 +30,14 @@ use std::time::{Duration, Instant};
 
 use super::ExecuteOptions;
 use super::admission::{Admission, Grant};
-use super::batch::{BatchParser, Outcome, ResultLine, doctest_failure_status};
+use super::batch::BatchParser;
 use super::emit::Emitter;
 use super::job::{Job, JobId, JobKind};
 use super::memory::{self, Candidate, Guard, Level, RssTrack};
 use super::process::{self, Capture, Msg, SharedCapture};
-use super::resolve::{self, Ending, KillReason, SharedOutput};
+use super::resolve::{self, KillReason};
 use crate::cancel::CancelToken;
-use crate::events::{Event, Reschedule, StopReason, TestResult, TestStatus};
-use crate::output::CapturedOutput;
+use crate::events::{Event, StopReason, TestResult, TestStatus};
 use crate::platform::{self, ExitInfo, SIGKILL, SIGTERM};
 
 /// Longest wait for a message, so cancellation is noticed promptly.
@@ -39,7 +50,7 @@ const READER_GRACE: Duration = Duration::from_secs(1);
 const CANCEL_GRACE: Duration = Duration::from_secs(1);
 /// How often killed groups are checked for being gone during the run.
 const PRUNE_EVERY: Duration = Duration::from_millis(100);
-/// How long `run` waits at the end for killed groups to disappear.
+/// How long `finish` waits at the end for killed groups to disappear.
 const FINAL_REAP: Duration = Duration::from_secs(1);
 
 /// A signal sent to a job's group, and when SIGKILL follows.
@@ -50,13 +61,19 @@ struct Kill {
     escalated: bool,
 }
 
-/// Progress of a batch job: which tests have reported, and when the last one did.
+/// Progress of a batch job: which tests have started and reported, and when.
 #[derive(Debug)]
 struct BatchProgress {
     position: HashMap<String, usize>,
+    /// A result line was seen (passes and skips are reported at once; failures wait).
     reported: Vec<bool>,
-    /// Failed tests wait for their section of the `failures:` block, printed at the end.
-    deferred: HashMap<usize, Duration>,
+    /// Its `TestStarted` was sent.
+    started: Vec<bool>,
+    /// Failed (or unknown-outcome) tests wait for their section of the `failures:` block,
+    /// printed at the end: their duration and outcome.
+    deferred: HashMap<usize, (Duration, super::batch::Outcome)>,
+    /// Sequential batches: the test running now, and since when.
+    running: Option<(usize, Instant)>,
     last_result: Instant,
 }
 
@@ -73,7 +90,7 @@ struct Running {
     pgid: i32,
     started: Instant,
     capture: SharedCapture,
-    /// Start, or the latest batch result: the timeout counts from here.
+    /// Start, or the latest batch event: the timeout counts from here.
     last_activity: Instant,
     kill: Option<Kill>,
     exit: Option<(Result<ExitInfo, String>, Instant)>,
@@ -85,10 +102,13 @@ struct Running {
 impl Running {
     fn new(job: Job, started: process::Started, grant: Grant, limit: Option<u64>) -> Self {
         let batch = match &job.kind {
-            JobKind::Batch { names, .. } => Some(BatchProgress {
-                position: names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect(),
-                reported: vec![false; names.len()],
+            JobKind::Batch { members, doctest } => Some(BatchProgress {
+                position: members.iter().enumerate().map(|(i, m)| (m.name.clone(), i)).collect(),
+                reported: vec![false; members.len()],
+                // Doctest batches report no starts: their tests start with the process.
+                started: vec![*doctest; members.len()],
                 deferred: HashMap::new(),
+                running: None,
                 last_result: started.at,
             }),
             JobKind::Single { .. } => None,
@@ -111,11 +131,34 @@ impl Running {
         }
     }
 
+    /// When the running job times out: a sequential batch's running test has its own
+    /// timeout; otherwise the job's, counted from its last activity.
+    fn timeout_at(&self) -> Instant {
+        let member = self.batch.as_ref().and_then(|b| b.running);
+        match (member, &self.job.kind) {
+            (Some((pos, since)), JobKind::Batch { members, doctest: false }) => {
+                since + members.get(pos).map_or(self.job.timeout, |m| m.timeout)
+            }
+            _ => self.last_activity + self.job.timeout,
+        }
+    }
+
+    /// The timeout that expires at [`Running::timeout_at`].
+    fn current_timeout(&self) -> Duration {
+        let member = self.batch.as_ref().and_then(|b| b.running);
+        match (member, &self.job.kind) {
+            (Some((pos, _)), JobKind::Batch { members, doctest: false }) => {
+                members.get(pos).map_or(self.job.timeout, |m| m.timeout)
+            }
+            _ => self.job.timeout,
+        }
+    }
+
     /// When the scheduler must next act on this job, if ever.
     fn next_deadline(&self) -> Option<Instant> {
         match (&self.exit, &self.kill) {
             (Some((_, at)), _) => (!self.output_closed).then_some(*at + READER_GRACE),
-            (None, None) => Some(self.last_activity + self.job.timeout),
+            (None, None) => Some(self.timeout_at()),
             (None, Some(kill)) => (!kill.escalated).then_some(kill.escalate_at),
         }
     }
@@ -165,12 +208,42 @@ impl Running {
     }
 }
 
+/// One phase's jobs and state.
+#[derive(Debug, Default)]
+struct Lane {
+    /// Jobs to start in their phase, in order.
+    queue: VecDeque<Job>,
+    /// Jobs that may start before their phase (see the module docs), in order.
+    background: VecDeque<Job>,
+    /// Slots of the phase.
+    jobs: usize,
+    /// Set when the phase stopped starting tests.
+    stopped: Option<StopReason>,
+    /// The run stopped before this phase: nothing of it starts or is reported.
+    abandoned: bool,
+    /// Its jobs running now.
+    running: usize,
+    /// It has a job that must run alone: no background job starts beside the phase.
+    has_exclusive: bool,
+    /// When its first job started.
+    first_start: Option<Instant>,
+}
+
+impl Lane {
+    /// No new job of this lane may start (or be re-queued).
+    fn closed(&self) -> bool {
+        self.stopped.is_some() || self.abandoned
+    }
+}
+
 /// Runs jobs to completion, emitting events.
 pub(crate) struct Scheduler<'r, 's> {
     opts: &'r ExecuteOptions,
     cancel: &'r CancelToken,
     emit: &'r mut Emitter<'s>,
-    queue: VecDeque<Job>,
+    lanes: Vec<Lane>,
+    current: usize,
+    next_id: usize,
     running: BTreeMap<JobId, Running>,
     admission: Admission,
     guard: Guard,
@@ -178,7 +251,8 @@ pub(crate) struct Scheduler<'r, 's> {
     /// for more, whatever the estimates say, so nothing new starts beside it until a
     /// running test ends.
     pressure_pause: bool,
-    stopped: Option<StopReason>,
+    /// Ctrl-C was handled.
+    interrupted: bool,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
     /// Groups killed after their leader exited, until they are seen gone.
@@ -189,31 +263,29 @@ pub(crate) struct Scheduler<'r, 's> {
 impl std::fmt::Debug for Scheduler<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scheduler")
-            .field("queue", &self.queue.len())
+            .field("lanes", &self.lanes.len())
+            .field("current", &self.current)
             .field("running", &self.running.len())
             .finish()
     }
 }
 
 impl<'r, 's> Scheduler<'r, 's> {
-    /// A scheduler for `jobs`, started in the given order.
-    pub fn new(
-        opts: &'r ExecuteOptions,
-        cancel: &'r CancelToken,
-        emit: &'r mut Emitter<'s>,
-        jobs: Vec<Job>,
-    ) -> Self {
+    /// A scheduler with no lanes yet; `opts.jobs` sizes the background slots.
+    pub fn new(opts: &'r ExecuteOptions, cancel: &'r CancelToken, emit: &'r mut Emitter<'s>) -> Self {
         let (tx, rx) = mpsc::channel();
         Scheduler {
             opts,
             cancel,
             emit,
-            queue: jobs.into(),
+            lanes: Vec::new(),
+            current: 0,
+            next_id: 0,
             running: BTreeMap::new(),
             admission: Admission::new(opts.jobs, opts.memory.budget),
             guard: Guard::new(opts.memory.live.clone()),
             pressure_pause: false,
-            stopped: None,
+            interrupted: false,
             tx,
             rx,
             dying: Vec::new(),
@@ -221,53 +293,178 @@ impl<'r, 's> Scheduler<'r, 's> {
         }
     }
 
-    /// Runs every job (or stops early), and returns why it stopped early, if it did. When
-    /// it returns, every process it started has been reaped and every group it had to
-    /// kill is gone (or was sent SIGKILL for up to [`FINAL_REAP`]).
-    pub fn run(mut self) -> Option<StopReason> {
+    /// Adds a lane of `jobs` (started in the given order, `slots` at once) and returns its
+    /// index. Jobs marked `background` may start before the lane is current.
+    pub fn add_lane(&mut self, slots: usize, jobs: Vec<Job>) -> usize {
+        let index = self.lanes.len();
+        let mut lane = Lane { jobs: slots.max(1), ..Lane::default() };
+        for mut job in jobs {
+            job.id = self.fresh_id();
+            job.lane = index;
+            lane.has_exclusive |= job.demand.exclusive;
+            if job.background { lane.background.push_back(job) } else { lane.queue.push_back(job) }
+        }
+        self.lanes.push(lane);
+        index
+    }
+
+    /// The event stream, for the run's and phases' own events.
+    pub fn emitter(&mut self) -> &mut Emitter<'s> {
+        self.emit
+    }
+
+    /// When lane `index`'s first job started, if one did (before the lane was current,
+    /// for background jobs).
+    pub fn lane_started_at(&self, index: usize) -> Option<Instant> {
+        self.lanes.get(index).and_then(|lane| lane.first_start)
+    }
+
+    fn fresh_id(&mut self) -> JobId {
+        self.next_id += 1;
+        JobId(self.next_id)
+    }
+
+    /// Runs lane `index` (now current) until every job of it has ended or the run stops;
+    /// later lanes' background jobs run meanwhile. Returns why the lane stopped early, if
+    /// it did.
+    pub fn run_lane(&mut self, index: usize) -> Option<StopReason> {
+        self.current = index;
+        self.emit.set_current(index);
+        // Its background jobs are foreground now: back to normal priority where the runner
+        // may raise it again (ordinary users may not: they keep the lower priority, which
+        // only matters when something else competes for the CPU).
+        for running in self.running.values().filter(|r| r.job.lane == index && r.grant.background) {
+            let _ = platform::set_group_priority(running.pgid, 0);
+        }
+        let lane = &mut self.lanes[index];
+        self.admission.set_capacity(lane.jobs);
+        // Its background jobs that have not started yet start first: they are the long ones.
+        while let Some(job) = lane.background.pop_back() {
+            lane.queue.push_front(job);
+        }
         loop {
             self.check_cancel(Instant::now());
             self.start_admitted();
-            if self.running.is_empty() && self.queue.is_empty() {
+            let lane = &self.lanes[index];
+            if lane.queue.is_empty() && lane.running == 0 {
                 break;
             }
-            self.wait_and_handle();
-            let now = Instant::now();
-            self.supervise(now);
-            self.watch_memory(now);
-            self.finish_completed(now);
+            self.step();
+        }
+        self.lanes[index].stopped
+    }
+
+    /// Kills the running jobs of lanes `from` and later, drops their queues and their
+    /// events (the caller reports their tests), and waits for them to end.
+    pub fn abandon_lanes_from(&mut self, from: usize) {
+        let now = Instant::now();
+        let escalate_at = now + self.opts.kill_grace.min(CANCEL_GRACE);
+        for index in from..self.lanes.len() {
+            let lane = &mut self.lanes[index];
+            lane.abandoned = true;
+            lane.queue.clear();
+            lane.background.clear();
+            self.emit.discard(index);
+        }
+        for running in self.running.values_mut().filter(|r| r.job.lane >= from && r.exit.is_none()) {
+            if running.kill.is_none() {
+                running.start_kill(KillReason::Interrupted, escalate_at);
+            }
+        }
+        while self.running.values().any(|r| r.job.lane >= from) {
+            self.step();
+        }
+    }
+
+    /// Waits for every job still running (only killed ones can be) and for killed groups to
+    /// disappear. When it returns, every process the scheduler started has been reaped and
+    /// every group it had to kill is gone (or was sent SIGKILL for up to [`FINAL_REAP`]).
+    pub fn finish(mut self) {
+        if !self.running.is_empty() {
+            self.abandon_lanes_from(0);
         }
         self.reap_dying(FINAL_REAP);
-        self.stopped
+    }
+
+    /// One turn of the loop: wait for a message or a deadline, then act on it.
+    fn step(&mut self) {
+        self.wait_and_handle();
+        let now = Instant::now();
+        self.supervise(now);
+        self.watch_memory(now);
+        self.finish_completed(now);
     }
 
     fn start_admitted(&mut self) {
-        // A fresh look at live memory before admitting beside running tests: the last tick
-        // may predate a test's exit (or its growth).
-        let memory_full = !self.running.is_empty()
-            && !self.queue.is_empty()
-            && self.stopped.is_none()
-            && (self.pressure_pause || self.guard.refresh() >= Level::Full);
-        while self.stopped.is_none() {
-            let Some(front) = self.queue.front() else { break };
+        let current = self.current;
+        // Live memory is sampled only when a job could start beside running ones (a fresh
+        // look: the last tick may predate a test's exit or its growth), not on every wake-up.
+        let mut memory_full: Option<bool> = None;
+        while !self.lanes[current].closed() {
+            let Some(demand) = self.lanes[current].queue.front().map(|job| job.demand) else { break };
             // In planned order: a job that does not fit yet waits, and so do those behind it.
-            let Some(grant) = self.admission.try_admit(front.demand, memory_full) else { break };
-            let Some(job) = self.queue.pop_front() else { break };
+            if !self.admission.could_admit(demand) {
+                break;
+            }
+            let full = match memory_full {
+                Some(full) => full,
+                None => *memory_full.insert(self.memory_full()),
+            };
+            let Some(grant) = self.admission.try_admit(demand, full) else { break };
+            let Some(job) = self.lanes[current].queue.pop_front() else { break };
             self.start_job(job, grant);
+        }
+        if self.has_background_queued() {
+            let full = memory_full.unwrap_or_else(|| self.memory_full());
+            self.start_background(full);
+        }
+    }
+
+    /// Whether live memory is too full to start anything beside what runs.
+    fn memory_full(&mut self) -> bool {
+        !self.running.is_empty() && (self.pressure_pause || self.guard.refresh() >= Level::Full)
+    }
+
+    fn has_background_queued(&self) -> bool {
+        self.lanes.iter().skip(self.current + 1).any(|lane| !lane.background.is_empty())
+    }
+
+    /// Background jobs of later lanes, in lane order, while they fit (see [`Admission`]).
+    fn start_background(&mut self, memory_full: bool) {
+        let current = &self.lanes[self.current];
+        if current.has_exclusive || self.interrupted {
+            return;
+        }
+        let keep_free = current.queue.front().map_or(0, |job| job.demand.memory);
+        for index in self.current + 1..self.lanes.len() {
+            while !self.lanes[index].closed() {
+                let Some(front) = self.lanes[index].background.front() else { break };
+                let Some(grant) = self.admission.try_admit_background(front.demand, memory_full, keep_free)
+                else {
+                    return;
+                };
+                let Some(job) = self.lanes[index].background.pop_front() else { break };
+                self.start_job(job, grant);
+            }
         }
     }
 
     fn start_job(&mut self, job: Job, grant: Grant) {
+        let lane = job.lane;
         if grant.over_budget
             && let (Some(&test), Some(budget)) = (job.tests.first(), self.opts.memory.budget)
         {
-            self.emit.event(&Event::TestOverBudget { test, estimate: job.demand.memory, budget });
+            let event = Event::TestOverBudget { test, estimate: job.demand.memory, budget };
+            self.emit.event_in(lane, event);
         }
-        for &test in &job.tests {
-            self.emit.started(test);
+        // A libtest batch's tests start one by one, as its output says.
+        if !job.kind.is_sequential_batch() {
+            for &test in &job.tests {
+                self.emit.started_in(lane, test);
+            }
         }
         let started = match &job.command {
-            Ok(spec) => process::start(job.id, spec, self.capture_for(&job), &self.tx)
+            Ok(spec) => process::start(job.id, spec, self.capture_for(&job), &self.tx, grant.background)
                 .map_err(|e| format!("could not start `{}`: {e}", spec.program)),
             Err(why) => Err(why.clone()),
         };
@@ -278,8 +475,16 @@ impl<'r, 's> Scheduler<'r, 's> {
                     JobKind::Single { .. } => {
                         memory::effective_limit(job.memory_limit, memory.budget, memory.default_limit)
                     }
-                    JobKind::Batch { .. } => None,
+                    // A batch past the default limit is stopped and its running test re-run
+                    // alone, where its own limit judges it.
+                    JobKind::Batch { doctest: false, .. } => {
+                        memory::effective_limit(None, memory.budget, memory.default_limit)
+                    }
+                    JobKind::Batch { doctest: true, .. } => None,
                 };
+                let lane = &mut self.lanes[lane];
+                lane.running += 1;
+                lane.first_start.get_or_insert(started.at);
                 self.running.insert(job.id, Running::new(job, started, grant, limit));
             }
             Err(why) => {
@@ -292,7 +497,14 @@ impl<'r, 's> Scheduler<'r, 's> {
     fn capture_for(&self, job: &Job) -> Capture {
         let (head, tail) = (self.opts.output_head, self.opts.output_tail);
         let parser = match &job.kind {
-            JobKind::Batch { names, .. } => Some(BatchParser::new(names.iter().cloned(), head, tail)),
+            JobKind::Batch { members, doctest } => {
+                let names = members.iter().map(|m| m.name.clone());
+                Some(if *doctest {
+                    BatchParser::new(names, head, tail)
+                } else {
+                    BatchParser::sequential(names, head, tail)
+                })
+            }
             JobKind::Single { .. } => None,
         };
         Capture::new(head, tail, parser)
@@ -300,11 +512,14 @@ impl<'r, 's> Scheduler<'r, 's> {
 
     fn fail_to_start(&mut self, job: &Job, why: &str) {
         for &test in &job.tests {
+            if job.kind.is_sequential_batch() {
+                self.emit.started_in(job.lane, test);
+            }
             let mut result = TestResult::not_started(TestStatus::Failed { exit_code: None });
             resolve::append_note(&mut result.output, why);
-            self.emit.finished(test, result);
+            self.emit.finished_in(job.lane, test, result);
         }
-        self.on_failure();
+        self.on_failure(job.lane);
     }
 
     /// Blocks for the next message (bounded by the nearest deadline and the memory guard's
@@ -350,17 +565,19 @@ impl<'r, 's> Scheduler<'r, 's> {
 
     fn on_progress(&mut self, job: JobId) {
         let Some(running) = self.running.get_mut(&job) else { return };
-        let results = process::lock(&running.capture).take_results();
-        if apply_results(running, results, self.emit) > 0 {
-            self.on_failure();
+        let events = process::lock(&running.capture).take_results();
+        let lane = running.job.lane;
+        if settle::apply_batch_events(running, events, self.emit, self.opts.retries) > 0 {
+            self.on_failure(lane);
         }
     }
 
     /// Timeouts and SIGKILL escalation; periodic pruning of groups seen gone.
     fn supervise(&mut self, now: Instant) {
         for running in self.running.values_mut().filter(|r| r.exit.is_none()) {
+            let timed_out = now >= running.timeout_at();
             match &mut running.kill {
-                None if now >= running.last_activity + running.job.timeout => {
+                None if timed_out => {
                     running.start_kill(KillReason::Timeout, now + self.opts.kill_grace);
                 }
                 Some(kill) if !kill.escalated && now >= kill.escalate_at => {
@@ -410,9 +627,9 @@ impl<'r, 's> Scheduler<'r, 's> {
         self.guard.schedule_next(now, active);
     }
 
-    /// Memory is critical: unless only one test runs (its own limit governs it) or a test
-    /// stopped earlier is still going away, stop the newest memory-growing test; it will run
-    /// again alone.
+    /// Memory is critical: unless only one job runs (its own limit governs it) or a job
+    /// stopped earlier is still going away, stop the newest memory-growing job; its test
+    /// (a batch: its running test) will run again alone.
     fn stop_for_pressure(&mut self, now: Instant) {
         let active = self.running.values().filter(|r| r.is_active()).count();
         if active < 2 || self.running.values().any(Running::is_pressure_stop_in_flight) {
@@ -422,7 +639,7 @@ impl<'r, 's> Scheduler<'r, 's> {
             .running
             .iter()
             .filter(|(_, r)| r.is_active() && r.job.stoppable_for_pressure())
-            .map(|(id, r)| Candidate { id: *id, started: r.started, growing: r.rss.growing(now) })
+            .map(|(id, r)| Candidate { id: *id, started: r.started, growing: r.rss.growing(now, r.started) })
             .collect();
         let (Some(victim), Some(sample)) = (memory::choose_victim(&candidates), self.guard.last()) else {
             return;
@@ -433,11 +650,21 @@ impl<'r, 's> Scheduler<'r, 's> {
         }
     }
 
+    /// Ctrl-C: the current lane stops, later lanes are abandoned, and every running job is
+    /// stopped.
     fn check_cancel(&mut self, now: Instant) {
-        if !self.cancel.is_cancelled() || self.stopped == Some(StopReason::Interrupted) {
+        if !self.cancel.is_cancelled() || self.interrupted {
             return;
         }
-        self.stop(StopReason::Interrupted);
+        self.interrupted = true;
+        self.stop(self.current, StopReason::Interrupted);
+        for index in self.current + 1..self.lanes.len() {
+            let lane = &mut self.lanes[index];
+            lane.abandoned = true;
+            lane.queue.clear();
+            lane.background.clear();
+            self.emit.discard(index);
+        }
         let escalate_at = now + self.opts.kill_grace.min(CANCEL_GRACE);
         for running in self.running.values_mut().filter(|r| r.exit.is_none()) {
             match &mut running.kill {
@@ -448,20 +675,40 @@ impl<'r, 's> Scheduler<'r, 's> {
         }
     }
 
-    /// Starts nothing more; everything not started is reported not run.
-    fn stop(&mut self, reason: StopReason) {
-        self.stopped = Some(reason);
-        self.emit.event(&Event::Stopping { reason });
-        for job in std::mem::take(&mut self.queue) {
+    /// Lane `index` starts nothing more; its jobs not started are reported not run.
+    fn stop(&mut self, index: usize, reason: StopReason) {
+        let lane = &mut self.lanes[index];
+        if lane.closed() {
+            return;
+        }
+        lane.stopped = Some(reason);
+        self.emit.event_in(index, Event::Stopping { reason });
+        let lane = &mut self.lanes[index];
+        let queued: Vec<Job> = lane.queue.drain(..).chain(lane.background.drain(..)).collect();
+        for job in queued {
             for test in job.tests {
-                self.emit.not_run(test, reason);
+                self.emit.not_run_in(index, test, reason);
             }
         }
     }
 
-    fn on_failure(&mut self) {
-        if self.opts.fail_fast && self.stopped.is_none() {
-            self.stop(StopReason::FailFast);
+    fn on_failure(&mut self, lane: usize) {
+        if self.opts.fail_fast {
+            self.stop(lane, StopReason::FailFast);
+        }
+    }
+
+    /// Why lane `index` cannot take new work (for reporting what will not run).
+    fn lane_stop_reason(&self, index: usize) -> Option<StopReason> {
+        let lane = &self.lanes[index];
+        lane.stopped.or(lane.abandoned.then_some(StopReason::Interrupted))
+    }
+
+    /// Puts jobs back at the front of their lane, in the given order, with fresh ids.
+    fn requeue_front(&mut self, lane: usize, jobs: Vec<Job>) {
+        for mut job in jobs.into_iter().rev() {
+            job.id = self.fresh_id();
+            self.lanes[lane].queue.push_front(job);
         }
     }
 
@@ -471,128 +718,19 @@ impl<'r, 's> Scheduler<'r, 's> {
         for id in done {
             if let Some(running) = self.running.remove(&id) {
                 self.admission.release(running.grant);
+                let lane = running.job.lane;
+                self.lanes[lane].running -= 1;
                 let stopped_for_pressure =
                     matches!(running.kill, Some(Kill { reason: KillReason::MemoryPressure { .. }, .. }));
                 self.pressure_pause &= stopped_for_pressure;
-                if self.finish(running) {
-                    self.on_failure();
+                if self.lanes[lane].abandoned {
+                    continue;
+                }
+                if self.settle(running) {
+                    self.on_failure(lane);
                 }
             }
         }
-    }
-
-    /// Reports a completed job's results (or re-queues it); returns whether any result is a
-    /// failure.
-    fn finish(&mut self, mut running: Running) -> bool {
-        let Some((exit, exit_at)) = running.exit.take() else { return false };
-        if let Some(Kill { reason: KillReason::MemoryPressure { used, limit }, .. }) = running.kill {
-            if exit.as_ref().is_ok_and(|e| e.signal == Some(SIGKILL)) {
-                self.requeue_alone(running.job, used, limit);
-                return false;
-            }
-            // It ended on its own before the kill landed: its result stands.
-            running.kill = None;
-        }
-        let ending = Ending { exit, kill: running.kill.map(|k| k.reason), timeout: running.job.timeout };
-        match running.job.kind {
-            JobKind::Single { filtered } => self.finish_single(&running, &ending, exit_at, filtered),
-            JobKind::Batch { doctest, .. } => self.finish_batch(&mut running, &ending, exit_at, doctest),
-        }
-    }
-
-    /// A job stopped for memory pressure runs again alone, after the jobs already queued
-    /// (they drain once, not once per stopped job). When the run is stopping it is not run.
-    fn requeue_alone(&mut self, mut job: Job, used: u64, limit: u64) {
-        if let Some(reason) = self.stopped {
-            for &test in &job.tests {
-                self.emit.not_run(test, reason);
-            }
-            return;
-        }
-        for &test in &job.tests {
-            let reason = Reschedule::MemoryPressure { used, limit };
-            self.emit.event(&Event::TestRescheduled { test, reason });
-        }
-        job.alone = true;
-        job.demand.exclusive = true;
-        self.queue.push_back(job);
-    }
-
-    fn finish_single(
-        &mut self,
-        running: &Running,
-        ending: &Ending,
-        exit_at: Instant,
-        filtered: bool,
-    ) -> bool {
-        let mut output = process::lock(&running.capture).take_output();
-        let (status, note) = resolve::single_status(ending, filtered, &output);
-        if self.retry(&running.job, &status) {
-            return false;
-        }
-        if let Some(note) = note {
-            resolve::append_note(&mut output, &note);
-        }
-        let failed = status.is_failure();
-        let result = TestResult {
-            status,
-            duration: exit_at.saturating_duration_since(running.started),
-            peak_rss: running.peak_rss(&ending.exit),
-            output,
-            leaked_processes: running.leaked,
-            attempts: running.job.attempt,
-        };
-        self.emit.finished(running.job.tests[0], result);
-        failed
-    }
-
-    /// Re-queues a failed single test at the front when `--retries` allows another attempt
-    /// (not for a memory-limit kill: it would only be killed again).
-    fn retry(&mut self, job: &Job, status: &TestStatus) -> bool {
-        let max_attempts = self.opts.retries.saturating_add(1);
-        let retryable = status.is_failure() && !matches!(status, TestStatus::MemoryExceeded { .. });
-        if !retryable || job.attempt >= max_attempts || self.stopped.is_some() {
-            return false;
-        }
-        let reason = Reschedule::Retry { attempt: job.attempt, max_attempts, status: status.clone() };
-        self.emit.event(&Event::TestRescheduled { test: job.tests[0], reason });
-        let mut again = job.clone();
-        again.attempt += 1;
-        self.queue.push_front(again);
-        true
-    }
-
-    fn finish_batch(
-        &mut self,
-        running: &mut Running,
-        ending: &Ending,
-        exit_at: Instant,
-        doctest: bool,
-    ) -> bool {
-        let (output, mut sections, late) = {
-            let mut capture = process::lock(&running.capture);
-            let sections = capture.batch.as_mut().map(BatchParser::take_sections).unwrap_or_default();
-            (capture.take_output(), sections, capture.take_results())
-        };
-        let mut failed = apply_results(running, late, self.emit) > 0;
-        let Some(batch) = running.batch.as_mut() else { return failed };
-        let any_result = batch.reported.iter().any(|&r| r);
-        let mut output = SharedOutput::new(output);
-        for (pos, &test) in running.job.tests.iter().enumerate() {
-            let name = running.job.kind.name(pos).unwrap_or_default();
-            let result = if let Some(duration) = batch.deferred.remove(&pos) {
-                let section = sections.remove(name).ok_or_else(|| output.give(name));
-                failed_member(section, duration, doctest)
-            } else if !batch.reported[pos] {
-                let since_last = exit_at.saturating_duration_since(batch.last_result);
-                missing_member(ending, any_result, output.give(name), since_last)
-            } else {
-                continue;
-            };
-            failed |= result.status.is_failure();
-            self.emit.finished(test, TestResult { leaked_processes: running.leaked, ..result });
-        }
-        failed
     }
 
     /// Waits (up to `limit`) for killed groups to disappear, re-sending SIGKILL.
@@ -609,82 +747,4 @@ impl<'r, 's> Scheduler<'r, 's> {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-}
-
-/// Applies streamed batch results: passes and ignores are reported at once, failures wait
-/// for their failure section. Returns the number of failures.
-fn apply_results(
-    running: &mut Running,
-    results: Vec<(ResultLine, Instant)>,
-    emit: &mut Emitter<'_>,
-) -> usize {
-    let Some(batch) = running.batch.as_mut() else { return 0 };
-    let mut failures = 0;
-    for (line, at) in results {
-        let Some(&pos) = batch.position.get(&line.name) else { continue };
-        if std::mem::replace(&mut batch.reported[pos], true) {
-            continue;
-        }
-        // Approximate: libtest reports when a test ends, not when it started.
-        let duration = at.saturating_duration_since(batch.last_result);
-        batch.last_result = batch.last_result.max(at);
-        running.last_activity = running.last_activity.max(at);
-        let test = running.job.tests[pos];
-        let status = match line.outcome {
-            Outcome::Ok => TestStatus::Passed,
-            Outcome::Ignored(reason) => TestStatus::Skipped { reason: ignored_reason(reason) },
-            Outcome::Failed => {
-                batch.deferred.insert(pos, duration);
-                failures += 1;
-                continue;
-            }
-        };
-        emit.finished(test, batch_member(status, duration, CapturedOutput::default()));
-    }
-    failures
-}
-
-fn ignored_reason(reason: Option<String>) -> String {
-    match reason {
-        Some(reason) if !reason.is_empty() => format!("ignored: {reason}"),
-        _ => "ignored".to_owned(),
-    }
-}
-
-/// A batch member's result: RSS is per process, so not measured per test.
-fn batch_member(status: TestStatus, duration: Duration, output: CapturedOutput) -> TestResult {
-    TestResult { status, duration, peak_rss: None, output, leaked_processes: false, attempts: 1 }
-}
-
-/// A failed batch member: its own failure section when libtest printed one (else the
-/// batch's output, e.g. when the batch was stopped before the `failures:` block).
-fn failed_member(
-    section: Result<CapturedOutput, CapturedOutput>,
-    duration: Duration,
-    doctest: bool,
-) -> TestResult {
-    match section {
-        Ok(section) => {
-            let status = if doctest {
-                doctest_failure_status(&section.to_text())
-            } else {
-                TestStatus::Failed { exit_code: None }
-            };
-            batch_member(status, duration, section)
-        }
-        Err(batch_output) => batch_member(TestStatus::Failed { exit_code: None }, duration, batch_output),
-    }
-}
-
-fn missing_member(
-    ending: &Ending,
-    any_result: bool,
-    mut output: CapturedOutput,
-    duration: Duration,
-) -> TestResult {
-    let (status, note) = resolve::missing_result_status(ending, any_result);
-    if let Some(note) = note {
-        resolve::append_note(&mut output, &note);
-    }
-    batch_member(status, duration, output)
 }

@@ -18,6 +18,7 @@ use crate::filter::{Action, PlannedTest};
 use crate::model::{BinaryIdx, ListMethod, PackageInfo, TargetKind, TestBinary, TestCase, TestIdx, TestList};
 use crate::platform;
 
+mod batches;
 mod memory;
 
 /// Writing an executable while another thread forks lets the child inherit the write

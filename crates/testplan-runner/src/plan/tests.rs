@@ -60,6 +60,15 @@ fn config(toml: &str) -> Config {
 }
 
 fn plan_with(config: &Config, timeout: Option<Duration>, jobs: Option<usize>) -> TestPlan {
+    plan_isolated(config, timeout, jobs, None)
+}
+
+fn plan_isolated(
+    config: &Config,
+    timeout: Option<Duration>,
+    jobs: Option<usize>,
+    isolation: Option<Isolation>,
+) -> TestPlan {
     let selection = Selection::from_profile(&config.plan, config.profile("run").expect("run profile"));
     let gpu = GpuStatus { available: false, description: "none".into() };
     let names = TestFilter::default();
@@ -72,6 +81,7 @@ fn plan_with(config: &Config, timeout: Option<Duration>, jobs: Option<usize>) ->
         jobs_override: jobs,
         default_timeout: Duration::from_secs(300),
         timeout_override: timeout,
+        isolation_override: isolation,
     };
     build(&list(), &request)
 }
@@ -104,6 +114,7 @@ fn built_in_defaults() {
             memory_limit: None,
             timeout: Duration::from_secs(300),
             serial: false,
+            batch: true,
         }
     );
     assert_eq!(limits_of(&plan, "slow::long").timeout, 15 * MINUTE);
@@ -179,6 +190,69 @@ fn history_and_the_memory_limit_refine_estimates() {
     let it = limits_of(&plan, "it");
     assert_eq!((it.memory_estimate, it.estimate_from), (512 * MIB, EstimateSource::LimitOverride));
     assert_eq!(phase(&plan, "unit").jobs, 3);
+}
+
+/// Which tests may share a process: the unit phase batches by default, except tests that
+/// need a process of their own; markers and `--isolation` change it.
+#[test]
+fn isolation_of_phases_markers_and_the_command_line() {
+    let batched = |plan: &TestPlan| -> Vec<&'static str> {
+        let names = ["a", "b", "slow::long", "requires_models::big", "serial::alone", "it"];
+        names.into_iter().filter(|n| limits_of(plan, n).batch).collect()
+    };
+    let default = plan_with(&config(""), None, None);
+    // slow::long is in the slow phase (process); heavy and serial tests never batch; `it` is
+    // an integration test.
+    assert_eq!(batched(&default), ["a", "b"]);
+    assert_eq!(batched(&plan_isolated(&config(""), None, None, Some(Isolation::Process))), [""; 0]);
+    let all = plan_isolated(&config(""), None, None, Some(Isolation::Batch));
+    assert_eq!(batched(&all), ["a", "b", "slow::long", "it"]);
+
+    let toml = r#"
+        [markers.unit]
+        isolation = "process"
+        [markers.slow]
+        isolation = "batch"
+        [markers.integration]
+        memory = "1GiB"
+        [[phases]]
+        name = "all"
+        select = "unit or integration or slow"
+    "#;
+    let configured = config(toml);
+    // Markers beat `--isolation batch`: every unit test says process (slow::long is `unit`
+    // and `slow`: process wins), and `it` has a memory limit of its own.
+    assert_eq!(batched(&plan_with(&configured, None, None)), [""; 0]);
+    assert_eq!(batched(&plan_isolated(&configured, None, None, Some(Isolation::Batch))), [""; 0]);
+
+    let toml = r#"
+        [markers.slow]
+        isolation = "batch"
+        [[phases]]
+        name = "all"
+        select = "unit or integration or slow"
+    "#;
+    assert_eq!(batched(&plan_with(&config(toml), None, None)), ["slow::long"]);
+}
+
+#[test]
+fn history_of_a_big_test_or_a_memory_limit_takes_it_out_of_batches() {
+    let list = list();
+    let mut history = History::default();
+    history.merge(&[
+        Measurement { binary_id: "p".into(), name: "a".into(), peak_rss: 100 * MIB, duration_secs: 0.1 },
+        Measurement { binary_id: "p".into(), name: "b".into(), peak_rss: 300 * MIB, duration_secs: 0.1 },
+    ]);
+    let mut plan = plan_with(&config(""), None, None);
+    let request = MemoryRequest { history: Some(&history), memory_limit: None, resources: None };
+    apply_memory(&mut plan, &list, &request);
+    assert!(limits_of(&plan, "a").batch);
+    assert!(!limits_of(&plan, "b").batch, "measured above {BATCH_MAX_PEAK}");
+
+    let mut limited = plan_with(&config(""), None, None);
+    let request = MemoryRequest { history: None, memory_limit: Some(512 * MIB), resources: None };
+    apply_memory(&mut limited, &list, &request);
+    assert!(!limits_of(&limited, "a").batch, "--memory-limit is enforced per process");
 }
 
 /// The default parallelism on the machines of the issue: min(CPUs, usable / median

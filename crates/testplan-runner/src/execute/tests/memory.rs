@@ -25,6 +25,7 @@ fn limits(estimate: u64, limit: Option<u64>, serial: bool) -> TestLimits {
         memory_limit: limit,
         timeout: Duration::from_secs(30),
         serial,
+        batch: false,
     }
 }
 
@@ -145,6 +146,42 @@ fn memory_pressure_stops_the_newest_test_and_reruns_it_alone() {
     assert!(run.finished_at("c") < last_start("b"));
     assert_eq!(run.max_concurrency(), 2);
     assert_gone(&run, "b");
+}
+
+/// The memory guard stops a batch like a test: its running test runs again alone, with
+/// the whole budget; its tests that never started run again; every test gets one result.
+#[test]
+fn memory_pressure_stops_a_batch_and_its_tests_run_again() {
+    let mut fx = Fixture::new();
+    let dir = fx.path();
+    let body = format!("echo $$ > '{dir}/running.'$$; sleep 0.3");
+    let names: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
+    let cases: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), body.as_str())).collect();
+    fx.batch_binary("bin", &cases);
+    // Two processes at once are 96% of the limit: critical. One is 48%: calm.
+    let sampler = CountingSampler { dir: dir.clone().into(), per_process: 480, limit: 1000, samples: 0 };
+    let memory =
+        MemoryOptions { budget: Some(100 * GIB), default_limit: None, live: Some(LiveMemory::new(sampler)) };
+    let opts = ExecuteOptions { memory, ..options(2) };
+    let all: Vec<usize> = (0..8).collect();
+    let run =
+        super::batches::run_phases(&fx, &[super::batches::phase("unit", &all, 2, opts.timeout)], &opts, None);
+
+    for name in &names {
+        assert_eq!(run.status(name), TestStatus::Passed, "{name}: {}", run.result(name).output.to_text());
+        assert_eq!(run.result(name).attempts, 1, "a re-run alone is not a retry");
+    }
+    let stopped: Vec<&str> = run
+        .rescheduled()
+        .into_iter()
+        .filter(|(_, reason)| matches!(reason, Reschedule::MemoryPressure { .. }))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(!stopped.is_empty(), "{:#?}", run.events);
+    for name in stopped {
+        assert!(run.result(name).peak_rss.is_some(), "{name} ran again in a process of its own");
+    }
+    assert!(run.max_concurrency() <= 2);
 }
 
 #[test]

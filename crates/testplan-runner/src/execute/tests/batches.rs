@@ -1,0 +1,467 @@
+//! Batches with fake libtest binaries: shell scripts that, given `--exact A B C
+//! --test-threads 1`, print libtest's text output for the tests they know (in name order,
+//! `test NAME ... ` before each body runs, captured output in the `failures:` block), and
+//! given `--exact NAME --nocapture` run one test. Bodies run in the script's own shell:
+//! `return N` fails the test, `exit N` ends the whole process (like `process::exit`),
+//! `kill -SEGV $$` crashes it, and `>&3` writes past the capture (like a child process).
+//! Every invocation is appended to `<script>.calls`.
+//!
+//! Also the doctest overlap: a later phase's doctest batch starts while earlier phases run,
+//! at a lower priority, and its events come in its own phase.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use camino::Utf8PathBuf;
+
+use super::{FORK_LOCK, Fixture, Run, assert_gone, checked_run, options};
+use crate::cancel::CancelToken;
+use crate::events::{Event, Reschedule, StopReason, TestStatus};
+use crate::execute::{EstimateSource, ExecuteOptions, PhaseRun, TestLimits, execute_phases_with};
+use crate::filter::{Action, PlannedTest};
+use crate::model::{BinaryIdx, ListMethod, TargetKind, TestBinary, TestIdx};
+
+const BATCH_SCRIPT: &str = r#"printf '%s\n' "$*" >> "$0.calls"
+exec 3>&1
+[ "$1" = --exact ] && shift
+names=""
+while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do names="$names $1"; shift; done
+case " $* " in
+*" --nocapture "*)
+    set -- $names
+    if known "$1"; then body "$1"; exit $?; fi
+    echo; echo 'running 0 tests'; exit 0;;
+esac
+out=$(mktemp -d)
+set -- $(printf '%s\n' $names | LC_ALL=C sort)
+echo; echo "running $# tests"
+failed=""
+for name in "$@"; do
+    known "$name" || continue
+    printf 'test %s ... ' "$name"
+    if body "$name" > "$out/$name" 2>&1; then echo ok; else echo FAILED; failed="$failed $name"; fi
+done
+echo
+if [ -n "$failed" ]; then
+    echo 'failures:'; echo
+    for name in $failed; do echo "---- $name stdout ----"; cat "$out/$name"; echo; done
+    echo; echo 'failures:'
+    for name in $failed; do echo "    $name"; done
+    echo; echo 'test result: FAILED.'; rm -rf "$out"; exit 101
+fi
+echo 'test result: ok.'; rm -rf "$out"; exit 0
+"#;
+
+impl Fixture {
+    /// A fake libtest binary that runs batches (see the module docs).
+    pub(super) fn batch_binary(&mut self, id: &str, cases: &[(&str, &str)]) -> BinaryIdx {
+        let mut functions = String::from("body() {\ncase \"$1\" in\n");
+        for (name, body) in cases {
+            functions.push_str(&format!("'{name}')\n{body}\n;;\n"));
+        }
+        functions.push_str("esac\n}\nknown() {\ncase \"$1\" in\n");
+        let names: Vec<String> = cases.iter().map(|(n, _)| format!("'{n}'")).collect();
+        functions.push_str(&format!("{}) return 0;;\n*) return 1;;\nesac\n}}\n", names.join("|")));
+        let exe = self.script(id, &format!("{functions}{BATCH_SCRIPT}"));
+        let idx = self.add_binary(id, TargetKind::Lib, ListMethod::LibtestJson, Some(exe));
+        for (name, _) in cases {
+            self.add_test(idx, name);
+        }
+        idx
+    }
+
+    /// The argument lists `binary` was started with.
+    fn calls(&self, binary: &str) -> Vec<String> {
+        let text = std::fs::read_to_string(self.path().join(format!("{binary}.calls"))).unwrap_or_default();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// A fake `cargo test --doc` for `names`, running `body`.
+    fn doc_binary(&mut self, names: &[&str], body: &str) -> Utf8PathBuf {
+        let bin = self.add_binary("demo::doc", TargetKind::Doc, ListMethod::Rustdoc, None);
+        for name in names {
+            self.add_test(bin, name);
+        }
+        self.script("fake-cargo", body)
+    }
+}
+
+fn batched(timeout: Duration) -> TestLimits {
+    TestLimits {
+        memory_estimate: 1 << 20,
+        estimate_from: EstimateSource::Default,
+        memory_limit: None,
+        timeout,
+        serial: false,
+        batch: true,
+    }
+}
+
+/// A phase of `tests` (indices into the fixture's list), every test batchable with the
+/// given timeout.
+pub(super) fn phase(name: &str, tests: &[usize], jobs: usize, timeout: Duration) -> PhaseRun {
+    let planned: Vec<PlannedTest> = tests
+        .iter()
+        .map(|&i| PlannedTest { test: TestIdx(i), action: Action::Run { ignored: false } })
+        .collect();
+    let limits: HashMap<TestIdx, TestLimits> =
+        tests.iter().map(|&i| (TestIdx(i), batched(timeout))).collect();
+    PhaseRun {
+        name: name.into(),
+        planned,
+        jobs,
+        timeout,
+        limits,
+        continue_on_failure: false,
+        unavailable: None,
+    }
+}
+
+pub(super) fn run_phases(
+    fx: &Fixture,
+    phases: &[PhaseRun],
+    opts: &ExecuteOptions,
+    doc: Option<Utf8PathBuf>,
+) -> Run {
+    let names: Vec<String> = fx.list.tests.iter().map(|t| t.name.clone()).collect();
+    let planned: Vec<PlannedTest> = phases.iter().flat_map(|p| p.planned.clone()).collect();
+    let mut events = Vec::new();
+    let mut doc_command =
+        |_: &TestBinary| (doc.clone().expect("no doctest command in this test"), vec!["test".into()]);
+    let stats = {
+        let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
+        let mut sink = |event: &Event| events.push(event.clone());
+        execute_phases_with(&fx.list, phases, opts, &CancelToken::new(), &mut sink, &mut doc_command)
+    };
+    checked_run(events, &stats, &planned, names)
+}
+
+/// Every test of the fixture in one batched phase.
+fn run_batched(fx: &Fixture, jobs: usize, opts: &ExecuteOptions) -> Run {
+    let all: Vec<usize> = (0..fx.list.tests.len()).collect();
+    run_phases(fx, &[phase("unit", &all, jobs, opts.timeout)], opts, None)
+}
+
+impl Run {
+    fn reruns(&self) -> Vec<(&str, &Reschedule)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::TestRescheduled { test, reason } => Some((self.names[test.0].as_str(), reason)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn index_of(&self, pred: impl Fn(&Event) -> bool) -> usize {
+        self.events.iter().position(pred).expect("event")
+    }
+}
+
+#[test]
+fn a_batch_reports_each_test_with_its_own_output_and_duration() {
+    let mut fx = Fixture::new();
+    fx.batch_binary(
+        "bin",
+        &[
+            ("a_passes", "echo captured and dropped"),
+            ("b_fails", "echo 'assertion failed: boom'; echo 'from a child' >&3; return 1"),
+            ("c_sleeps", "sleep 0.3"),
+            ("d_strays", "echo 'stray output' >&3"),
+        ],
+    );
+    let run = run_batched(&fx, 1, &options(1));
+
+    assert_eq!(
+        fx.calls("bin"),
+        [
+            "--exact a_passes b_fails --test-threads 1 --color never --format pretty",
+            "--exact c_sleeps d_strays --test-threads 1 --color never --format pretty"
+        ]
+    );
+    assert_eq!(run.status("a_passes"), TestStatus::Passed);
+    assert_eq!(run.status("b_fails"), TestStatus::Failed { exit_code: Some(101) });
+    assert_eq!(run.result("b_fails").output.to_text(), "from a child\nassertion failed: boom\n");
+    assert_eq!(run.status("c_sleeps"), TestStatus::Passed);
+    assert_eq!(run.status("d_strays"), TestStatus::Passed);
+    assert!(run.result("d_strays").output.is_empty(), "a passing test's output is not kept");
+    assert!(run.result("c_sleeps").duration > run.result("a_passes").duration);
+    assert!(run.result("a_passes").peak_rss.is_none(), "RSS is per process, not per test");
+    // Each test starts when libtest says so, and ends before the next starts.
+    assert_eq!(run.started(), ["a_passes", "b_fails", "c_sleeps", "d_strays"]);
+    assert_eq!(run.max_concurrency(), 1);
+    assert!(run.reruns().is_empty());
+}
+
+#[test]
+fn a_crashing_test_in_a_batch_is_attributed_to_it_alone() {
+    let mut fx = Fixture::new();
+    let mut cases = vec![
+        ("a", "return 0"),
+        ("b_fails_first", "echo 'lost with the batch'; return 1"),
+        ("c_crashes", "kill -SEGV $$"),
+        ("d", "return 0"),
+        ("e", "return 0"),
+    ];
+    // A second chunk (one job: two batches), untouched by the crash.
+    cases.extend([
+        ("v", "return 0"),
+        ("w", "return 0"),
+        ("x", "return 0"),
+        ("y", "return 0"),
+        ("z", "return 0"),
+    ]);
+    fx.batch_binary("bin", &cases);
+    let run = run_batched(&fx, 1, &options(1));
+
+    assert_eq!(run.status("a"), TestStatus::Passed);
+    assert_eq!(run.status("b_fails_first"), TestStatus::Failed { exit_code: Some(1) });
+    assert!(run.result("b_fails_first").output.to_text().contains("lost with the batch"));
+    assert_eq!(run.status("c_crashes"), TestStatus::Crashed { signal: libc::SIGSEGV });
+    assert!(run.result("c_crashes").peak_rss.is_some(), "measured in its own process");
+    for name in ["d", "e", "v", "w", "x", "y", "z"] {
+        assert_eq!(run.status(name), TestStatus::Passed, "{name}");
+    }
+    let calls = fx.calls("bin");
+    let args = |rest: &str| format!("{rest} --test-threads 1 --color never --format pretty");
+    assert_eq!(
+        calls,
+        [
+            args("--exact a b_fails_first c_crashes d e"),
+            // The test it died on first, alone; then the failure whose output was lost;
+            // then the tests that never started, in a batch of their own.
+            "--exact c_crashes --nocapture".to_owned(),
+            "--exact b_fails_first --nocapture".to_owned(),
+            args("--exact d e"),
+            args("--exact v w x y z"),
+        ]
+    );
+    let isolated: Vec<&str> = run
+        .reruns()
+        .into_iter()
+        .filter(|(_, reason)| matches!(reason, Reschedule::Isolated { .. }))
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(isolated, ["c_crashes", "b_fails_first"]);
+    let Reschedule::Isolated { cause } = run.reruns()[0].1 else { panic!() };
+    assert_eq!(cause, "its batch process crashed (SIGSEGV)");
+}
+
+#[test]
+fn a_hanging_test_in_a_batch_times_out_alone_and_the_rest_pass() {
+    let mut fx = Fixture::new();
+    fx.batch_binary(
+        "bin",
+        &[
+            ("a", "return 0"),
+            ("b_hangs", "echo \"pid $$\" >&3; sleep 1000 & sleep 1000; wait"),
+            ("c", "return 0"),
+        ],
+    );
+    let opts = ExecuteOptions { timeout: Duration::from_millis(400), ..options(1) };
+    let run = run_batched(&fx, 1, &opts);
+
+    assert_eq!(run.status("a"), TestStatus::Passed);
+    assert_eq!(run.status("b_hangs"), TestStatus::TimedOut { after: Duration::from_millis(400) });
+    assert_eq!(run.status("c"), TestStatus::Passed);
+    assert_gone(&run, "b_hangs");
+    assert_eq!(fx.calls("bin").len(), 3, "the batch, b alone, c");
+}
+
+#[test]
+fn a_test_ending_the_process_gets_its_exit_code_and_vanished_names_fail() {
+    let mut fx = Fixture::new();
+    let bin = fx.batch_binary("bin", &[("a", "return 0"), ("b_exits", "exit 3"), ("c", "return 0")]);
+    fx.add_test(bin, "d_vanished");
+    let run = run_batched(&fx, 1, &options(1));
+
+    assert_eq!(run.status("a"), TestStatus::Passed);
+    assert_eq!(run.status("b_exits"), TestStatus::Failed { exit_code: Some(3) });
+    assert_eq!(run.status("c"), TestStatus::Passed);
+    assert_eq!(run.status("d_vanished"), TestStatus::Failed { exit_code: Some(0) });
+    assert!(run.result("d_vanished").output.to_text().contains("ran 0 tests"));
+}
+
+#[test]
+fn a_lost_outcome_is_decided_by_the_failure_list() {
+    let mut fx = Fixture::new();
+    // Output without a newline glues itself to libtest's `ok`.
+    fx.batch_binary("bin", &[("a_glued", "printf 'no newline' >&3"), ("b", "printf 'x' >&3; return 1")]);
+    let run = run_batched(&fx, 1, &options(1));
+    assert_eq!(run.status("a_glued"), TestStatus::Passed);
+    assert_eq!(run.status("b"), TestStatus::Failed { exit_code: Some(101) });
+    assert_eq!(fx.calls("bin").len(), 2, "one batch each, nothing runs again");
+}
+
+#[test]
+fn a_flaky_test_in_a_batch_is_retried_alone() {
+    let mut fx = Fixture::new();
+    let flag = fx.path().join("tried");
+    let flaky =
+        format!("if [ -e '{flag}' ]; then return 0; fi; touch '{flag}'; echo 'first try fails'; return 1");
+    fx.batch_binary("bin", &[("a", "return 0"), ("flaky", &flaky), ("z", "return 0")]);
+    // Fail-fast (the default) waits for the retry before calling it a failure.
+    let opts = ExecuteOptions { retries: 2, fail_fast: true, ..options(1) };
+    let run = run_batched(&fx, 1, &opts);
+
+    assert_eq!(run.status("flaky"), TestStatus::Passed);
+    assert_eq!(run.status("z"), TestStatus::Passed);
+    assert_eq!(run.stopped(), None);
+    assert_eq!(run.result("flaky").attempts, 2);
+    assert!(run.result("flaky").is_flaky());
+    assert_eq!(run.result("a").attempts, 1);
+    assert!(matches!(run.reruns()[..], [("flaky", Reschedule::Retry { attempt: 1, max_attempts: 3, .. })]));
+    assert!(fx.calls("bin").contains(&"--exact flaky --nocapture".to_owned()), "{:?}", fx.calls("bin"));
+}
+
+#[test]
+fn fail_fast_lets_the_running_batch_finish_and_starts_no_other() {
+    let mut fx = Fixture::new();
+    fx.batch_binary("one", &[("a_fails", "return 1"), ("b", "return 0"), ("c", "return 0")]);
+    fx.batch_binary("two", &[("d", "return 0"), ("e", "return 0")]);
+    let opts = ExecuteOptions { fail_fast: true, ..options(1) };
+    let run = run_batched(&fx, 1, &opts);
+
+    assert_eq!(run.status("a_fails"), TestStatus::Failed { exit_code: Some(101) });
+    // The batch that was running finishes: its tests have real results.
+    assert_eq!((run.status("b"), run.status("c")), (TestStatus::Passed, TestStatus::Passed));
+    for name in ["d", "e"] {
+        assert_eq!(run.status(name), TestStatus::NotRun { reason: StopReason::FailFast }, "{name}");
+    }
+    assert!(fx.calls("two").is_empty());
+    assert_eq!(run.stopped(), Some(StopReason::FailFast));
+}
+
+#[test]
+fn binaries_are_cut_into_enough_chunks_for_every_slot() {
+    let mut fx = Fixture::new();
+    let cases: Vec<(String, &str)> = (0..9).map(|i| (format!("t{i}"), "sleep 0.05")).collect();
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+    fx.batch_binary("bin", &cases);
+    let run = run_batched(&fx, 2, &options(2));
+    // 2 jobs: at least 4 batches, of 3, 2, 2 and 2 tests, two at a time.
+    let sizes: Vec<usize> = fx
+        .calls("bin")
+        .iter()
+        .map(|c| c.split(' ').take_while(|a| *a != "--test-threads").count() - 1)
+        .collect();
+    let mut sorted = sizes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [2, 2, 2, 3], "{sizes:?}");
+    assert_eq!(run.max_concurrency(), 2);
+    assert_eq!(run.events.iter().filter(|e| matches!(e, Event::TestFinished { .. })).count(), 9);
+}
+
+#[test]
+fn cancellation_stops_a_batch_and_reports_its_tests_not_run() {
+    let mut fx = Fixture::new();
+    let started = fx.path().join("started");
+    let hang = format!("touch '{started}'; sleep 1000 & sleep 1000; wait");
+    fx.batch_binary("bin", &[("a", "return 0"), ("b_hangs", &hang), ("c", "return 0")]);
+    let cancel = CancelToken::new();
+    let canceller = std::thread::spawn({
+        let (cancel, started) = (cancel.clone(), started.clone());
+        move || {
+            for _ in 0..1000 {
+                if started.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            cancel.cancel();
+        }
+    });
+    let names: Vec<String> = fx.list.tests.iter().map(|t| t.name.clone()).collect();
+    let all = phase("unit", &[0, 1, 2], 1, Duration::from_secs(30));
+    let mut events = Vec::new();
+    let stats = {
+        let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
+        let mut doc = |_: &TestBinary| -> (Utf8PathBuf, Vec<String>) { unreachable!() };
+        let opts = ExecuteOptions { kill_grace: Duration::from_secs(30), ..options(1) };
+        execute_phases_with(
+            &fx.list,
+            std::slice::from_ref(&all),
+            &opts,
+            &cancel,
+            &mut |e| events.push(e.clone()),
+            &mut doc,
+        )
+    };
+    canceller.join().expect("canceller");
+    let run = checked_run(events, &stats, &all.planned, names);
+    assert_eq!(run.status("a"), TestStatus::Passed);
+    for name in ["b_hangs", "c"] {
+        assert_eq!(run.status(name), TestStatus::NotRun { reason: StopReason::Interrupted }, "{name}");
+    }
+    assert_eq!(fx.calls("bin").len(), 1, "nothing runs again after Ctrl-C");
+}
+
+const ADD: &str = "src/lib.rs - add (line 3)";
+const SUB: &str = "src/lib.rs - sub (line 9)";
+
+/// The doc phase's batch starts while the unit phase runs (the unit test sees it), at nice
+/// 10, and its events come between the doc phase's start and end.
+#[test]
+fn doctests_start_in_the_background_and_report_in_their_phase() {
+    let mut fx = Fixture::new();
+    let dir = fx.path();
+    let unit = format!(
+        "i=0; while [ ! -e '{dir}/doc-started' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done\n\
+         [ -e '{dir}/doc-started' ]"
+    );
+    fx.batch_binary("bin", &[("waits_for_doc", &unit)]);
+    let cargo = fx.doc_binary(
+        &[ADD, SUB],
+        &format!(
+            "touch '{dir}/doc-started'; nice > '{dir}/niceness'\necho 'running 2 tests'\n\
+             echo 'test {ADD} ... ok'; echo 'test {SUB} ... ok'; echo; echo 'test result: ok.'"
+        ),
+    );
+    let phases =
+        [phase("unit", &[0], 2, Duration::from_secs(30)), phase("doc", &[1, 2], 2, Duration::from_secs(30))];
+    let run = run_phases(&fx, &phases, &options(2), Some(cargo));
+
+    assert_eq!(run.status("waits_for_doc"), TestStatus::Passed, "the doc batch ran beside the unit phase");
+    assert_eq!((run.status(ADD), run.status(SUB)), (TestStatus::Passed, TestStatus::Passed));
+    let niceness = std::fs::read_to_string(dir.join("niceness")).expect("niceness");
+    assert_eq!(niceness.trim(), "10");
+    let doc_started = run.index_of(|e| matches!(e, Event::PhaseStarted { name, .. } if name == "doc"));
+    let unit_finished = run.index_of(|e| matches!(e, Event::PhaseFinished { name, .. } if name == "unit"));
+    let add_started = run.index_of(|e| matches!(e, Event::TestStarted { test } if run.names[test.0] == ADD));
+    assert!(unit_finished < doc_started && doc_started < add_started, "{:#?}", run.events);
+    let Some(Event::PhaseFinished { stats, .. }) =
+        run.events.iter().rev().find(|e| matches!(e, Event::PhaseFinished { .. }))
+    else {
+        panic!("no PhaseFinished")
+    };
+    assert_eq!((stats.total, stats.passed), (2, 2));
+}
+
+/// A failed earlier phase stops the run: the background doctest batch is killed and its
+/// tests are reported not run.
+#[test]
+fn a_failed_phase_kills_the_background_doctests() {
+    let mut fx = Fixture::new();
+    let dir = fx.path();
+    let unit = format!(
+        "i=0; while [ ! -e '{dir}/doc-started' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; return 1"
+    );
+    fx.batch_binary("bin", &[("fails", &unit)]);
+    let cargo = fx.doc_binary(
+        &[ADD, SUB],
+        &format!("echo $$ > '{dir}/doc-pid'; touch '{dir}/doc-started'; echo 'running 2 tests'; sleep 1000 & sleep 1000; wait"),
+    );
+    let phases =
+        [phase("unit", &[0], 2, Duration::from_secs(30)), phase("doc", &[1, 2], 2, Duration::from_secs(30))];
+    let opts = ExecuteOptions { fail_fast: true, ..options(2) };
+    let run = run_phases(&fx, &phases, &opts, Some(cargo));
+
+    assert_eq!(run.status("fails"), TestStatus::Failed { exit_code: Some(101) });
+    for name in [ADD, SUB] {
+        assert_eq!(run.status(name), TestStatus::NotRun { reason: StopReason::FailFast }, "{name}");
+    }
+    assert!(run.started().iter().all(|name| *name == "fails"), "no doctest event leaks: {:?}", run.started());
+    assert!(run.events.iter().any(|e| matches!(e, Event::PhaseSkipped { name, .. } if name == "doc")));
+    let pid: i32 = std::fs::read_to_string(dir.join("doc-pid")).expect("pid").trim().parse().expect("pid");
+    assert!(!crate::platform::group_alive(pid), "the doctest batch's group {pid} survived");
+}
