@@ -6,7 +6,7 @@ use std::time::Duration;
 use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use testplan_runner::cargo::CargoOptions;
-use testplan_runner::filter::{RunIgnored, TestFilter};
+use testplan_runner::filter::TestFilter;
 use testplan_runner::partition::Partition;
 
 /// Test markers, phased test plans and memory-safe execution for Cargo workspaces.
@@ -347,12 +347,7 @@ pub struct FilterArgs {
 impl FilterArgs {
     /// The typed filter.
     pub fn to_filter(&self) -> TestFilter {
-        TestFilter {
-            patterns: self.filters.clone(),
-            exact: self.exact,
-            skip: self.skip.clone(),
-            run_ignored: self.run_ignored.map(Into::into).unwrap_or_default(),
-        }
+        TestFilter { patterns: self.filters.clone(), exact: self.exact, skip: self.skip.clone() }
     }
 }
 
@@ -373,16 +368,6 @@ impl From<RunIgnoredArg> for testplan_markers::RunIgnored {
             RunIgnoredArg::Default => testplan_markers::RunIgnored::Default,
             RunIgnoredArg::Only => testplan_markers::RunIgnored::Only,
             RunIgnoredArg::All => testplan_markers::RunIgnored::All,
-        }
-    }
-}
-
-impl From<RunIgnoredArg> for RunIgnored {
-    fn from(arg: RunIgnoredArg) -> Self {
-        match arg {
-            RunIgnoredArg::Default => RunIgnored::Default,
-            RunIgnoredArg::Only => RunIgnored::Only,
-            RunIgnoredArg::All => RunIgnored::All,
         }
     }
 }

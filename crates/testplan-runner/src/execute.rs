@@ -45,6 +45,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use camino::Utf8PathBuf;
+
 use crate::cancel::CancelToken;
 use crate::cargo::{CargoOptions, cargo_program};
 use crate::events::{Event, RunStats, StopReason, TestResult, TestStatus};
@@ -218,8 +220,13 @@ pub fn execute_phases(
     cancel: &CancelToken,
     sink: &mut dyn FnMut(&Event),
 ) -> RunStats {
-    let mut doc_command = |binary: &TestBinary| (cargo_program(), opts.cargo.doc_test_args(&binary.package));
+    let mut doc_command = cargo_doc_command(opts);
     execute_phases_with(list, phases, opts, cancel, sink, &mut doc_command)
+}
+
+/// Doctest batches run through `cargo test --doc` with the build's options.
+fn cargo_doc_command(opts: &ExecuteOptions) -> impl FnMut(&TestBinary) -> (Utf8PathBuf, Vec<String>) + '_ {
+    |binary: &TestBinary| (cargo_program(), opts.cargo.doc_test_args(&binary.package))
 }
 
 /// [`execute_phases`] with the doctest command injected, so tests can stand in for cargo.
@@ -349,7 +356,7 @@ pub fn execute(
     cancel: &CancelToken,
     sink: &mut dyn FnMut(&Event),
 ) -> RunStats {
-    let mut doc_command = |binary: &TestBinary| (cargo_program(), opts.cargo.doc_test_args(&binary.package));
+    let mut doc_command = cargo_doc_command(opts);
     execute_with(list, planned, opts, cancel, sink, &mut doc_command)
 }
 

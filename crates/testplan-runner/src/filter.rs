@@ -1,19 +1,8 @@
-//! Test selection with libtest's meaning: positional substring filters, `--exact`,
-//! `--skip`, and nextest's `--run-ignored default|only|all`.
+//! Test selection by name with libtest's meaning (positional substring filters, `--exact`,
+//! `--skip`), and the planned action of each test. Which ignored tests run is the plan's
+//! business (`testplan_markers::Selection`, see [`crate::plan`]).
 
-use crate::model::{TestIdx, TestList};
-
-/// Which ignored tests run (nextest's meaning).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RunIgnored {
-    /// Only non-ignored tests run; ignored ones are reported skipped.
-    #[default]
-    Default,
-    /// Only ignored tests run; the rest are filtered out.
-    Only,
-    /// Both run.
-    All,
-}
+use crate::model::TestIdx;
 
 /// Name filters, applied to every binary like `cargo test -- FILTER`.
 #[derive(Clone, Debug, Default)]
@@ -24,8 +13,6 @@ pub struct TestFilter {
     pub exact: bool,
     /// `--skip`: tests matching any of these are filtered out.
     pub skip: Vec<String>,
-    /// `--run-ignored`.
-    pub run_ignored: RunIgnored,
 }
 
 /// What to do with one listed test.
@@ -66,34 +53,6 @@ impl TestFilter {
         let selected = self.patterns.is_empty() || self.patterns.iter().any(hit);
         selected && !self.skip.iter().any(hit)
     }
-
-    /// Applies the filters to a test list. Tests filtered out by name (or by
-    /// `--run-ignored only`) are left out; ignored tests not asked for are planned as
-    /// skipped so they are reported, like libtest's `ignored` lines.
-    pub fn plan(&self, list: &TestList) -> Vec<PlannedTest> {
-        let mut planned = Vec::new();
-        for (i, test) in list.tests.iter().enumerate() {
-            if !self.matches_name(&test.name) {
-                continue;
-            }
-            let action = match (test.ignored, self.run_ignored) {
-                (false, RunIgnored::Only) => continue,
-                (true, RunIgnored::Default) => {
-                    Action::Skip { reason: skip_reason(test.ignore_reason.as_deref()) }
-                }
-                (ignored, _) => Action::Run { ignored },
-            };
-            planned.push(PlannedTest { test: TestIdx(i), action });
-        }
-        planned
-    }
-}
-
-fn skip_reason(ignore_reason: Option<&str>) -> String {
-    match ignore_reason {
-        Some(reason) if !reason.is_empty() => format!("ignored: {reason}"),
-        _ => "ignored".to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -105,7 +64,6 @@ mod tests {
             patterns: patterns.iter().map(|s| s.to_string()).collect(),
             exact,
             skip: skip.iter().map(|s| s.to_string()).collect(),
-            run_ignored: RunIgnored::Default,
         }
     }
 
@@ -128,12 +86,5 @@ mod tests {
             let f = filter(patterns, *exact, skip);
             assert_eq!(f.matches_name(name), *expected, "{patterns:?} exact={exact} skip={skip:?} {name}");
         }
-    }
-
-    #[test]
-    fn skip_reason_includes_ignore_message() {
-        assert_eq!(skip_reason(None), "ignored");
-        assert_eq!(skip_reason(Some("")), "ignored");
-        assert_eq!(skip_reason(Some("slow")), "ignored: slow");
     }
 }

@@ -24,5 +24,6 @@ pub mod partition;
 pub mod plan;
 pub mod platform;
 pub mod resources;
+mod text;
 
 pub use error::RunnerError;

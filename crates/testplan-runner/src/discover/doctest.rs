@@ -25,6 +25,7 @@ use crate::cancel::CancelToken;
 use crate::cargo::{self, CargoOptions, Workspace};
 use crate::error::RunnerError;
 use crate::model::{ListMethod, PackageInfo, SourceLocation, TargetKind, TestBinary};
+use crate::text::strip_ansi;
 
 use super::libtest::{ListedTest, terse_test_name};
 use super::process::{Capture, Ending, run_listing};
@@ -175,26 +176,6 @@ pub(super) fn parse_doc_list(output: &str) -> Vec<(String, String)> {
         }
     }
     tests
-}
-
-/// Removes ANSI escape sequences (`ESC [ ... letter`), in case colour was forced.
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            out.push(c);
-            continue;
-        }
-        if chars.next() == Some('[') {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::events::TestStatus;
 use crate::output::{CapturedOutput, OutputBuffer};
+use crate::text::strip_ansi;
 
 /// Longest line the splitter keeps; the rest of a longer line is dropped (it still reaches
 /// the bounded output capture whole). Long enough for any realistic test name.
@@ -427,30 +428,6 @@ fn parse_outcome(text: &str) -> Option<Outcome> {
         "ignored," => Some(Outcome::Ignored(Some(rest.to_owned()))),
         _ => None,
     }
-}
-
-/// Removes ANSI escape sequences (`ESC [ ... letter`), in case the harness was told to
-/// colour its output after all.
-fn strip_ansi(line: &str) -> std::borrow::Cow<'_, str> {
-    if !line.contains('\x1b') {
-        return line.into();
-    }
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c != '\x1b' {
-            out.push(c);
-            continue;
-        }
-        if chars.next() == Some('[') {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        }
-    }
-    out.into()
 }
 
 /// The status of a failed doctest from its failure section: rustdoc writes

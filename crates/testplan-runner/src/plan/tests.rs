@@ -338,3 +338,10 @@ fn run_memory_reports_the_jobs_reason_and_the_build_cap() {
     assert!(memory.plan(&mut plan, &list, None, Some(2)).starts_with("-j 2; build jobs capped at 1"));
     assert_eq!(memory.execute_options().budget, Some(GIB));
 }
+
+#[test]
+fn skip_reason_includes_ignore_message() {
+    assert_eq!(super::skip_reason(None), "ignored");
+    assert_eq!(super::skip_reason(Some("")), "ignored");
+    assert_eq!(super::skip_reason(Some("slow")), "ignored: slow");
+}
