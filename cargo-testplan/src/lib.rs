@@ -8,6 +8,7 @@ pub mod error;
 pub mod gpu;
 pub mod pipeline;
 pub mod setup;
+pub mod timings;
 
 use clap::Parser;
 
@@ -20,6 +21,7 @@ use crate::setup::Mode;
 /// Accepts both `cargo-testplan run ...` and, as cargo invokes subcommands,
 /// `cargo-testplan testplan run ...`.
 pub fn main_exit_code(mut args: Vec<String>) -> i32 {
+    timings::start();
     if args.get(1).map(String::as_str) == Some("testplan") {
         args.remove(1);
     }

@@ -1,9 +1,11 @@
 //! The stages every command shares before execution: workspace metadata, configuration,
 //! the build, and discovery, checked for Ctrl-C in between.
 
+use std::io::IsTerminal;
 use testplan_runner::RunnerError;
 use testplan_runner::cancel::CancelToken;
-use testplan_runner::cargo::{self, CargoOptions, Workspace};
+
+use testplan_runner::cargo::{self, BuildProcess, BuildStderr, CargoOptions, Workspace};
 use testplan_runner::discover;
 use testplan_runner::model::TestList;
 
@@ -26,16 +28,37 @@ pub fn load(opts: &CargoOptions) -> Result<Loaded, AppError> {
     Ok(Loaded { workspace, plan })
 }
 
-/// Builds the tests and lists them.
+/// The build, when it was started before the configuration was read.
+#[derive(Debug, Default)]
+pub struct EarlyBuild(Option<BuildProcess>);
+
+/// Starts `cargo test --no-run` right away when its output can be held back, so cargo
+/// checks its fingerprints while `cargo metadata` runs and the configuration is read; on a
+/// terminal the build starts after them (cargo's progress bar needs the terminal itself).
+/// Dropping the value unused abandons the build (a configuration error shows alone).
+pub fn start_early_build(opts: &CargoOptions) -> Result<EarlyBuild, AppError> {
+    testplan_runner::env::prefetch_host_libdir();
+    if std::io::stderr().is_terminal() {
+        return Ok(EarlyBuild(None));
+    }
+    Ok(EarlyBuild(Some(cargo::start_build(opts, BuildStderr::Held)?)))
+}
+
+/// Builds the tests (or finishes the early build) and lists them.
 pub fn build_and_discover(
     loaded: &Loaded,
+    early: EarlyBuild,
     opts: &CargoOptions,
     jobs: usize,
     cancel: &CancelToken,
 ) -> Result<TestList, AppError> {
-    testplan_runner::env::prefetch_host_libdir();
-    let build = cargo::build(&loaded.workspace, opts).map_err(|e| interrupted_or(e, cancel))?;
+    let process = match early.0 {
+        Some(process) => process,
+        None => cargo::start_build(opts, BuildStderr::Inherit)?,
+    };
+    let build = process.finish(cancel).map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
+    crate::timings::mark("built");
     let list = discover::discover(&loaded.workspace, &build, opts, jobs, cancel)
         .map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;

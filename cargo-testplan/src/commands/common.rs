@@ -35,6 +35,7 @@ pub fn plan_only(
 ) -> Result<Planned, AppError> {
     let cancel = cancel_token()?;
     let cargo_opts = cargo.to_options(color);
+    let early_build = pipeline::start_early_build(&cargo_opts)?;
     let loaded = pipeline::load(&cargo_opts)?;
     let no_filter = FilterArgs { filters: Vec::new(), exact: false, skip: Vec::new(), run_ignored: None };
     let filter = filter.unwrap_or(&no_filter);
@@ -42,7 +43,7 @@ pub fn plan_only(
         setup::selection(&loaded.plan.config, &Mode::Profile("run".to_owned()), plan_args, filter)?;
     let gpu = setup::gpu_status(plan_args.gpu)?;
     let jobs = jobs.unwrap_or_else(available_cpus).max(1);
-    let list = pipeline::build_and_discover(&loaded, &cargo_opts, jobs, &cancel)?;
+    let list = pipeline::build_and_discover(&loaded, early_build, &cargo_opts, jobs, &cancel)?;
     let names: TestFilter = filter.to_filter();
     let request = PlanRequest {
         config: &loaded.plan.config,

@@ -13,7 +13,7 @@ use testplan_markers::Config;
 use testplan_reporter::baseline::{history_dir, history_path, last_run_path};
 use testplan_reporter::github;
 use testplan_reporter::human::{HeaderInfo, HumanReporter, Style, Verbosity, render_report};
-use testplan_reporter::json::{self, JsonReportBuilder, RunMeta, read_report, write_atomically};
+use testplan_reporter::json::{JsonReportBuilder, RunMeta, read_report, write_atomically};
 use testplan_reporter::progress::{ProgressBars, ProgressMode};
 use testplan_reporter::session::{Baseline, RunReporter};
 use testplan_runner::model::TestList;
@@ -213,11 +213,12 @@ pub fn run_reporter<'a>(
         human = human.with_plain_progress(PLAIN_PROGRESS_INTERVAL);
     }
     let json = JsonReportBuilder::new(ctx.list, ctx.argv.clone())
-        .with_annotations(json::annotations(ctx.list, ctx.test_plan, &ctx.config.registry))
+        .with_plan(ctx.test_plan, &ctx.config.registry)
         .with_meta(meta(ctx));
     let bars = ProgressBars::new(mode == ProgressMode::Bar);
-    let mut reporter =
-        RunReporter::new(json, human, bars, Box::new(stdout)).with_baseline(baseline, planned_keys(ctx));
+    let (list, test_plan) = (ctx.list, ctx.test_plan);
+    let mut reporter = RunReporter::new(json, human, bars, Box::new(stdout))
+        .with_baseline(baseline, move || planned_keys(list, test_plan));
     if github::on_github_actions() {
         reporter = reporter.with_annotations(std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from));
     }
@@ -272,9 +273,9 @@ fn meta(ctx: &RunContext<'_>) -> RunMeta {
     }
 }
 
-fn planned_keys(ctx: &RunContext<'_>) -> HashSet<(String, String)> {
-    let planned = ctx.test_plan.phases.iter().flat_map(|p| &p.planned);
-    planned.map(|p| (ctx.list.binary_of(p.test).id.clone(), ctx.list.test(p.test).name.clone())).collect()
+fn planned_keys<'a>(list: &'a TestList, test_plan: &TestPlan) -> HashSet<(&'a str, &'a str)> {
+    let planned = test_plan.phases.iter().flat_map(|p| &p.planned);
+    planned.map(|p| (list.binary_of(p.test).id.as_str(), list.test(p.test).name.as_str())).collect()
 }
 
 /// `--baseline FILE` (an error when unreadable), else the previous run of the same profile
@@ -297,11 +298,11 @@ fn baseline(skip: bool, file: Option<&Utf8Path>, history: &Path) -> Result<Optio
     }
     if let Some(file) = file {
         let report = load(file.as_std_path())?;
-        return Ok(Some(Baseline { report, source: file.to_string() }));
+        return Ok(Some(Baseline::new(report, file.to_string())));
     }
     Ok(read_report(history)
         .ok()
-        .map(|report| Baseline { report, source: crate::setup::display_path(&utf8(history)) }))
+        .map(|report| Baseline::new(report, crate::setup::display_path(&utf8(history)))))
 }
 
 fn utf8(path: &Path) -> camino::Utf8PathBuf {
@@ -319,22 +320,53 @@ pub fn write_run_outputs(
 ) -> Result<(), AppError> {
     let target = ctx.target_dir.as_std_path();
     let history = history_path(target, &ctx.history_key);
-    // Serialized once: the same bytes go to every path (megabytes for large suites).
-    let bytes = serde_json::to_vec_pretty(report).map_err(|e| AppError::WriteOutput {
+    // Serialized once, compact (megabytes for large suites; `cargo testplan report --format
+    // json` pretty-prints). The two copies under the target dir are one file, hard-linked;
+    // `--report-json` gets its own (a user may edit it in place).
+    let bytes = serde_json::to_vec(report).map_err(|e| AppError::WriteOutput {
         what: "the run report".to_owned(),
         source: std::io::Error::other(e),
     })?;
-    for path in [last_run_path(target), history]
-        .iter()
-        .map(PathBuf::as_path)
-        .chain(report_json.map(Utf8Path::as_std_path))
-    {
-        write_atomically(path, &bytes).map_err(|source| AppError::WriteOutput {
-            what: format!("the run report to {}", path.display()),
-            source,
-        })?;
+    crate::timings::mark("report serialized");
+    let write_error = |(path, source): (PathBuf, std::io::Error)| AppError::WriteOutput {
+        what: format!("the run report to {}", path.display()),
+        source,
+    };
+    write_copies(&[last_run_path(target), history], &bytes).map_err(write_error)?;
+    if let Some(path) = report_json {
+        let path = path.as_std_path();
+        write_atomically(path, &bytes).map_err(|e| write_error((path.to_path_buf(), e)))?;
     }
+    crate::timings::mark("report written");
     write_summaries(report, reports.junit.as_deref(), reports.markdown.as_deref())
+}
+
+/// Writes `bytes` atomically to every path: the first is written, the others are hard
+/// links to it where the file system allows (each renamed into place), else written too.
+fn write_copies(paths: &[PathBuf], bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
+    let Some((first, others)) = paths.split_first() else { return Ok(()) };
+    write_atomically(first, bytes).map_err(|e| (first.clone(), e))?;
+    for path in others {
+        if link_atomically(first, path).is_err() {
+            write_atomically(path, bytes).map_err(|e| (path.clone(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// `path` becomes a hard link to `source`, replaced atomically (link beside it, rename).
+fn link_atomically(source: &Path, path: &Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".link.{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::hard_link(source, &tmp)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// `--junit`, `--markdown` and `$GITHUB_STEP_SUMMARY` of a report (runs and `merge`).

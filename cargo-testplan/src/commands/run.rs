@@ -7,7 +7,7 @@ use clap::Parser;
 
 use testplan_reporter::session::Baseline;
 use testplan_runner::cancel::CancelToken;
-use testplan_runner::events::RunStats;
+use testplan_runner::events::{Event, RunStats};
 use testplan_runner::execute::{DEFAULT_KILL_GRACE, DEFAULT_TIMEOUT, ExecuteOptions, execute_phases};
 use testplan_runner::output::{DEFAULT_HEAD_BYTES, DEFAULT_TAIL_BYTES};
 use testplan_runner::plan::{self, PlanRequest, RunMemory};
@@ -26,7 +26,10 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     let env_build_jobs = std::env::var("CARGO_BUILD_JOBS").ok();
     let mut memory = RunMemory::probe(args.runner.memory_budget, env_build_jobs.as_deref());
     cargo_opts.build_jobs = memory.build_jobs.as_ref().map(|cap| cap.jobs);
+    crate::timings::mark("probed resources");
+    let early_build = pipeline::start_early_build(&cargo_opts)?;
     let loaded = pipeline::load(&cargo_opts)?;
+    crate::timings::mark("loaded metadata and configuration");
     let profile = report::profile_name(&mode, args.plan.profile.as_deref());
     let history_key = report::history_key(&profile, &args);
     let baseline =
@@ -36,7 +39,8 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     let selection = setup::selection(config, &mode, &args.plan, &args.filter)?;
     let gpu = setup::gpu_status(args.plan.gpu)?;
     let default_jobs = args.runner.jobs.unwrap_or(memory.resources.cpus.count).max(1);
-    let list = pipeline::build_and_discover(&loaded, &cargo_opts, default_jobs, &cancel)?;
+    let list = pipeline::build_and_discover(&loaded, early_build, &cargo_opts, default_jobs, &cancel)?;
+    crate::timings::mark("built and listed");
     if let Some(warning) = memory.finish_loading_history(history) {
         eprintln!("warning: {warning}");
     }
@@ -55,6 +59,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     let mut test_plan = plan::build(&list, &request);
     let partition =
         report::apply_partition(&mut test_plan, &list, &args.partition, &loaded.workspace.target_dir)?;
+    crate::timings::mark("planned");
     let jobs_reason = memory.plan(&mut test_plan, &list, args.runner.memory_limit, args.runner.jobs);
     let fail_fast = !args.runner.no_fail_fast && selection.fail_fast.unwrap_or(true);
     if fail_fast && selection.fail_fast == Some(true) {
@@ -92,11 +97,18 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         argv,
     };
     let baseline = baseline.join().unwrap_or(Ok(None))?;
+    crate::timings::mark("ready to execute");
     let report = run_and_report(&ctx, &opts, &cancel, &args, baseline)?;
+    crate::timings::mark("executed");
     // The history update (read, merge, write) and the report files are independent: one
     // thread each, so the run ends sooner.
     std::thread::scope(|scope| {
-        let history = scope.spawn(|| memory.save_history(&report.0));
+        let memory = &mut memory;
+        let history = scope.spawn(|| {
+            let saved = memory.save_history(&report.0);
+            crate::timings::mark("history saved");
+            saved
+        });
         let written =
             report::write_run_outputs(&report.0, &ctx, args.runner.report_json.as_deref(), &args.reports);
         match history.join() {
@@ -106,6 +118,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         }
         written
     })?;
+    crate::timings::mark("wrote reports and history");
     let to_run = test_plan.phases.iter().flat_map(|p| &p.planned).filter(|p| p.is_run()).count();
     outcome(&report.1, to_run, args.runner.no_tests, &cancel)
 }
@@ -134,9 +147,21 @@ fn run_and_report(
     baseline: Option<Baseline>,
 ) -> Result<(RunReport, RunStats), AppError> {
     let mut reporter = report::run_reporter(ctx, &args.output, &args.reports, baseline)?;
-    let stats =
-        execute_phases(ctx.list, &ctx.test_plan.phases, opts, cancel, &mut |event| reporter.handle(event));
+    let stats = execute_phases(ctx.list, &ctx.test_plan.phases, opts, cancel, &mut |event| {
+        mark_event(event);
+        reporter.handle(event)
+    });
     Ok((reporter.finish(), stats))
+}
+
+fn mark_event(event: &Event) {
+    match event {
+        Event::PhaseStarted { name, .. } => crate::timings::mark(&format!("phase {name} started")),
+        Event::PhaseFinished { name, .. } => crate::timings::mark(&format!("phase {name} finished")),
+        Event::RunFinished { .. } => crate::timings::mark("run finished"),
+        Event::RunStarted { .. } => crate::timings::mark("run started"),
+        _ => {}
+    }
 }
 
 fn outcome(stats: &RunStats, to_run: usize, no_tests: NoTests, cancel: &CancelToken) -> Result<(), AppError> {

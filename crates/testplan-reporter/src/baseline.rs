@@ -34,23 +34,59 @@ pub fn sanitize(key: &str) -> String {
         .collect()
 }
 
+/// A baseline's tests by `(binary_id, name)`, built once: the diff is taken after every
+/// phase, and rebuilding maps of a large suite each time showed in profiles.
+#[derive(Clone, Debug, Default)]
+pub struct BaselineIndex {
+    by_binary: HashMap<String, HashMap<String, usize>>,
+}
+
+impl BaselineIndex {
+    /// Indexes `baseline`'s tests (the first of duplicate keys wins).
+    pub fn new(baseline: &RunReport) -> Self {
+        let mut by_binary: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        for (i, test) in baseline.tests.iter().enumerate() {
+            let names = by_binary.entry(test.binary_id.clone()).or_default();
+            names.entry(test.name.clone()).or_insert(i);
+        }
+        Self { by_binary }
+    }
+
+    fn get(&self, test: &TestReport) -> Option<usize> {
+        self.by_binary.get(&test.binary_id)?.get(&test.name).copied()
+    }
+}
+
 /// What changed from `baseline` to `current` (`source` names the baseline).
 pub fn diff(current: &RunReport, baseline: &RunReport, source: &str) -> BaselineDiff {
-    let now: HashMap<(&str, &str), &TestReport> = current.tests.iter().map(|t| (t.key(), t)).collect();
-    let before: HashMap<(&str, &str), &TestReport> = baseline.tests.iter().map(|t| (t.key(), t)).collect();
+    diff_indexed(current, baseline, &BaselineIndex::new(baseline), source)
+}
+
+/// [`diff`] with the baseline's index built beforehand.
+pub fn diff_indexed(
+    current: &RunReport,
+    baseline: &RunReport,
+    index: &BaselineIndex,
+    source: &str,
+) -> BaselineDiff {
+    let mut seen = vec![false; baseline.tests.len()];
     let mut diff = BaselineDiff {
         source: source.to_owned(),
         baseline_started_at_unix: baseline.started_at_unix,
         ..BaselineDiff::default()
     };
     for test in &current.tests {
-        match before.get(&test.key()) {
+        match index.get(test).and_then(|i| Some((i, baseline.tests.get(i)?))) {
             None => diff.added.push(test.to_ref()),
-            Some(old) => compare(old, test, &mut diff),
+            Some((i, old)) => {
+                seen[i] = true;
+                compare(old, test, &mut diff);
+            }
         }
     }
-    diff.removed =
-        baseline.tests.iter().filter(|t| !now.contains_key(&t.key())).map(TestReport::to_ref).collect();
+    // Duplicate keys share their first entry's flag, as they share a key.
+    let unseen = |test: &&TestReport| index.get(test).is_none_or(|i| !seen.get(i).copied().unwrap_or(false));
+    diff.removed = baseline.tests.iter().filter(unseen).map(TestReport::to_ref).collect();
     sort(&mut diff);
     diff
 }

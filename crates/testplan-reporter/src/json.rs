@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use testplan_markers::MarkerRegistry;
+use testplan_markers::{Classification, MarkerRegistry};
 use testplan_runner::events::{Event, RunStats, StopReason, TestResult, TestStatus};
 use testplan_runner::model::{TestIdx, TestList};
 use testplan_runner::plan::TestPlan;
@@ -61,8 +61,18 @@ pub struct RunMeta {
 pub struct JsonReportBuilder<'a> {
     list: &'a TestList,
     report: RunReport,
-    annotations: Vec<TestAnnotation>,
+    annotations: Annotations<'a>,
     meta: RunMeta,
+}
+
+/// Where each test's [`TestAnnotation`] comes from.
+#[derive(Debug)]
+enum Annotations<'a> {
+    /// Given, indexed like the test list.
+    Given(Vec<TestAnnotation>),
+    /// Made from the plan when the test finishes: thousands of marker strings are then
+    /// built while tests run, not before the first one starts.
+    FromPlan { plan: &'a TestPlan, registry: &'a MarkerRegistry, phase_of: Vec<Option<usize>> },
 }
 
 impl<'a> JsonReportBuilder<'a> {
@@ -71,12 +81,25 @@ impl<'a> JsonReportBuilder<'a> {
         let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         let mut report = RunReport::new(env!("CARGO_PKG_VERSION"), command_line, started);
         report.workspace_root = Some(list.workspace_root.to_string());
-        JsonReportBuilder { list, report, annotations: Vec::new(), meta: RunMeta::default() }
+        JsonReportBuilder {
+            list,
+            report,
+            annotations: Annotations::Given(Vec::new()),
+            meta: RunMeta::default(),
+        }
     }
 
     /// Adds phase and markers per test (indexed like the test list).
     pub fn with_annotations(mut self, annotations: Vec<TestAnnotation>) -> Self {
-        self.annotations = annotations;
+        self.annotations = Annotations::Given(annotations);
+        self
+    }
+
+    /// Annotates each test from `plan` (its phase, markers and their sources) and the
+    /// markers' time budgets in `registry`, when it finishes.
+    pub fn with_plan(mut self, plan: &'a TestPlan, registry: &'a MarkerRegistry) -> Self {
+        let phase_of = phase_positions(self.list, plan);
+        self.annotations = Annotations::FromPlan { plan, registry, phase_of };
         self
     }
 
@@ -106,7 +129,11 @@ impl<'a> JsonReportBuilder<'a> {
     /// Records one event.
     pub fn handle(&mut self, event: &Event) {
         match event {
-            Event::RunStarted { jobs, .. } => self.report.jobs = *jobs,
+            Event::RunStarted { jobs, tests, .. } => {
+                self.report.jobs = *jobs;
+                // Thousands of entries: growing one push at a time copied them repeatedly.
+                self.report.tests.reserve(*tests);
+            }
             Event::TestFinished { test, result } => {
                 let entry = self.test_report(*test, result);
                 self.report.tests.push(entry);
@@ -166,12 +193,26 @@ impl<'a> JsonReportBuilder<'a> {
         }
     }
 
-    fn test_report(&self, test: TestIdx, result: &TestResult) -> TestReport {
+    fn annotation(&mut self, test: TestIdx) -> TestAnnotation {
+        match &mut self.annotations {
+            // A test finishes once; its annotation is moved, not cloned.
+            Annotations::Given(given) => given.get_mut(test.0).map(std::mem::take).unwrap_or_default(),
+            Annotations::FromPlan { plan, registry, phase_of } => {
+                let phase = phase_of.get(test.0).copied().flatten().and_then(|i| plan.phases.get(i));
+                let phase = phase.map(|p| p.name.clone());
+                plan.classifications
+                    .get(test.0)
+                    .map_or_else(Default::default, |c| annotate(c, phase, registry))
+            }
+        }
+    }
+
+    fn test_report(&mut self, test: TestIdx, result: &TestResult) -> TestReport {
         let case = self.list.test(test);
         let binary = self.list.binary_of(test);
         let (status, exit_code, signal, skip_reason) = status_fields(&result.status);
         let keep_output = status != ReportStatus::Passed && !result.output.is_empty();
-        let annotation = self.annotations.get(test.0).cloned().unwrap_or_default();
+        let annotation = self.annotation(test);
         let package_dir =
             binary.package.root.strip_prefix(&self.list.workspace_root).ok().map(|p| p.to_string());
         TestReport {
@@ -204,33 +245,33 @@ impl<'a> JsonReportBuilder<'a> {
     }
 }
 
-/// Phase, markers (with their sources) and time budget of every test of a plan, indexed
-/// like the test list.
-pub fn annotations(list: &TestList, test_plan: &TestPlan, registry: &MarkerRegistry) -> Vec<TestAnnotation> {
+/// Each test's phase, as a position in `test_plan.phases`.
+fn phase_positions(list: &TestList, test_plan: &TestPlan) -> Vec<Option<usize>> {
     let mut phase_of = vec![None; list.tests.len()];
-    for phase in &test_plan.phases {
+    for (i, phase) in test_plan.phases.iter().enumerate() {
         for planned in &phase.planned {
-            phase_of[planned.test.0] = Some(phase.name.clone());
+            if let Some(slot) = phase_of.get_mut(planned.test.0) {
+                *slot = Some(i);
+            }
         }
     }
-    test_plan
-        .classifications
-        .iter()
-        .zip(phase_of)
-        .map(|(class, phase)| TestAnnotation {
-            phase,
-            markers: class.markers.iter().map(|m| m.as_str().to_owned()).collect(),
-            marker_sources: class
-                .assignments
-                .iter()
-                .map(|a| MarkerSourceReport {
-                    marker: a.marker.as_str().to_owned(),
-                    source: a.source.to_string(),
-                })
-                .collect(),
-            time_budget: registry.limits_for(&class.markers).time_budget,
-        })
-        .collect()
+    phase_of
+}
+
+fn annotate(class: &Classification, phase: Option<String>, registry: &MarkerRegistry) -> TestAnnotation {
+    TestAnnotation {
+        phase,
+        markers: class.markers.iter().map(|m| m.as_str().to_owned()).collect(),
+        marker_sources: class
+            .assignments
+            .iter()
+            .map(|a| MarkerSourceReport {
+                marker: a.marker.as_str().to_owned(),
+                source: a.source.to_string(),
+            })
+            .collect(),
+        time_budget: registry.limits_for(&class.markers).time_budget,
+    }
 }
 
 /// The report's counts of a run's totals.
@@ -265,7 +306,7 @@ fn status_fields(status: &TestStatus) -> StatusFields {
 
 /// Writes `report` to `path` atomically, creating parent directories.
 pub fn write_report(report: &RunReport, path: &Path) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    let json = serde_json::to_vec(report).map_err(std::io::Error::other)?;
     write_atomically(path, &json)
 }
 

@@ -21,10 +21,10 @@ fn live_output(baseline: Option<Baseline>) -> String {
     let mut out = Vec::new();
     {
         let bars = crate::progress::ProgressBars::new(false);
-        let planned =
-            list.tests.iter().map(|t| (list.binaries[t.binary.0].id.clone(), t.name.clone())).collect();
+        let planned: std::collections::HashSet<_> =
+            list.tests.iter().map(|t| (list.binaries[t.binary.0].id.as_str(), t.name.as_str())).collect();
         let mut reporter =
-            RunReporter::new(json, human, bars, Box::new(&mut out)).with_baseline(baseline, planned);
+            RunReporter::new(json, human, bars, Box::new(&mut out)).with_baseline(baseline, move || planned);
         for event in every_status_events() {
             reporter.handle(&event);
         }
@@ -49,8 +49,7 @@ fn human_output_names_changes_against_the_baseline() {
     current.retain(|t| t.name != "tests::fails" && t.name != "tests::passes");
     current.push(broken_before);
     current.push(gone);
-    let baseline =
-        Baseline { report: report_of(current), source: "target/testplan/runs/run.json".to_owned() };
+    let baseline = Baseline::new(report_of(current), "target/testplan/runs/run.json".to_owned());
     let text = live_output(Some(baseline));
     assert!(text.contains("1 added, 1 removed, 1 newly failing"), "{text}");
     insta::assert_snapshot!(text);

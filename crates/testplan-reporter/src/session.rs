@@ -24,6 +24,16 @@ pub struct Baseline {
     pub report: RunReport,
     /// Its path, as shown.
     pub source: String,
+    /// Its tests by key.
+    pub index: crate::baseline::BaselineIndex,
+}
+
+impl Baseline {
+    /// The earlier `report`, read from `source`, indexed.
+    pub fn new(report: RunReport, source: String) -> Self {
+        let index = crate::baseline::BaselineIndex::new(&report);
+        Self { report, source, index }
+    }
 }
 
 /// Feeds events to every reporter of a run.
@@ -33,8 +43,30 @@ pub struct RunReporter<'a> {
     bars: ProgressBars,
     out: Box<dyn Write + 'a>,
     baseline: Option<Baseline>,
-    planned: HashSet<(String, String)>,
+    planned: Planned<'a>,
     annotations: Option<Option<PathBuf>>,
+}
+
+/// The (binary id, name) of every test of the run, computed the first time a baseline test
+/// looks removed (thousands of string pairs otherwise built for nothing on every run).
+enum Planned<'a> {
+    Pending(Box<dyn FnOnce() -> HashSet<(&'a str, &'a str)> + 'a>),
+    Known(HashSet<(&'a str, &'a str)>),
+}
+
+impl<'a> Planned<'a> {
+    fn get(&mut self) -> &HashSet<(&'a str, &'a str)> {
+        if let Planned::Pending(_) = self {
+            let Planned::Pending(compute) = std::mem::replace(self, Planned::Known(HashSet::new())) else {
+                unreachable!("checked above")
+            };
+            *self = Planned::Known(compute());
+        }
+        match self {
+            Planned::Known(set) => set,
+            Planned::Pending(_) => unreachable!("computed above"),
+        }
+    }
 }
 
 impl std::fmt::Debug for RunReporter<'_> {
@@ -51,14 +83,27 @@ impl<'a> RunReporter<'a> {
         bars: ProgressBars,
         out: Box<dyn Write + 'a>,
     ) -> Self {
-        RunReporter { json, human, bars, out, baseline: None, planned: HashSet::new(), annotations: None }
+        RunReporter {
+            json,
+            human,
+            bars,
+            out,
+            baseline: None,
+            planned: Planned::Known(HashSet::new()),
+            annotations: None,
+        }
     }
 
-    /// Compares with `baseline`; `planned` are the (binary id, name) of every test of this
-    /// run, so a test of a later phase is not taken for a removed one.
-    pub fn with_baseline(mut self, baseline: Option<Baseline>, planned: HashSet<(String, String)>) -> Self {
+    /// Compares with `baseline`; `planned` gives the (binary id, name) of every test of this
+    /// run, so a test of a later phase is not taken for a removed one. It is called at most
+    /// once, only when some baseline test is missing so far.
+    pub fn with_baseline(
+        mut self,
+        baseline: Option<Baseline>,
+        planned: impl FnOnce() -> HashSet<(&'a str, &'a str)> + 'a,
+    ) -> Self {
         self.baseline = baseline;
-        self.planned = planned;
+        self.planned = Planned::Pending(Box::new(planned));
         self
     }
 
@@ -99,8 +144,16 @@ impl<'a> RunReporter<'a> {
         let Some(baseline) = &self.baseline else {
             return;
         };
-        let mut diff = crate::baseline::diff(self.json.report(), &baseline.report, &baseline.source);
-        diff.removed.retain(|t| !self.planned.contains(&(t.binary_id.clone(), t.name.clone())));
+        let mut diff = crate::baseline::diff_indexed(
+            self.json.report(),
+            &baseline.report,
+            &baseline.index,
+            &baseline.source,
+        );
+        if !diff.removed.is_empty() {
+            let planned = self.planned.get();
+            diff.removed.retain(|t| !planned.contains(&(t.binary_id.as_str(), t.name.as_str())));
+        }
         self.json.set_baseline(diff);
     }
 

@@ -21,7 +21,7 @@ mod doctest;
 mod libtest;
 mod process;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -54,8 +54,12 @@ pub fn discover(
     cancel: &CancelToken,
 ) -> Result<TestList, RunnerError> {
     check_cancel(cancel)?;
-    let binaries =
-        build.binaries.iter().map(|built| test_binary(ws, build, built)).collect::<Result<Vec<_>, _>>()?;
+    let host = crate::env::HostEnv::capture();
+    let binaries = build
+        .binaries
+        .iter()
+        .map(|built| test_binary(&host, ws, build, built))
+        .collect::<Result<Vec<_>, _>>()?;
     let cache = ListCache::from_env(&ws.target_dir);
     // Doctests are listed through cargo and rustdoc while the binaries list themselves.
     let (listed, doctests) = std::thread::scope(|scope| {
@@ -81,7 +85,12 @@ fn check_cancel(cancel: &CancelToken) -> Result<(), RunnerError> {
 
 /// The [`TestBinary`] of a built executable, before listing (its `list_method` is set by
 /// [`list_binary`]).
-fn test_binary(ws: &Workspace, build: &BuildOutput, built: &BuiltBinary) -> Result<TestBinary, RunnerError> {
+fn test_binary(
+    host: &crate::env::HostEnv,
+    ws: &Workspace,
+    build: &BuildOutput,
+    built: &BuiltBinary,
+) -> Result<TestBinary, RunnerError> {
     let package = package_of(ws, &built.package_id).ok_or_else(|| RunnerError::List {
         binary: built.executable.to_string(),
         message: format!("package `{}` is not in `cargo metadata`'s output", built.package_id),
@@ -94,7 +103,7 @@ fn test_binary(ws: &Workspace, build: &BuildOutput, built: &BuiltBinary) -> Resu
         executable: Some(built.executable.clone()),
         custom_harness,
         cwd: package.root.clone(),
-        env: Arc::new(crate::env::test_env(ws, build, built)),
+        env: Arc::new(crate::env::test_env(host, ws, build, built)),
         list_method: if custom_harness { ListMethod::CustomList } else { ListMethod::LibtestJson },
         package,
     })
@@ -286,8 +295,21 @@ fn assemble(ws: &Workspace, mut listed: Vec<(TestBinary, Vec<ListedTest>)>) -> T
     for (index, (binary, mut tests)) in listed.into_iter().enumerate() {
         tests.sort_by(|a, b| a.name.cmp(&b.name));
         tests.dedup_by(|a, b| a.name == b.name);
+        // A binary's tests share a few source files: each file is rewritten once (path
+        // joins and prefix checks for thousands of tests showed in profiles).
+        let mut relative: HashMap<String, String> = HashMap::new();
         for test in tests {
-            let source = test.source.map(|source| package_relative(source, &ws.root, &binary.package.root));
+            let source = test.source.map(|source| {
+                let file = relative.entry(source.file.clone()).or_insert_with_key(|file| {
+                    package_relative(
+                        SourceLocation { file: file.clone(), line: 0 },
+                        &ws.root,
+                        &binary.package.root,
+                    )
+                    .file
+                });
+                SourceLocation { file: file.clone(), line: source.line }
+            });
             list.tests.push(TestCase {
                 binary: BinaryIdx(index),
                 name: test.name,

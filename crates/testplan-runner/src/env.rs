@@ -55,16 +55,41 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::cargo::{BuildOutput, BuiltBinary, Workspace};
 use crate::model::TargetKind;
 
+/// What every binary's environment starts from, read once per run: the host environment,
+/// cargo's `[env]` configuration and the `CARGO` value (reading them per binary showed in
+/// profiles of suites with many binaries).
+#[derive(Clone, Debug)]
+pub struct HostEnv {
+    vars: HashMap<String, String>,
+    config: Vec<ConfigEnvEntry>,
+    cargo: String,
+}
+
+impl HostEnv {
+    /// Reads the runner's environment and cargo's configuration (found from the current
+    /// directory, as cargo finds it).
+    pub fn capture() -> Self {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        let config = load_config_env(&vars);
+        let cargo = cargo_exe(&vars);
+        Self { vars, config, cargo }
+    }
+}
+
 /// The variables to add to the inherited environment when running `binary`.
-pub fn test_env(ws: &Workspace, build: &BuildOutput, binary: &BuiltBinary) -> Vec<(String, String)> {
-    let host: HashMap<String, String> = std::env::vars().collect();
+pub fn test_env(
+    host: &HostEnv,
+    ws: &Workspace,
+    build: &BuildOutput,
+    binary: &BuiltBinary,
+) -> Vec<(String, String)> {
     let mut env = EnvVars::default();
     let dirs = OutputDirs::of(&binary.executable);
 
     if let Some(dirs) = &dirs {
         let libdir = target_libdir(dirs.triple(&ws.target_dir).as_deref());
         let native = native_dirs(build, &dirs.root);
-        let existing = host.get(dylib_path_var()).map(String::as_str);
+        let existing = host.vars.get(dylib_path_var()).map(String::as_str);
         env.set(dylib_path_var(), &dylib_search_path(&native, dirs, libdir.as_deref(), existing));
     }
     if let Some(script) = build.build_scripts.get(&binary.package_id) {
@@ -73,7 +98,7 @@ pub fn test_env(ws: &Workspace, build: &BuildOutput, binary: &BuiltBinary) -> Ve
             env.set(key, value);
         }
     }
-    env.set("CARGO", &cargo_exe(&host));
+    env.set("CARGO", &host.cargo);
     if let Some(pkg) = ws.package_metadata(&binary.package_id) {
         let rust_version = ws.rust_versions.get(&binary.package_id).map(String::as_str);
         for (key, value) in package_vars(pkg, rust_version) {
@@ -85,8 +110,7 @@ pub fn test_env(ws: &Workspace, build: &BuildOutput, binary: &BuiltBinary) -> Ve
             }
         }
     }
-    let config = load_config_env(&host);
-    apply_config_env(&mut env, &config, &|key| host.contains_key(key));
+    apply_config_env(&mut env, &host.config, &|key| host.vars.contains_key(key));
     env.into_vec()
 }
 

@@ -35,6 +35,8 @@ use std::path::Path;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use crate::discover::cache::Stamp;
+
 /// The history file's format version.
 pub const FORMAT_VERSION: u32 = 1;
 /// Peaks kept per test.
@@ -134,9 +136,31 @@ impl History {
         }
     }
 
+    /// Reads the history at `path` like [`History::load`], with the stamp of the file it
+    /// read (`None` when there was no file, or it changed while being read).
+    pub(crate) fn load_stamped(path: &Path) -> io::Result<(History, Option<Stamp>)> {
+        let before = Utf8Path::from_path(path).and_then(Stamp::of);
+        let history = History::load(path)?;
+        let after = Utf8Path::from_path(path).and_then(Stamp::of);
+        Ok((history, before.filter(|b| Some(b) == after.as_ref())))
+    }
+
     /// Merges `measurements` into the history file at `path` under an exclusive lock, and
     /// replaces the file atomically (see the module docs).
     pub fn update_file(path: &Path, measurements: &[Measurement]) -> io::Result<()> {
+        Self::update_file_from(path, measurements, None)
+    }
+
+    /// [`History::update_file`], starting from `known` (a history read earlier with
+    /// [`History::load_stamped`]) instead of reading the file again when, under the lock,
+    /// the file still has the same stamp: no other run wrote it since (writers replace it
+    /// with a new file, so its inode changes). Parsing a large history twice per run showed
+    /// in profiles.
+    pub(crate) fn update_file_from(
+        path: &Path,
+        measurements: &[Measurement],
+        known: Option<(History, Stamp)>,
+    ) -> io::Result<()> {
         if measurements.is_empty() {
             return Ok(());
         }
@@ -144,9 +168,13 @@ impl History {
             std::fs::create_dir_all(parent)?;
         }
         let _lock = FileLock::exclusive(&path.with_extension("json.lock"))?;
-        let mut history = History::load(path)?;
+        let current = Utf8Path::from_path(path).and_then(Stamp::of);
+        let mut history = match known {
+            Some((history, stamp)) if current.as_ref() == Some(&stamp) => history,
+            _ => History::load(path)?,
+        };
         history.merge(measurements);
-        let json = serde_json::to_vec_pretty(&history).map_err(io::Error::other)?;
+        let json = serde_json::to_vec(&history).map_err(io::Error::other)?;
         let tmp = path.with_extension(format!("json.tmp.{}", std::process::id()));
         std::fs::write(&tmp, json)?;
         std::fs::rename(&tmp, path).inspect_err(|_| {

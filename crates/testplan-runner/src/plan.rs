@@ -25,7 +25,7 @@
 //! several GiB, but is not failed for needing more. A test with the `serial` marker runs
 //! alone.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use testplan_markers::marker::builtin;
@@ -38,9 +38,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 use testplan_schema::{ReportStatus, RunReport};
 
 use crate::cargo::{BuildJobsCap, build_jobs_cap};
+use crate::discover::cache::Stamp;
 use crate::execute::{EstimateSource, MemoryOptions, PhaseRun, TestLimits};
 use crate::filter::{Action, PlannedTest, TestFilter};
-use crate::history::{History, Measurement, estimate_from_peak};
+use crate::history::{History, Measurement, TestHistory, estimate_from_peak};
 use crate::model::{TargetKind, TestIdx, TestList};
 use crate::resources::{
     DEFAULT_PER_TEST_ESTIMATE, GIB, GpuChoice, GpuOverride, Probe, Resources, default_jobs,
@@ -285,9 +286,11 @@ pub struct JobsChoice {
 /// median estimate), and lowers default estimates (nothing known) to the usable memory.
 /// Returns the jobs choice; `None` without resources.
 pub fn apply_memory(plan: &mut TestPlan, list: &TestList, req: &MemoryRequest<'_>) -> Option<JobsChoice> {
+    let peaks = req.history.map(|history| history_peaks(list, history));
     for phase in &mut plan.phases {
         for (test, limits) in &mut phase.limits {
-            refine_limits(limits, list, *test, req);
+            let peak = peaks.as_ref().and_then(|peaks| peaks.get(test.0).copied().flatten());
+            refine_limits(limits, peak, req.memory_limit);
         }
     }
     let resources = req.resources?;
@@ -311,16 +314,14 @@ pub fn apply_memory(plan: &mut TestPlan, list: &TestList, req: &MemoryRequest<'_
     Some(JobsChoice { jobs: decided.jobs, reason: reason.to_owned(), per_test_estimate })
 }
 
-fn refine_limits(limits: &mut TestLimits, list: &TestList, test: TestIdx, req: &MemoryRequest<'_>) {
-    if let Some(limit) = req.memory_limit {
+fn refine_limits(limits: &mut TestLimits, peak: Option<u64>, memory_limit: Option<u64>) {
+    if let Some(limit) = memory_limit {
         limits.memory_limit = Some(limit);
         if limits.estimate_from != EstimateSource::History {
             limits.memory_estimate = limit;
             limits.estimate_from = EstimateSource::LimitOverride;
         }
     }
-    let case = list.test(test);
-    let peak = req.history.and_then(|h| h.peak_rss(&list.binary_of(test).id, &case.name));
     if let Some(peak) = peak {
         limits.memory_estimate = estimate_from_peak(peak);
         limits.estimate_from = EstimateSource::History;
@@ -331,6 +332,27 @@ fn refine_limits(limits: &mut TestLimits, list: &TestList, test: TestIdx, req: &
     if let Some(limit) = limits.memory_limit {
         limits.memory_estimate = limits.memory_estimate.min(limit);
     }
+}
+
+/// Every listed test's largest recent peak RSS, by test index. The list is grouped by
+/// binary, so each binary's history is looked up once (per-test lookups in random order
+/// showed in profiles of large suites).
+fn history_peaks(list: &TestList, history: &History) -> Vec<Option<u64>> {
+    let mut current: Option<(usize, Option<&BTreeMap<String, TestHistory>>)> = None;
+    let mut peaks = Vec::with_capacity(list.tests.len());
+    for case in &list.tests {
+        let binary = case.binary.0;
+        let tests = match current {
+            Some((index, tests)) if index == binary => tests,
+            _ => {
+                let tests = list.binaries.get(binary).and_then(|b| history.binaries.get(&b.id));
+                current = Some((binary, tests));
+                tests
+            }
+        };
+        peaks.push(tests.and_then(|t| t.get(&case.name)).and_then(|h| h.peaks.iter().copied().max()));
+    }
+    peaks
 }
 
 /// The median memory estimate of the tests the plan runs.
@@ -393,6 +415,8 @@ pub struct RunMemory {
     pub history: History,
     /// Where the history is read from and written to.
     pub history_path: Option<Utf8PathBuf>,
+    /// The stamp of the history file as read, if it was read whole and unchanged.
+    history_stamp: Option<Stamp>,
 }
 
 impl RunMemory {
@@ -406,7 +430,13 @@ impl RunMemory {
             resources = resources.with_memory_budget(budget);
         }
         let build_jobs = build_jobs_cap(resources.cpus.count, resources.memory.usable, env_build_jobs);
-        RunMemory { resources, build_jobs, history: History::default(), history_path: None }
+        RunMemory {
+            resources,
+            build_jobs,
+            history: History::default(),
+            history_path: None,
+            history_stamp: None,
+        }
     }
 
     /// Reads the history under `target_dir`; an unreadable file is a warning (returned), not
@@ -422,7 +452,7 @@ impl RunMemory {
     pub fn start_loading_history(target_dir: &Utf8Path) -> HistoryLoad {
         let path = History::path_in(target_dir);
         let file = path.clone();
-        let handle = std::thread::spawn(move || History::load(file.as_std_path()));
+        let handle = std::thread::spawn(move || History::load_stamped(file.as_std_path()));
         HistoryLoad { path, handle }
     }
 
@@ -432,8 +462,9 @@ impl RunMemory {
         let HistoryLoad { path, handle } = loading;
         self.history_path = Some(path.clone());
         match handle.join() {
-            Ok(Ok(history)) => {
+            Ok(Ok((history, stamp))) => {
                 self.history = history;
+                self.history_stamp = stamp;
                 None
             }
             Ok(Err(e)) => Some(format!("could not read the test history {path}: {e}")),
@@ -471,9 +502,13 @@ impl RunMemory {
     }
 
     /// Adds a finished run's measurements (from its report) to the history file.
-    pub fn save_history(&self, report: &RunReport) -> std::io::Result<()> {
+    ///
+    /// The history read at the start is merged into and written back when the file is
+    /// unchanged since; it is taken out of `self`.
+    pub fn save_history(&mut self, report: &RunReport) -> std::io::Result<()> {
         let Some(path) = &self.history_path else { return Ok(()) };
-        History::update_file(path.as_std_path(), &measurements_from_report(report))
+        let known = self.history_stamp.take().map(|stamp| (std::mem::take(&mut self.history), stamp));
+        History::update_file_from(path.as_std_path(), &measurements_from_report(report), known)
     }
 }
 
@@ -481,7 +516,7 @@ impl RunMemory {
 #[derive(Debug)]
 pub struct HistoryLoad {
     path: Utf8PathBuf,
-    handle: std::thread::JoinHandle<std::io::Result<History>>,
+    handle: std::thread::JoinHandle<std::io::Result<(History, Option<Stamp>)>>,
 }
 
 /// The measurements of a run report: every test that ran to an end with a measured peak.

@@ -264,7 +264,7 @@ fn statuses_of_single_tests() {
             ("fail", "echo 'assertion failed: boom' >&2; exit 101"),
             ("crash", "kill -SEGV $$"),
             ("env_and_cwd", &env_check),
-            ("ignored_one", "[ \"$4\" = --ignored ] || exit 9"),
+            ("ignored_one", "[ \"$6\" = --ignored ] || exit 9"),
             ("skipped", "exit 1"),
         ],
     );

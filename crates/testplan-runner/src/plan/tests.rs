@@ -327,6 +327,7 @@ fn run_memory_reports_the_jobs_reason_and_the_build_cap() {
         build_jobs: build_jobs_cap(2, Some(GIB), None),
         history: History::default(),
         history_path: None,
+        history_stamp: None,
     };
     let mut plan = plan_with(&config(""), None, None);
     assert_eq!(

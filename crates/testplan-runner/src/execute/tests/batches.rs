@@ -230,8 +230,8 @@ fn a_crashing_test_in_a_batch_is_attributed_to_it_alone() {
             args("--exact a b_fails_first c_crashes d e"),
             // The test it died on first, alone; then the failure whose output was lost;
             // then the tests that never started, in a batch of their own.
-            "--exact c_crashes --nocapture".to_owned(),
-            "--exact b_fails_first --nocapture".to_owned(),
+            "--exact c_crashes --nocapture --test-threads 1".to_owned(),
+            "--exact b_fails_first --nocapture --test-threads 1".to_owned(),
             args("--exact d e"),
             args("--exact v w x y z"),
         ]
@@ -311,7 +311,11 @@ fn a_flaky_test_in_a_batch_is_retried_alone() {
     assert!(run.result("flaky").is_flaky());
     assert_eq!(run.result("a").attempts, 1);
     assert!(matches!(run.reruns()[..], [("flaky", Reschedule::Retry { attempt: 1, max_attempts: 3, .. })]));
-    assert!(fx.calls("bin").contains(&"--exact flaky --nocapture".to_owned()), "{:?}", fx.calls("bin"));
+    assert!(
+        fx.calls("bin").contains(&"--exact flaky --nocapture --test-threads 1".to_owned()),
+        "{:?}",
+        fx.calls("bin")
+    );
 }
 
 #[test]

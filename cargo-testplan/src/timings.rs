@@ -1,0 +1,33 @@
+//! Opt-in stage timings for performance work: with `CARGO_TESTPLAN_TIMINGS=1` each stage
+//! of a run prints `[timings +0.034s] stage` to stderr, measured from process start
+//! (docs/performance.md). Off by default; one environment read per process.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+struct Clock {
+    start: Instant,
+    enabled: bool,
+}
+
+static CLOCK: OnceLock<Clock> = OnceLock::new();
+
+fn clock() -> &'static Clock {
+    CLOCK.get_or_init(|| Clock {
+        start: Instant::now(),
+        enabled: std::env::var_os("CARGO_TESTPLAN_TIMINGS").is_some_and(|v| v != "0" && !v.is_empty()),
+    })
+}
+
+/// Starts the clock; called first thing in `main`.
+pub fn start() {
+    clock();
+}
+
+/// Prints the time since start and `stage`, when timings are on.
+pub fn mark(stage: &str) {
+    let clock = clock();
+    if clock.enabled {
+        eprintln!("[timings +{:.4}s] {stage}", clock.start.elapsed().as_secs_f64());
+    }
+}
