@@ -31,3 +31,14 @@ pub fn mark(stage: &str) {
         eprintln!("[timings +{:.4}s] {stage}", clock.start.elapsed().as_secs_f64());
     }
 }
+
+/// Prints the CPU time the runner's own threads used (not its children's), when timings
+/// are on.
+pub fn mark_cpu() {
+    if clock().enabled {
+        let cpu = testplan_runner::platform::own_cpu_time().map_or_else(|| "unknown".to_owned(), |t| {
+            format!("{:.4}s", t.as_secs_f64())
+        });
+        mark(&format!("runner CPU time {cpu}"));
+    }
+}

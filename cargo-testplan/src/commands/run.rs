@@ -119,6 +119,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         written
     })?;
     crate::timings::mark("wrote reports and history");
+    crate::timings::mark_cpu();
     let to_run = test_plan.phases.iter().flat_map(|p| &p.planned).filter(|p| p.is_run()).count();
     outcome(&report.1, to_run, args.runner.no_tests, &cancel)
 }

@@ -232,8 +232,7 @@ fn target_libdir(triple: Option<&str>) -> Option<Utf8PathBuf> {
 }
 
 fn query_target_libdir(triple: Option<&str>) -> Option<Utf8PathBuf> {
-    let rustc = std::env::var("RUSTC").ok().filter(|value| !value.is_empty());
-    let mut command = Command::new(rustc.as_deref().unwrap_or("rustc"));
+    let mut command = Command::new(rustc_program());
     command.args(["--print", "target-libdir"]);
     if let Some(triple) = triple {
         command.args(["--target", triple]);
@@ -242,6 +241,20 @@ fn query_target_libdir(triple: Option<&str>) -> Option<Utf8PathBuf> {
     let text = String::from_utf8(output.stdout).ok()?;
     let dir = text.trim();
     (!dir.is_empty()).then(|| Utf8PathBuf::from(dir))
+}
+
+/// The rustc to ask: `$RUSTC`; else the `rustc` beside `$CARGO` when running under rustup
+/// (`RUSTUP_TOOLCHAIN` set: the proxy would pick that toolchain's rustc, and asking it
+/// directly spares the proxy's start-up, a third of the query's CPU time); else `rustc`.
+fn rustc_program() -> std::ffi::OsString {
+    if let Some(rustc) = std::env::var_os("RUSTC").filter(|value| !value.is_empty()) {
+        return rustc;
+    }
+    let beside_cargo = std::env::var_os("RUSTUP_TOOLCHAIN")
+        .and(std::env::var_os("CARGO"))
+        .map(|cargo| std::path::PathBuf::from(cargo).with_file_name(format!("rustc{}", std::env::consts::EXE_SUFFIX)))
+        .filter(|rustc| rustc.is_file());
+    beside_cargo.map_or_else(|| "rustc".into(), std::path::PathBuf::into_os_string)
 }
 
 /// `$CARGO`, else the `cargo` found on `PATH`, else plain `cargo`.

@@ -74,6 +74,21 @@ fn max_rss_bytes(ru_maxrss: libc::c_long) -> u64 {
     if cfg!(target_os = "macos") { value } else { value.saturating_mul(1024) }
 }
 
+/// CPU time (user + system) used so far by every thread of this process, not counting its
+/// children.
+pub fn own_cpu_time() -> Option<std::time::Duration> {
+    // SAFETY: `getrusage` writes into the zeroed struct it is given and nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable `rusage`; RUSAGE_SELF needs nothing else.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return None;
+    }
+    let micros = |t: libc::timeval| {
+        u64::try_from(t.tv_sec).ok()?.checked_mul(1_000_000)?.checked_add(u64::try_from(t.tv_usec).ok()?)
+    };
+    Some(std::time::Duration::from_micros(micros(usage.ru_utime)? + micros(usage.ru_stime)?))
+}
+
 /// Sends `signal` to every process of the process group `pgid`.
 ///
 /// A group that no longer exists is not an error (it ended on its own). Group ids 0 and 1
