@@ -36,9 +36,8 @@ pub fn mark(stage: &str) {
 /// are on.
 pub fn mark_cpu() {
     if clock().enabled {
-        let cpu = testplan_runner::platform::own_cpu_time().map_or_else(|| "unknown".to_owned(), |t| {
-            format!("{:.4}s", t.as_secs_f64())
-        });
+        let cpu = testplan_runner::platform::own_cpu_time()
+            .map_or_else(|| "unknown".to_owned(), |t| format!("{:.4}s", t.as_secs_f64()));
         mark(&format!("runner CPU time {cpu}"));
     }
 }

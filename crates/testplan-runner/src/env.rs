@@ -252,7 +252,9 @@ fn rustc_program() -> std::ffi::OsString {
     }
     let beside_cargo = std::env::var_os("RUSTUP_TOOLCHAIN")
         .and(std::env::var_os("CARGO"))
-        .map(|cargo| std::path::PathBuf::from(cargo).with_file_name(format!("rustc{}", std::env::consts::EXE_SUFFIX)))
+        .map(|cargo| {
+            std::path::PathBuf::from(cargo).with_file_name(format!("rustc{}", std::env::consts::EXE_SUFFIX))
+        })
         .filter(|rustc| rustc.is_file());
     beside_cargo.map_or_else(|| "rustc".into(), std::path::PathBuf::into_os_string)
 }

@@ -13,6 +13,14 @@
 //! killed and their results dropped ([`Scheduler::abandon_lanes_from`]); the caller
 //! reports their tests not run.
 //!
+//! Phases also overlap at their seams: once the current phase has started all its jobs,
+//! the slots its last running jobs leave idle take the next phases' jobs (in phase and
+//! planned order, within `-j` and the memory budget, at normal priority), so a phase that
+//! ends with one long test does not hold the machine idle. Their events are held like
+//! background jobs', and a failed phase kills them the same way. A phase that runs one job
+//! at a time or has a job that must run alone is never started early, and no job starts
+//! early beside a phase that has one.
+//!
 //! A started job ends in one of these ways: its results are reported; it is re-queued at
 //! the back to run alone (the memory guard stopped it: `TestRescheduled`, reason memory
 //! pressure); having failed with `--retries` left, it is re-queued at the front for another
@@ -414,9 +422,49 @@ impl<'r, 's> Scheduler<'r, 's> {
             let Some(job) = self.lanes[current].queue.pop_front() else { break };
             self.start_job(job, grant);
         }
+        if self.may_look_ahead() {
+            self.start_lookahead(&mut memory_full);
+        }
         if self.has_background_queued() {
             let full = memory_full.unwrap_or_else(|| self.memory_full());
             self.start_background(full);
+        }
+    }
+
+    /// The current phase has started all its jobs and some still run (its tail), it may go
+    /// on, and nothing in it must run alone: its idle slots may take the next phases' jobs.
+    fn may_look_ahead(&self) -> bool {
+        let lane = &self.lanes[self.current];
+        lane.queue.is_empty()
+            && lane.running > 0
+            && !lane.closed()
+            && !lane.has_exclusive
+            && !self.interrupted
+    }
+
+    /// Starts jobs of the next phases, in phase and planned order, on the foreground slots
+    /// the current phase's tail leaves idle, within the memory budget (see the module
+    /// docs). It stops at the first job that does not fit, and before a phase that runs one
+    /// job at a time or has a job that must run alone, so no phase is overtaken.
+    fn start_lookahead(&mut self, memory_full: &mut Option<bool>) {
+        for index in self.current + 1..self.lanes.len() {
+            let lane = &self.lanes[index];
+            if lane.closed() || lane.has_exclusive || lane.jobs < 2 {
+                return;
+            }
+            while let Some(demand) = self.lanes[index].queue.front().map(|job| job.demand) {
+                let lane = &self.lanes[index];
+                if lane.running >= lane.jobs || !self.admission.could_admit(demand) {
+                    return;
+                }
+                let full = match *memory_full {
+                    Some(full) => full,
+                    None => *memory_full.insert(self.memory_full()),
+                };
+                let Some(grant) = self.admission.try_admit(demand, full) else { return };
+                let Some(job) = self.lanes[index].queue.pop_front() else { return };
+                self.start_job(job, grant);
+            }
         }
     }
 

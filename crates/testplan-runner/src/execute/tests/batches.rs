@@ -469,3 +469,85 @@ fn a_failed_phase_kills_the_background_doctests() {
     let pid: i32 = std::fs::read_to_string(dir.join("doc-pid")).expect("pid").trim().parse().expect("pid");
     assert!(!crate::platform::group_alive(pid), "the doctest batch's group {pid} survived");
 }
+
+/// The next phase's jobs take the slots the current phase's tail leaves idle: the
+/// integration test starts (and ends) while the unit phase's last test still runs, and its
+/// events still come in its own phase, after the unit phase's.
+#[test]
+fn the_next_phase_starts_on_slots_the_current_phase_leaves_idle() {
+    let mut fx = Fixture::new();
+    let dir = fx.path();
+    let waits = format!(
+        "i=0; while [ ! -e '{dir}/it-ran' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done\n\
+         [ -e '{dir}/it-ran' ]"
+    );
+    fx.batch_binary("unit", &[("waits_for_integration", &waits)]);
+    fx.batch_binary("it", &[("touches", &format!("touch '{dir}/it-ran'"))]);
+    let phases = [
+        phase("unit", &[0], 2, Duration::from_secs(30)),
+        phase("integration", &[1], 2, Duration::from_secs(30)),
+    ];
+    let run = run_phases(&fx, &phases, &options(2), None);
+
+    assert_eq!(
+        run.status("waits_for_integration"),
+        TestStatus::Passed,
+        "integration ran beside the unit tail"
+    );
+    assert_eq!(run.status("touches"), TestStatus::Passed);
+    let unit_finished = run.index_of(|e| matches!(e, Event::PhaseFinished { name, .. } if name == "unit"));
+    let it_started = run.index_of(|e| matches!(e, Event::PhaseStarted { name, .. } if name == "integration"));
+    let touch_started =
+        run.index_of(|e| matches!(e, Event::TestStarted { test } if run.names[test.0] == "touches"));
+    assert!(unit_finished < it_started && it_started < touch_started, "{:#?}", run.events);
+}
+
+/// Nothing starts early beside a phase with one slot, and a phase with one slot is not
+/// started early: the unit test waits for an integration test that never comes, so it
+/// times out, and the integration test runs only after it.
+#[test]
+fn a_one_slot_phase_is_not_overtaken_or_started_early() {
+    let mut fx = Fixture::new();
+    let dir = fx.path();
+    let waits = format!(
+        "i=0; while [ ! -e '{dir}/it-ran' ] && [ $i -lt 30 ]; do sleep 0.01; i=$((i+1)); done\n[ ! -e '{dir}/it-ran' ]"
+    );
+    fx.batch_binary("unit", &[("runs_alone", &waits)]);
+    fx.batch_binary("it", &[("touches", &format!("touch '{dir}/it-ran'"))]);
+    let phases = [
+        phase("unit", &[0], 2, Duration::from_secs(30)),
+        phase("integration", &[1], 1, Duration::from_secs(30)),
+    ];
+    let run = run_phases(&fx, &phases, &options(2), None);
+
+    assert_eq!(run.status("runs_alone"), TestStatus::Passed, "the one-slot phase did not start early");
+    assert_eq!(run.status("touches"), TestStatus::Passed);
+}
+
+/// A failed phase stops the run: a next-phase job started early is killed and its test
+/// reported not run, with no event of it leaking.
+#[test]
+fn a_failed_phase_kills_the_next_phases_early_jobs() {
+    let mut fx = Fixture::new();
+    let dir = fx.path();
+    let fails = format!(
+        "i=0; while [ ! -e '{dir}/it-started' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; return 1"
+    );
+    fx.batch_binary("unit", &[("fails_late", &fails)]);
+    fx.batch_binary(
+        "it",
+        &[("hangs", &format!("echo $$ > '{dir}/it-pid'; touch '{dir}/it-started'; sleep 1000"))],
+    );
+    let phases = [
+        phase("unit", &[0], 2, Duration::from_secs(30)),
+        phase("integration", &[1], 2, Duration::from_secs(30)),
+    ];
+    let opts = ExecuteOptions { fail_fast: true, ..options(2) };
+    let run = run_phases(&fx, &phases, &opts, None);
+
+    assert_eq!(run.status("fails_late"), TestStatus::Failed { exit_code: Some(101) });
+    assert_eq!(run.status("hangs"), TestStatus::NotRun { reason: StopReason::FailFast });
+    assert!(run.started().iter().all(|name| *name == "fails_late"), "{:?}", run.started());
+    let pid: i32 = std::fs::read_to_string(dir.join("it-pid")).expect("pid").trim().parse().expect("pid");
+    assert!(!crate::platform::group_alive(pid), "the early job's group {pid} survived");
+}
