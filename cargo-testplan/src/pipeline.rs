@@ -6,7 +6,7 @@ use testplan_runner::RunnerError;
 use testplan_runner::cancel::CancelToken;
 
 use testplan_runner::cargo::{self, BuildProcess, BuildStderr, CargoOptions, Workspace};
-use testplan_runner::discover;
+use testplan_runner::discover::{self, IgnoredDoctests};
 use testplan_runner::model::TestList;
 
 use crate::error::AppError;
@@ -49,7 +49,7 @@ pub fn build_and_discover(
     loaded: &Loaded,
     early: EarlyBuild,
     opts: &CargoOptions,
-    jobs: usize,
+    listing: (usize, IgnoredDoctests),
     cancel: &CancelToken,
 ) -> Result<TestList, AppError> {
     let process = match early.0 {
@@ -59,7 +59,7 @@ pub fn build_and_discover(
     let build = process.finish(cancel).map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
     crate::timings::mark("built");
-    let list = discover::discover(&loaded.workspace, &build, opts, jobs, cancel)
+    let list = discover::discover(&loaded.workspace, &build, opts, listing, cancel)
         .map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
     Ok(list)

@@ -2,6 +2,7 @@
 //! without executing anything.
 
 use testplan_markers::Selection;
+use testplan_runner::discover::IgnoredDoctests;
 use testplan_runner::execute::DEFAULT_TIMEOUT;
 use testplan_runner::filter::TestFilter;
 use testplan_runner::model::TestList;
@@ -43,7 +44,13 @@ pub fn plan_only(
         setup::selection(&loaded.plan.config, &Mode::Profile("run".to_owned()), plan_args, filter)?;
     let gpu = setup::gpu_status(plan_args.gpu)?;
     let jobs = jobs.unwrap_or_else(available_cpus).max(1);
-    let list = pipeline::build_and_discover(&loaded, early_build, &cargo_opts, jobs, &cancel)?;
+    let list = pipeline::build_and_discover(
+        &loaded,
+        early_build,
+        &cargo_opts,
+        (jobs, IgnoredDoctests::Listed),
+        &cancel,
+    )?;
     let names: TestFilter = filter.to_filter();
     let request = PlanRequest {
         config: &loaded.plan.config,

@@ -5,8 +5,10 @@ use std::io::Write;
 
 use clap::Parser;
 
+use testplan_markers::RunIgnored;
 use testplan_reporter::session::Baseline;
 use testplan_runner::cancel::CancelToken;
+use testplan_runner::discover::IgnoredDoctests;
 use testplan_runner::events::{Event, RunStats};
 use testplan_runner::execute::{DEFAULT_KILL_GRACE, DEFAULT_TIMEOUT, ExecuteOptions, execute_phases};
 use testplan_runner::output::{DEFAULT_HEAD_BYTES, DEFAULT_TAIL_BYTES};
@@ -39,7 +41,18 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     let selection = setup::selection(config, &mode, &args.plan, &args.filter)?;
     let gpu = setup::gpu_status(args.plan.gpu)?;
     let default_jobs = args.runner.jobs.unwrap_or(memory.resources.cpus.count).max(1);
-    let list = pipeline::build_and_discover(&loaded, early_build, &cargo_opts, default_jobs, &cancel)?;
+    // A run that never runs ignored tests learns which doctests are ignored from their batch.
+    let ignored_doctests = match selection.run_ignored {
+        RunIgnored::Default => IgnoredDoctests::FromResults,
+        RunIgnored::Only | RunIgnored::All => IgnoredDoctests::Listed,
+    };
+    let list = pipeline::build_and_discover(
+        &loaded,
+        early_build,
+        &cargo_opts,
+        (default_jobs, ignored_doctests),
+        &cancel,
+    )?;
     crate::timings::mark("built and listed");
     if let Some(warning) = memory.finish_loading_history(history) {
         eprintln!("warning: {warning}");

@@ -45,12 +45,27 @@ type ListResult = Result<(ListMethod, Vec<ListedTest>), RunnerError>;
 /// `--list` and runs its tests for longer is treated as opaque (one test).
 pub const LIST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How the ignored doctests are told apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IgnoredDoctests {
+    /// A second listing (`-- --list --ignored`) marks them, for commands that show or select
+    /// ignored tests (`list`, `explain`, `--run-ignored`).
+    #[default]
+    Listed,
+    /// Not listed: they are planned like the others and their batch, which runs without
+    /// `--include-ignored`, reports them skipped (`ignored`), which is what the plan would
+    /// have said. For runs that never run ignored tests: the second listing costs as much
+    /// as the first, and for edition-2024 crates that means compiling the merged doctests
+    /// once more.
+    FromResults,
+}
+
 /// Lists every test. `jobs` bounds how many binaries are listed at once.
 pub fn discover(
     ws: &Workspace,
     build: &BuildOutput,
     opts: &CargoOptions,
-    jobs: usize,
+    (jobs, ignored_doctests): (usize, IgnoredDoctests),
     cancel: &CancelToken,
 ) -> Result<TestList, RunnerError> {
     check_cancel(cancel)?;
@@ -63,8 +78,9 @@ pub fn discover(
     let cache = ListCache::from_env(&ws.target_dir);
     // Doctests are listed through cargo and rustdoc while the binaries list themselves.
     let (listed, doctests) = std::thread::scope(|scope| {
-        let doctests =
-            opts.includes_doctests().then(|| scope.spawn(|| doctest::discover_doctests(ws, opts, cancel)));
+        let doctests = opts
+            .includes_doctests()
+            .then(|| scope.spawn(|| doctest::discover_doctests(ws, opts, ignored_doctests, cancel)));
         let listed = list_in_parallel(binaries, jobs, cache.as_ref(), cancel);
         let doctests =
             doctests.map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));

@@ -7,7 +7,8 @@
 //! cargo test --doc <the user's -p/--workspace/--exclude> <build options> -- --list --format terse
 //! ```
 //!
-//! and, at the same time, once more with `--ignored`. stdout and stderr share one pipe, so the `Doc-tests
+//! and, at the same time, once more with `--ignored` (unless the run never runs ignored
+//! tests: [`IgnoredDoctests::FromResults`]). stdout and stderr share one pipe, so the `Doc-tests
 //! <crate>` line cargo prints on stderr before running rustdoc for a crate precedes that
 //! crate's `NAME: test` lines. The package selection is the user's own (not one `-p` per
 //! library), so feature unification, and therefore every fingerprint, is the same as in
@@ -27,6 +28,7 @@ use crate::error::RunnerError;
 use crate::model::{ListMethod, PackageInfo, SourceLocation, TargetKind, TestBinary};
 use crate::text::strip_ansi;
 
+use super::IgnoredDoctests;
 use super::libtest::{ListedTest, terse_test_name};
 use super::process::{Capture, Ending, run_listing};
 
@@ -44,6 +46,7 @@ struct DocLib {
 pub(super) fn discover_doctests(
     ws: &Workspace,
     opts: &CargoOptions,
+    ignored_doctests: IgnoredDoctests,
     cancel: &CancelToken,
 ) -> Result<Vec<(TestBinary, Vec<ListedTest>)>, RunnerError> {
     let libs = doc_libs(ws);
@@ -53,9 +56,12 @@ pub(super) fn discover_doctests(
     // The two listings run side by side: cargo holds its lock only while it checks
     // fingerprints, and each is mostly rustdoc collecting doctests.
     let (all, ignored) = std::thread::scope(|scope| {
-        let ignored = scope.spawn(|| list_doctests(opts, true, cancel));
+        let ignored = (ignored_doctests == IgnoredDoctests::Listed)
+            .then(|| scope.spawn(|| list_doctests(opts, true, cancel)));
         let all = list_doctests(opts, false, cancel);
-        (all, ignored.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        let ignored =
+            ignored.map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        (all, ignored.unwrap_or_else(|| Ok(Vec::new())))
     });
     let all = all?;
     let ignored: HashSet<(String, String)> = ignored?.into_iter().collect();
