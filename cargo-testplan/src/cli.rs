@@ -11,15 +11,31 @@ use testplan_runner::partition::Partition;
 
 /// Test markers, phased test plans and memory-safe execution for Cargo workspaces.
 ///
-/// Runs exactly the tests `cargo test` runs (doctests included), one process per test, in
-/// parallel, with timeouts, and reports each result.
+/// Runs exactly the tests `cargo test` runs (doctests included), in parallel — many tests to
+/// a process in the phases that batch (unit, doc), one process per test elsewhere — with
+/// timeouts and memory limits, and reports each result.
 #[derive(Debug, Parser)]
-#[command(name = "cargo-testplan", bin_name = "cargo testplan", version, max_term_width = 100)]
+#[command(
+    name = "cargo-testplan",
+    bin_name = "cargo testplan",
+    version,
+    max_term_width = 100,
+    after_long_help = ENVIRONMENT_HELP
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The environment variables cargo-testplan reads, for `--help`.
+const ENVIRONMENT_HELP: &str = "\
+Environment:
+  CARGO_TESTPLAN_GPU=yes|no|auto   GPU detection, like --gpu (docs/phases.md)
+  CARGO_TESTPLAN_LIST_CACHE=0      list every binary again instead of using the listing cache
+                                   (docs/performance.md)
+  CARGO_TESTPLAN_TIMINGS=1         print when each stage of a run ends, and the runner's own CPU
+                                   time, to stderr (docs/performance.md)";
 
 /// Subcommands. Every phase of the plan is a command too: `cargo testplan unit`,
 /// `cargo testplan slow`, ... (the default plan: unit, integration, doc, slow, models, gpu).
