@@ -18,3 +18,4 @@ mod plan;
 mod plan_support;
 mod real_crates;
 mod reports;
+mod startup;
