@@ -247,12 +247,17 @@ pub(crate) fn plan_jobs(
             Pending::Batch { binary, doctest: false, tests } => {
                 // Batchable binaries have an executable (see `is_batchable_binary`).
                 let Ok(spec) = binary_command(&list.binaries[binary.0]) else { continue };
+                let filter = if sizes.len() == 1 && is_whole_binary(list, binary, &tests) {
+                    Filter::WholeBinary
+                } else {
+                    Filter::Names
+                };
                 let mut rest = tests.as_slice();
                 for size in sizes {
                     let (chunk, after) = rest.split_at(size.min(rest.len()));
                     rest = after;
                     let members = chunk.iter().map(|&(t, ignored, l)| (t, member(list, t, ignored, l)));
-                    out.push(libtest_batch(JobId(out.len()), &spec, members.collect(), 0));
+                    out.push(libtest_batch_of(JobId(out.len()), &spec, members.collect(), 0, filter));
                 }
             }
         }
@@ -275,6 +280,15 @@ fn is_batchable_binary(binary: &TestBinary) -> bool {
     !binary.custom_harness
         && matches!(binary.list_method, ListMethod::LibtestJson | ListMethod::LibtestTerse)
         && binary.executable.is_some()
+}
+
+/// Whether `tests` (distinct tests of `binary`) are exactly what the binary runs without a
+/// filter: every test when some are run as ignored (`--include-ignored`), else every test
+/// that is not ignored.
+fn is_whole_binary(list: &TestList, binary: BinaryIdx, tests: &[(TestIdx, bool, TestLimits)]) -> bool {
+    let include_ignored = tests.iter().any(|&(_, ignored, _)| ignored);
+    let runs = list.tests.iter().filter(|t| t.binary == binary && (include_ignored || !t.ignored)).count();
+    tests.len() == runs && tests.iter().all(|&(t, _, _)| list.test(t).binary == binary)
 }
 
 fn member(list: &TestList, test: TestIdx, ignored: bool, limits: TestLimits) -> BatchMember {
@@ -396,9 +410,34 @@ fn exact_args(name: &str, ignored: bool, libtest: bool) -> Vec<String> {
 /// libtest (shown for failures). Its memory demand is the largest member's estimate: RSS
 /// is per process, and one test runs at a time.
 fn libtest_batch(id: JobId, spec: &CommandSpec, members: Vec<(TestIdx, BatchMember)>, lane: usize) -> Job {
+    libtest_batch_of(id, spec, members, lane, Filter::Names)
+}
+
+/// How a libtest batch selects its members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Filter {
+    /// `--exact A B C ...`.
+    Names,
+    /// No names: the batch is everything the binary runs without a filter (all its tests,
+    /// or all but the ignored ones). libtest checks each test against every name given,
+    /// which cost ~2.7 ms per binary of 250 tests here; the ignored tests it then reports
+    /// skipped are not members and their lines are dropped.
+    WholeBinary,
+}
+
+fn libtest_batch_of(
+    id: JobId,
+    spec: &CommandSpec,
+    members: Vec<(TestIdx, BatchMember)>,
+    lane: usize,
+    filter: Filter,
+) -> Job {
     let (tests, members): (Vec<TestIdx>, Vec<BatchMember>) = members.into_iter().unzip();
-    let mut args = vec!["--exact".to_owned()];
-    args.extend(members.iter().map(|m| m.name.clone()));
+    let mut args = Vec::new();
+    if filter == Filter::Names {
+        args.push("--exact".to_owned());
+        args.extend(members.iter().map(|m| m.name.clone()));
+    }
     args.extend(["--test-threads", "1", "--color", "never", "--format", "pretty"].map(str::to_owned));
     if members.iter().any(|m| m.ignored) {
         args.push("--include-ignored".to_owned());
@@ -731,6 +770,36 @@ mod tests {
         assert_eq!(chunk_sizes(9, 4), [3, 2, 2, 2]);
         assert_eq!(chunk_sizes(2, 5), [1, 1]);
         assert!(chunk_sizes(0, 3).is_empty());
+    }
+
+    #[test]
+    fn a_batch_of_everything_a_binary_runs_passes_no_names() {
+        let mut list = sample_list();
+        list.tests.push(TestCase { ignored: true, ..case(0, "slow_one") });
+        // A second batchable binary, so that one chunk per binary makes enough chunks.
+        list.binaries.push(binary("q", TargetKind::Lib, ListMethod::LibtestJson, Some("/t/q-1")));
+        list.tests.push(case(3, "other"));
+        let batch = |_: TestIdx| TestLimits { batch: true, ..limits(TestIdx(0)) };
+        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let args_of = |planned: &[PlannedTest], doc: &mut DocCommand<'_>| {
+            let jobs = super::plan_jobs(&list, planned, 1, Duration::from_secs(5), &batch, doc);
+            jobs[0].command.as_ref().expect("command").args.join(" ")
+        };
+        let pretty = "--test-threads 1 --color never --format pretty";
+
+        // `a` and `b` are all that `p` runs without `--include-ignored`.
+        assert_eq!(args_of(&[run(0, false), run(2, false), run(6, false)], &mut doc), pretty);
+        // With the ignored test too: all of `p`'s tests.
+        assert_eq!(
+            args_of(&[run(0, false), run(2, false), run(5, true), run(6, false)], &mut doc),
+            format!("{pretty} --include-ignored")
+        );
+        // A part of the binary is named.
+        assert_eq!(args_of(&[run(0, false), run(6, false)], &mut doc), format!("--exact a {pretty}"));
+        assert_eq!(
+            args_of(&[run(0, false), run(5, true), run(6, false)], &mut doc),
+            format!("--exact a slow_one {pretty} --include-ignored")
+        );
     }
 
     #[test]

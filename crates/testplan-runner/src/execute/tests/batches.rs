@@ -1,5 +1,5 @@
 //! Batches with fake libtest binaries: shell scripts that, given `--exact A B C
-//! --test-threads 1`, print libtest's text output for the tests they know (in name order,
+//! --test-threads 1` (or no names: all of them), print libtest's text output for the tests they know (in name order,
 //! `test NAME ... ` before each body runs, captured output in the `failures:` block), and
 //! given `--exact NAME --nocapture` run one test. Bodies run in the script's own shell:
 //! `return N` fails the test, `exit N` ends the whole process (like `process::exit`),
@@ -26,6 +26,8 @@ exec 3>&1
 [ "$1" = --exact ] && shift
 names=""
 while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do names="$names $1"; shift; done
+# No names: every test the binary knows (libtest without a filter).
+[ -n "$names" ] || names="$all"
 case " $* " in
 *" --nocapture "*)
     set -- $names
@@ -62,6 +64,8 @@ impl Fixture {
         functions.push_str("esac\n}\nknown() {\ncase \"$1\" in\n");
         let names: Vec<String> = cases.iter().map(|(n, _)| format!("'{n}'")).collect();
         functions.push_str(&format!("{}) return 0;;\n*) return 1;;\nesac\n}}\n", names.join("|")));
+        let all: Vec<&str> = cases.iter().map(|(n, _)| *n).collect();
+        functions.push_str(&format!("all='{}'\n", all.join(" ")));
         let exe = self.script(id, &format!("{functions}{BATCH_SCRIPT}"));
         let idx = self.add_binary(id, TargetKind::Lib, ListMethod::LibtestJson, Some(exe));
         for (name, _) in cases {
