@@ -89,6 +89,9 @@ pub(crate) enum BatchEvent {
     Started(String),
     /// The test ended.
     Result(ResultLine),
+    /// A harness run began (`running N tests`; doctest batches only): rustdoc has compiled
+    /// what it compiles up front (merged doctests) and cargo has built what it needed.
+    RunBegan,
 }
 
 /// Where the parser is in libtest's output.
@@ -169,6 +172,9 @@ impl BatchParser {
             self.end_running(out);
             self.state = State::Results;
             self.in_failed_list = false;
+            if !self.sequential {
+                out.push(BatchEvent::RunBegan);
+            }
             return;
         }
         match &mut self.state {
@@ -609,6 +615,17 @@ all doctests ran in 0.69s; merged doctests compilation took 0.04s
 error: doctest failed, to rerun pass `--doc`
 ";
 
+    #[test]
+    fn a_doctest_batch_says_when_each_harness_run_begins() {
+        let mut parser = BatchParser::new(["a".to_owned(), "b".to_owned()], 1024, 1024);
+        let (events, _) = feed_all(
+            &mut parser,
+            &["Doc-tests x\n\nrunning 1 test\ntest a ... ok\n\nrunning 1 test\ntest b ... ok\n"],
+        );
+        let ok = |name: &str| BatchEvent::Result(ResultLine { name: name.into(), outcome: Outcome::Ok });
+        assert_eq!(events, [BatchEvent::RunBegan, ok("a"), BatchEvent::RunBegan, ok("b")]);
+    }
+
     fn parse_all(text: &str, known: &[&str]) -> (Vec<ResultLine>, HashMap<String, String>) {
         let mut parser = BatchParser::new(known.iter().map(|s| s.to_string()), 1024, 1024);
         let (events, sections) = feed_all(&mut parser, &[text]);
@@ -616,7 +633,7 @@ error: doctest failed, to rerun pass `--doc`
             .into_iter()
             .filter_map(|e| match e {
                 BatchEvent::Result(r) => Some(r),
-                BatchEvent::Started(_) => None,
+                BatchEvent::Started(_) | BatchEvent::RunBegan => None,
             })
             .collect();
         (results, sections)

@@ -349,6 +349,11 @@ pub(super) fn apply_batch_events(
     for (event, at) in events {
         running.last_activity = running.last_activity.max(at);
         match event {
+            // A doctest batch's first duration counts from here, not from the process start:
+            // cargo's checks and the compile of merged doctests (and, in the background, the
+            // wait for the CPU) are not the first doctest's time.
+            BatchEvent::RunBegan if !sequential => batch.last_result = batch.last_result.max(at),
+            BatchEvent::RunBegan => {}
             BatchEvent::Started(name) => {
                 let Some(&pos) = batch.position.get(&name) else { continue };
                 if batch.reported[pos] {
