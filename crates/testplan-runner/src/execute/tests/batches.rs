@@ -408,7 +408,9 @@ const ADD: &str = "src/lib.rs - add (line 3)";
 const SUB: &str = "src/lib.rs - sub (line 9)";
 
 /// The doc phase's batch starts while the unit phase runs (the unit test sees it), at nice
-/// 10, and its events come between the doc phase's start and end.
+/// 10, and its events come between the doc phase's start and end. (The batch reads its
+/// nice value before it says it started: once the unit phase ends, the runner sets it back
+/// to 0.)
 #[test]
 fn doctests_start_in_the_background_and_report_in_their_phase() {
     let mut fx = Fixture::new();
@@ -421,7 +423,7 @@ fn doctests_start_in_the_background_and_report_in_their_phase() {
     let cargo = fx.doc_binary(
         &[ADD, SUB],
         &format!(
-            "touch '{dir}/doc-started'; nice > '{dir}/niceness'\necho 'running 2 tests'\n\
+            "nice > '{dir}/niceness'; touch '{dir}/doc-started'\necho 'running 2 tests'\n\
              echo 'test {ADD} ... ok'; echo 'test {SUB} ... ok'; echo; echo 'test result: ok.'"
         ),
     );
