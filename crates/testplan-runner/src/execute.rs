@@ -342,25 +342,9 @@ fn run_phase(index: usize, phase: &PhaseRun, sched: &mut Scheduler<'_, '_>) -> R
     stats
 }
 
-/// Runs `planned` tests of `list`, sending every event to `sink`, and returns the totals.
-///
-/// Events: `RunStarted`; a `TestFinished` (skipped) for every planned skip; then, in planned
-/// order, `TestStarted`/`TestFinished` as tests run; `Stopping` if the run stops early; and
-/// `RunFinished`. Every planned test gets exactly one `TestFinished`. When this returns, no
-/// process it started is left running. Every test runs in a process of its own (doctests:
-/// in a batch per package).
-pub fn execute(
-    list: &TestList,
-    planned: &[PlannedTest],
-    opts: &ExecuteOptions,
-    cancel: &CancelToken,
-    sink: &mut dyn FnMut(&Event),
-) -> RunStats {
-    let mut doc_command = cargo_doc_command(opts);
-    execute_with(list, planned, opts, cancel, sink, &mut doc_command)
-}
-
-/// [`execute`] with the doctest command injected, so tests can stand in for cargo.
+/// [`execute_phases_with`] for tests of the executor itself: `planned` as one phase
+/// (`all`) of `opts.jobs` slots, every test with `opts.timeout` and default limits.
+#[cfg(test)]
 fn execute_with(
     list: &TestList,
     planned: &[PlannedTest],
@@ -369,24 +353,16 @@ fn execute_with(
     sink: &mut dyn FnMut(&Event),
     doc_command: &mut DocCommand<'_>,
 ) -> RunStats {
-    let started = Instant::now();
-    let jobs = opts.jobs.max(1);
-    let mut emit = Emitter::new(sink, planned.len());
-    emit.event(&Event::RunStarted { tests: planned.len(), binaries: count_binaries(list, planned), jobs });
-    report_skips(planned, &mut emit);
-    let limits = |_: TestIdx| TestLimits::with_timeout(opts.timeout);
-    let job_list = job::plan_jobs(list, planned, jobs, opts.timeout, &limits, doc_command);
-    let stopped = {
-        let mut sched = Scheduler::new(opts, cancel, &mut emit);
-        let lane = sched.add_lane(jobs, job_list);
-        let stopped = sched.run_lane(lane);
-        sched.finish();
-        stopped
+    let phase = PhaseRun {
+        name: "all".to_owned(),
+        planned: planned.to_vec(),
+        jobs: opts.jobs.max(1),
+        timeout: opts.timeout,
+        limits: HashMap::new(),
+        continue_on_failure: false,
+        unavailable: None,
     };
-    report_unfinished(planned, stopped, &mut emit);
-    let stats = emit.stats().clone();
-    emit.event(&Event::RunFinished { stats: stats.clone(), duration: started.elapsed(), stopped });
-    stats
+    execute_phases_with(list, &[phase], opts, cancel, sink, doc_command)
 }
 
 fn count_binaries(list: &TestList, planned: &[PlannedTest]) -> usize {

@@ -298,8 +298,10 @@ fn statuses_of_single_tests() {
     assert!(!run.result("pass").leaked_processes);
     let _ = vanished;
 
-    // Skips come first, before anything starts; starts follow planned order.
-    assert!(matches!(&run.events[1], Event::TestFinished { test, .. } if run.names[test.0] == "skipped"));
+    // Skips come first (after the phase's start), before anything starts; starts follow
+    // planned order.
+    assert!(matches!(&run.events[1], Event::PhaseStarted { .. }), "{:?}", run.events[1]);
+    assert!(matches!(&run.events[2], Event::TestFinished { test, .. } if run.names[test.0] == "skipped"));
     assert_eq!(run.started(), ["pass", "fail", "crash", "env_and_cwd", "ignored_one", "vanished", "opaque"]);
     let Event::RunStarted { tests, binaries, jobs } = run.events[0] else { panic!("RunStarted") };
     assert_eq!((tests, binaries, jobs), (8, 2, 2));
