@@ -32,8 +32,8 @@ pub struct Cli {
 const ENVIRONMENT_HELP: &str = "\
 Environment:
   CARGO_TESTPLAN_GPU=yes|no|auto   GPU detection, like --gpu (docs/phases.md)
-  CARGO_TESTPLAN_LIST_CACHE=0      list every binary again instead of using the listing cache
-                                   (docs/performance.md)
+  CARGO_TESTPLAN_LIST_CACHE=0      list binaries and doctests again instead of using the
+                                   listing cache (docs/performance.md)
   CARGO_TESTPLAN_TIMINGS=1         print when each stage of a run ends, and the runner's own CPU
                                    time, to stderr (docs/performance.md)";
 

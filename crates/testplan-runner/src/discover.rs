@@ -17,6 +17,7 @@
 //! ([`cache`]), so an unchanged binary is not run again to be listed.
 
 pub mod cache;
+mod doc_cache;
 mod doctest;
 mod libtest;
 mod process;
@@ -78,9 +79,10 @@ pub fn discover(
     let cache = ListCache::from_env(&ws.target_dir);
     // Doctests are listed through cargo and rustdoc while the binaries list themselves.
     let (listed, doctests) = std::thread::scope(|scope| {
-        let doctests = opts
-            .includes_doctests()
-            .then(|| scope.spawn(|| doctest::discover_doctests(ws, opts, ignored_doctests, cancel)));
+        let doctests = opts.includes_doctests().then(|| {
+            let dir = cache.as_ref().map(ListCache::dir);
+            scope.spawn(move || doctest::discover_doctests(ws, build, opts, ignored_doctests, dir, cancel))
+        });
         let listed = list_in_parallel(binaries, jobs, cache.as_ref(), cancel);
         let doctests =
             doctests.map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));

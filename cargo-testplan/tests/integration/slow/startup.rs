@@ -86,3 +86,67 @@ fn an_invalid_configuration_stops_the_build_started_beside_it() {
     let survivors = survivors_after(&marker, Duration::from_secs(5));
     assert!(survivors.is_empty(), "the build's processes survived: {survivors:?}");
 }
+
+/// Sets every file's modification time a minute back, so listings taken now may be cached
+/// (a file modified in the last 2 s is not trusted).
+fn age_tree(dir: &Path) {
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            age_tree(&path);
+        } else if let Ok(file) = std::fs::File::options().write(true).open(&path) {
+            let _ = file.set_modified(old);
+        }
+    }
+}
+
+fn listed_doctests(fixture: &Fixture) -> Vec<String> {
+    let out = run_output(&mut fixture.testplan(&["list", "--message-format", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("list JSON");
+    let mut names: Vec<String> = list["binaries"]
+        .as_array()
+        .expect("binaries")
+        .iter()
+        .filter(|b| b["kind"] == "doc")
+        .flat_map(|b| b["tests"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The doctest listing is cached (docs/performance.md), and a doctest added to the sources
+/// is listed on the next run all the same. (Its own small workspace and target dir: the
+/// sources are edited, which a fixture sharing its target dir with other tests must not be.)
+#[test]
+fn the_doctest_listing_cache_follows_the_sources() {
+    let source = tempfile::tempdir().expect("temp dir");
+    let ws = workspace_source(source.path(), "", None);
+    write(
+        &ws.join("app/src/lib.rs"),
+        "/// One.\n///\n/// ```\n/// assert_eq!(app::one(), 1);\n/// ```\npub fn one() -> u32 {\n    1\n}\n\n/// Two.\npub fn two() -> u32 {\n    2\n}\n",
+    );
+    let fixture = Fixture::copy_from(&ws, "startup-doctest-cache");
+    // The first run writes Cargo.lock, a file of the tree: nothing is stored while it is new.
+    listed_doctests(&fixture);
+    age_tree(fixture.root());
+    let first = listed_doctests(&fixture);
+    assert_eq!(first, ["app/src/lib.rs - one (line 3)"]);
+    let cache =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures/startup-doctest-cache/testplan/list-cache");
+    let stored = std::fs::read_dir(&cache)
+        .expect("cache dir")
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("doctests-"));
+    assert!(stored, "the listing was stored in {}", cache.display());
+    assert_eq!(listed_doctests(&fixture), first, "served from the cache");
+
+    let lib = fixture.root().join("app/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).expect("lib.rs");
+    let added = "/// Two.\n///\n/// ```\n/// assert_eq!(app::two(), 2);\n/// ```\n";
+    std::fs::write(&lib, text.replace("/// Two.\n", added)).expect("write");
+    let after = listed_doctests(&fixture);
+    assert_eq!(after, ["app/src/lib.rs - one (line 3)", "app/src/lib.rs - two (line 12)"]);
+}

@@ -174,6 +174,11 @@ impl ListCache {
         (!disables(setting.as_deref())).then(|| ListCache::at(cache_dir(target_dir)))
     }
 
+    /// Where the cache is stored.
+    pub fn dir(&self) -> &Utf8Path {
+        &self.dir
+    }
+
     /// A cache stored in `dir` (created on the first write).
     pub fn at(dir: Utf8PathBuf) -> ListCache {
         ListCache { dir }

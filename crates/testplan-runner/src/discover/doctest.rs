@@ -23,14 +23,16 @@ use std::process::Command;
 use std::sync::Arc;
 
 use crate::cancel::CancelToken;
-use crate::cargo::{self, CargoOptions, Workspace};
+use camino::Utf8Path;
+
+use crate::cargo::{self, BuildOutput, CargoOptions, Workspace};
 use crate::error::RunnerError;
 use crate::model::{ListMethod, PackageInfo, SourceLocation, TargetKind, TestBinary};
 use crate::text::strip_ansi;
 
-use super::IgnoredDoctests;
 use super::libtest::{ListedTest, terse_test_name};
 use super::process::{Capture, Ending, run_listing};
+use super::{IgnoredDoctests, doc_cache};
 
 /// A library whose doctests `cargo test` runs.
 #[derive(Clone, Debug)]
@@ -45,26 +47,42 @@ struct DocLib {
 /// The doctest "binaries" (one per library with doctests) and their tests.
 pub(super) fn discover_doctests(
     ws: &Workspace,
+    build: &BuildOutput,
     opts: &CargoOptions,
     ignored_doctests: IgnoredDoctests,
+    cache: Option<&Utf8Path>,
     cancel: &CancelToken,
 ) -> Result<Vec<(TestBinary, Vec<ListedTest>)>, RunnerError> {
     let libs = doc_libs(ws);
     if libs.is_empty() {
         return Ok(Vec::new());
     }
+    let cache = cache.and_then(|dir| Some((dir, doc_cache::key(ws, build)?)));
     // The two listings run side by side: cargo holds its lock only while it checks
     // fingerprints, and each is mostly rustdoc collecting doctests.
     let (all, ignored) = std::thread::scope(|scope| {
         let ignored = (ignored_doctests == IgnoredDoctests::Listed)
-            .then(|| scope.spawn(|| list_doctests(opts, true, cancel)));
-        let all = list_doctests(opts, false, cancel);
+            .then(|| scope.spawn(|| list_doctests_cached(opts, true, cache.as_ref(), cancel)));
+        let all = list_doctests_cached(opts, false, cache.as_ref(), cancel);
         let ignored =
             ignored.map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        (all, ignored.unwrap_or_else(|| Ok(Vec::new())))
+        (all, ignored.unwrap_or_else(|| Ok(Listed::default())))
     });
-    let all = all?;
-    let ignored: HashSet<(String, String)> = ignored?.into_iter().collect();
+    let (all, ignored) = (all?, ignored?);
+    if let Some((dir, before)) = &cache
+        && (all.fresh || ignored.fresh)
+    {
+        // Stored only if nothing changed while listing (see doc_cache).
+        let after = doc_cache::key(ws, build);
+        for (listed, is_ignored_listing) in [(&all, false), (&ignored, true)] {
+            if listed.fresh {
+                let command = list_args(opts, is_ignored_listing);
+                doc_cache::store(dir, &command, before, after.as_ref(), &listed.tests);
+            }
+        }
+    }
+    let all = all.tests;
+    let ignored: HashSet<(String, String)> = ignored.tests.into_iter().collect();
     let mut by_crate: HashMap<String, Vec<ListedTest>> = HashMap::new();
     for (crate_name, name) in all {
         let is_ignored = ignored.contains(&(crate_name.clone(), name.clone()));
@@ -144,6 +162,27 @@ fn list_args(opts: &CargoOptions, ignored: bool) -> Vec<String> {
         args.push("--ignored".to_owned());
     }
     args
+}
+
+/// A listing, and whether it was just taken (not from the cache).
+#[derive(Debug, Default)]
+struct Listed {
+    tests: Vec<(String, String)>,
+    fresh: bool,
+}
+
+/// One listing, from the doctest cache when its key matches, else taken.
+fn list_doctests_cached(
+    opts: &CargoOptions,
+    ignored: bool,
+    cache: Option<&(&Utf8Path, doc_cache::Key)>,
+    cancel: &CancelToken,
+) -> Result<Listed, RunnerError> {
+    let command = list_args(opts, ignored);
+    if let Some(tests) = cache.and_then(|(dir, key)| doc_cache::lookup(dir, &command, key)) {
+        return Ok(Listed { tests, fresh: false });
+    }
+    Ok(Listed { tests: list_doctests(opts, ignored, cancel)?, fresh: true })
 }
 
 /// Runs one listing invocation and returns `(crate name, test name)` pairs. A failure is
