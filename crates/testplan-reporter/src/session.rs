@@ -49,23 +49,18 @@ pub struct RunReporter<'a> {
 
 /// The (binary id, name) of every test of the run, computed the first time a baseline test
 /// looks removed (thousands of string pairs otherwise built for nothing on every run).
-enum Planned<'a> {
-    Pending(Box<dyn FnOnce() -> HashSet<(&'a str, &'a str)> + 'a>),
-    Known(HashSet<(&'a str, &'a str)>),
+struct Planned<'a> {
+    compute: Option<Box<dyn FnOnce() -> TestKeys<'a> + 'a>>,
+    known: Option<TestKeys<'a>>,
 }
 
+/// (binary id, name) pairs.
+type TestKeys<'a> = HashSet<(&'a str, &'a str)>;
+
 impl<'a> Planned<'a> {
-    fn get(&mut self) -> &HashSet<(&'a str, &'a str)> {
-        if let Planned::Pending(_) = self {
-            let Planned::Pending(compute) = std::mem::replace(self, Planned::Known(HashSet::new())) else {
-                unreachable!("checked above")
-            };
-            *self = Planned::Known(compute());
-        }
-        match self {
-            Planned::Known(set) => set,
-            Planned::Pending(_) => unreachable!("computed above"),
-        }
+    fn get(&mut self) -> &TestKeys<'a> {
+        let compute = &mut self.compute;
+        self.known.get_or_insert_with(|| compute.take().map_or_else(HashSet::new, |compute| compute()))
     }
 }
 
@@ -89,7 +84,7 @@ impl<'a> RunReporter<'a> {
             bars,
             out,
             baseline: None,
-            planned: Planned::Known(HashSet::new()),
+            planned: Planned { compute: None, known: None },
             annotations: None,
         }
     }
@@ -103,7 +98,7 @@ impl<'a> RunReporter<'a> {
         planned: impl FnOnce() -> HashSet<(&'a str, &'a str)> + 'a,
     ) -> Self {
         self.baseline = baseline;
-        self.planned = Planned::Pending(Box::new(planned));
+        self.planned = Planned { compute: Some(Box::new(planned)), known: None };
         self
     }
 

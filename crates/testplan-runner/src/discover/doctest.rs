@@ -74,11 +74,8 @@ pub(super) fn discover_doctests(
     {
         // Stored only if nothing changed while listing (see doc_cache).
         let after = doc_cache::key(ws, build);
-        for (listed, is_ignored_listing) in [(&all, false), (&ignored, true)] {
-            if listed.fresh {
-                let command = list_args(opts, is_ignored_listing);
-                doc_cache::store(dir, &command, before, after.as_ref(), &listed.tests);
-            }
+        for listed in [&all, &ignored].into_iter().filter(|listed| listed.fresh) {
+            doc_cache::store(dir, &listed.command, before, after.as_ref(), &listed.tests);
         }
     }
     let all = all.tests;
@@ -169,6 +166,8 @@ fn list_args(opts: &CargoOptions, ignored: bool) -> Vec<String> {
 struct Listed {
     tests: Vec<(String, String)>,
     fresh: bool,
+    /// The listing's cargo arguments (the cache's entry name).
+    command: Vec<String>,
 }
 
 /// One listing, from the doctest cache when its key matches, else taken.
@@ -180,21 +179,17 @@ fn list_doctests_cached(
 ) -> Result<Listed, RunnerError> {
     let command = list_args(opts, ignored);
     if let Some(tests) = cache.and_then(|(dir, key)| doc_cache::lookup(dir, &command, key)) {
-        return Ok(Listed { tests, fresh: false });
+        return Ok(Listed { tests, fresh: false, command });
     }
-    Ok(Listed { tests: list_doctests(opts, ignored, cancel)?, fresh: true })
+    Ok(Listed { tests: list_doctests(&command, cancel)?, fresh: true, command })
 }
 
 /// Runs one listing invocation and returns `(crate name, test name)` pairs. A failure is
 /// a build failure: cargo's output is passed on to stderr (where cargo would have
 /// written it) and [`RunnerError::Build`] returned.
-fn list_doctests(
-    opts: &CargoOptions,
-    ignored: bool,
-    cancel: &CancelToken,
-) -> Result<Vec<(String, String)>, RunnerError> {
+fn list_doctests(args: &[String], cancel: &CancelToken) -> Result<Vec<(String, String)>, RunnerError> {
     let mut command = Command::new(cargo::cargo_program());
-    command.args(list_args(opts, ignored));
+    command.args(args);
     let listing = run_listing(command, Capture::Merged, None, cancel)?;
     if !listing.succeeded() {
         let mut stderr = std::io::stderr().lock();

@@ -408,20 +408,8 @@ impl<'r, 's> Scheduler<'r, 's> {
         // Live memory is sampled only when a job could start beside running ones (a fresh
         // look: the last tick may predate a test's exit or its growth), not on every wake-up.
         let mut memory_full: Option<bool> = None;
-        while !self.lanes[current].closed() {
-            let Some(demand) = self.lanes[current].queue.front().map(|job| job.demand) else { break };
-            // In planned order: a job that does not fit yet waits, and so do those behind it.
-            if !self.admission.could_admit(demand) {
-                break;
-            }
-            let full = match memory_full {
-                Some(full) => full,
-                None => *memory_full.insert(self.memory_full()),
-            };
-            let Some(grant) = self.admission.try_admit(demand, full) else { break };
-            let Some(job) = self.lanes[current].queue.pop_front() else { break };
-            self.start_job(job, grant);
-        }
+        // In planned order: a job that does not fit yet waits, and so do those behind it.
+        while !self.lanes[current].closed() && self.start_front(current, &mut memory_full) {}
         if self.may_look_ahead() {
             self.start_lookahead(&mut memory_full);
         }
@@ -452,20 +440,30 @@ impl<'r, 's> Scheduler<'r, 's> {
             if lane.closed() || lane.has_exclusive || lane.jobs < 2 {
                 return;
             }
-            while let Some(demand) = self.lanes[index].queue.front().map(|job| job.demand) {
+            while !self.lanes[index].queue.is_empty() {
                 let lane = &self.lanes[index];
-                if lane.running >= lane.jobs || !self.admission.could_admit(demand) {
+                if lane.running >= lane.jobs || !self.start_front(index, memory_full) {
                     return;
                 }
-                let full = match *memory_full {
-                    Some(full) => full,
-                    None => *memory_full.insert(self.memory_full()),
-                };
-                let Some(grant) = self.admission.try_admit(demand, full) else { return };
-                let Some(job) = self.lanes[index].queue.pop_front() else { return };
-                self.start_job(job, grant);
             }
         }
+    }
+
+    /// Starts the front job of lane `index` if it is admitted now (live memory sampled at
+    /// most once per caller, lazily, into `memory_full`); false when nothing started.
+    fn start_front(&mut self, index: usize, memory_full: &mut Option<bool>) -> bool {
+        let Some(demand) = self.lanes[index].queue.front().map(|job| job.demand) else { return false };
+        if !self.admission.could_admit(demand) {
+            return false;
+        }
+        let full = match *memory_full {
+            Some(full) => full,
+            None => *memory_full.insert(self.memory_full()),
+        };
+        let Some(grant) = self.admission.try_admit(demand, full) else { return false };
+        let Some(job) = self.lanes[index].queue.pop_front() else { return false };
+        self.start_job(job, grant);
+        true
     }
 
     /// Whether live memory is too full to start anything beside what runs.

@@ -13,7 +13,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use super::{ExecuteOptions, MemoryOptions, execute_with};
 use crate::cancel::CancelToken;
 use crate::cargo::CargoOptions;
-use crate::events::{Event, RunStats, StopReason, TestResult, TestStatus};
+use crate::events::{Event, Reschedule, RunStats, StopReason, TestResult, TestStatus};
 use crate::filter::{Action, PlannedTest};
 use crate::model::{BinaryIdx, ListMethod, PackageInfo, TargetKind, TestBinary, TestCase, TestIdx, TestList};
 use crate::platform;
@@ -145,6 +145,22 @@ impl Run {
 
     fn status(&self, name: &str) -> TestStatus {
         self.result(name).status.clone()
+    }
+
+    /// The index of the first event matching `pred`.
+    fn position(&self, pred: impl Fn(&Event) -> bool) -> usize {
+        self.events.iter().position(pred).expect("event")
+    }
+
+    /// Every `TestRescheduled`, in order: (test name, reason).
+    fn rescheduled(&self) -> Vec<(&str, &Reschedule)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::TestRescheduled { test, reason } => Some((self.names[test.0].as_str(), reason)),
+                _ => None,
+            })
+            .collect()
     }
 
     fn started(&self) -> Vec<&str> {

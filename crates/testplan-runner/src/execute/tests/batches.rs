@@ -146,22 +146,6 @@ fn run_batched(fx: &Fixture, jobs: usize, opts: &ExecuteOptions) -> Run {
     run_phases(fx, &[phase("unit", &all, jobs, opts.timeout)], opts, None)
 }
 
-impl Run {
-    fn reruns(&self) -> Vec<(&str, &Reschedule)> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::TestRescheduled { test, reason } => Some((self.names[test.0].as_str(), reason)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn index_of(&self, pred: impl Fn(&Event) -> bool) -> usize {
-        self.events.iter().position(pred).expect("event")
-    }
-}
-
 #[test]
 fn a_batch_reports_each_test_with_its_own_output_and_duration() {
     let mut fx = Fixture::new();
@@ -194,7 +178,7 @@ fn a_batch_reports_each_test_with_its_own_output_and_duration() {
     // Each test starts when libtest says so, and ends before the next starts.
     assert_eq!(run.started(), ["a_passes", "b_fails", "c_sleeps", "d_strays"]);
     assert_eq!(run.max_concurrency(), 1);
-    assert!(run.reruns().is_empty());
+    assert!(run.rescheduled().is_empty());
 }
 
 #[test]
@@ -241,13 +225,13 @@ fn a_crashing_test_in_a_batch_is_attributed_to_it_alone() {
         ]
     );
     let isolated: Vec<&str> = run
-        .reruns()
+        .rescheduled()
         .into_iter()
         .filter(|(_, reason)| matches!(reason, Reschedule::Isolated { .. }))
         .map(|(name, _)| name)
         .collect();
     assert_eq!(isolated, ["c_crashes", "b_fails_first"]);
-    let Reschedule::Isolated { cause } = run.reruns()[0].1 else { panic!() };
+    let Reschedule::Isolated { cause } = run.rescheduled()[0].1 else { panic!() };
     assert_eq!(cause, "its batch process crashed (SIGSEGV)");
 }
 
@@ -314,7 +298,10 @@ fn a_flaky_test_in_a_batch_is_retried_alone() {
     assert_eq!(run.result("flaky").attempts, 2);
     assert!(run.result("flaky").is_flaky());
     assert_eq!(run.result("a").attempts, 1);
-    assert!(matches!(run.reruns()[..], [("flaky", Reschedule::Retry { attempt: 1, max_attempts: 3, .. })]));
+    assert!(matches!(
+        run.rescheduled()[..],
+        [("flaky", Reschedule::Retry { attempt: 1, max_attempts: 3, .. })]
+    ));
     assert!(
         fx.calls("bin").contains(&"--exact flaky --nocapture --test-threads 1".to_owned()),
         "{:?}",
@@ -435,9 +422,9 @@ fn doctests_start_in_the_background_and_report_in_their_phase() {
     assert_eq!((run.status(ADD), run.status(SUB)), (TestStatus::Passed, TestStatus::Passed));
     let niceness = std::fs::read_to_string(dir.join("niceness")).expect("niceness");
     assert_eq!(niceness.trim(), "10");
-    let doc_started = run.index_of(|e| matches!(e, Event::PhaseStarted { name, .. } if name == "doc"));
-    let unit_finished = run.index_of(|e| matches!(e, Event::PhaseFinished { name, .. } if name == "unit"));
-    let add_started = run.index_of(|e| matches!(e, Event::TestStarted { test } if run.names[test.0] == ADD));
+    let doc_started = run.position(|e| matches!(e, Event::PhaseStarted { name, .. } if name == "doc"));
+    let unit_finished = run.position(|e| matches!(e, Event::PhaseFinished { name, .. } if name == "unit"));
+    let add_started = run.position(|e| matches!(e, Event::TestStarted { test } if run.names[test.0] == ADD));
     assert!(unit_finished < doc_started && doc_started < add_started, "{:#?}", run.events);
     let Some(Event::PhaseFinished { stats, .. }) =
         run.events.iter().rev().find(|e| matches!(e, Event::PhaseFinished { .. }))
@@ -501,10 +488,10 @@ fn the_next_phase_starts_on_slots_the_current_phase_leaves_idle() {
         "integration ran beside the unit tail"
     );
     assert_eq!(run.status("touches"), TestStatus::Passed);
-    let unit_finished = run.index_of(|e| matches!(e, Event::PhaseFinished { name, .. } if name == "unit"));
-    let it_started = run.index_of(|e| matches!(e, Event::PhaseStarted { name, .. } if name == "integration"));
+    let unit_finished = run.position(|e| matches!(e, Event::PhaseFinished { name, .. } if name == "unit"));
+    let it_started = run.position(|e| matches!(e, Event::PhaseStarted { name, .. } if name == "integration"));
     let touch_started =
-        run.index_of(|e| matches!(e, Event::TestStarted { test } if run.names[test.0] == "touches"));
+        run.position(|e| matches!(e, Event::TestStarted { test } if run.names[test.0] == "touches"));
     assert!(unit_finished < it_started && it_started < touch_started, "{:#?}", run.events);
 }
 

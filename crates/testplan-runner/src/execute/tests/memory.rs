@@ -53,26 +53,12 @@ fn run_phase(fx: &Fixture, jobs: usize, per_test: &[(&str, TestLimits)], opts: &
 }
 
 impl Run {
-    fn position(&self, pred: impl Fn(&Event) -> bool) -> usize {
-        self.events.iter().position(pred).expect("event")
-    }
-
     fn started_at(&self, name: &str) -> usize {
         self.position(|e| matches!(e, Event::TestStarted { test } if self.names[test.0] == name))
     }
 
     fn finished_at(&self, name: &str) -> usize {
         self.position(|e| matches!(e, Event::TestFinished { test, .. } if self.names[test.0] == name))
-    }
-
-    fn rescheduled(&self) -> Vec<(&str, &Reschedule)> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::TestRescheduled { test, reason } => Some((self.names[test.0].as_str(), reason)),
-                _ => None,
-            })
-            .collect()
     }
 }
 
