@@ -118,15 +118,20 @@ impl CargoOptions {
         self.doc || !self.selects_targets()
     }
 
-    /// Arguments for `cargo test --doc` of one package, with the same profile, features,
-    /// target and target dir as the build (so nothing is rebuilt). The caller appends
-    /// `-- <libtest args>`.
-    pub fn doc_test_args(&self, package: &PackageInfo) -> Vec<String> {
-        let manifest = self.manifest_path.as_ref().unwrap_or(&package.manifest_path);
-        let mut args = vec!["test".to_owned(), "--doc".to_owned()];
-        args.extend(["--manifest-path".to_owned(), manifest.to_string()]);
-        args.extend(["-p".to_owned(), format!("{}@{}", package.name, package.version)]);
+    /// Arguments for the `cargo test --doc` that runs doctest batches: the user's own
+    /// package selection (`-p`/`--workspace`/`--exclude`, as given) with the profile,
+    /// features, target and target dir of the build, and `--no-fail-fast` so one crate's
+    /// failing doctests do not stop the next crate's. Not one `-p` per library: with
+    /// resolver 2 features are unified over the *selected* packages, so a narrower
+    /// selection can build a member without a feature another member turns on (its
+    /// doctests then fail to compile, and dependencies are rebuilt). The caller appends
+    /// `-- <libtest args>`, which must select the batch's doctests among every selected
+    /// library's.
+    pub fn doc_test_args(&self) -> Vec<String> {
+        let mut args = vec!["test".to_owned(), "--doc".to_owned(), "--no-fail-fast".to_owned()];
+        args.extend(self.package_args());
         args.extend(self.build_args());
+        args.extend(self.manifest_args());
         args
     }
 
@@ -615,28 +620,23 @@ mod tests {
     }
 
     #[test]
-    fn doc_test_args_select_one_package_and_match_the_build() {
+    fn doc_test_args_keep_the_users_selection_and_match_the_build() {
         let opts = CargoOptions {
-            packages: vec!["other".into()],
-            lib: true,
+            packages: vec!["other".into(), "app@0.2.0".into()],
+            workspace: true,
+            exclude: vec!["big".into()],
+            doc: true,
             features: vec!["f".into()],
             release: true,
             target_dir: Some("/t".into()),
             frozen: true,
+            manifest_path: Some("/w/Cargo.toml".into()),
             ..CargoOptions::default()
         };
-        let pkg = PackageInfo {
-            id: "id".into(),
-            name: "my-crate".into(),
-            version: "1.2.3".into(),
-            manifest_path: "/w/my-crate/Cargo.toml".into(),
-            root: "/w/my-crate".into(),
-        };
-        let expected = "test --doc --manifest-path /w/my-crate/Cargo.toml -p my-crate@1.2.3 \
-            --features f --release --target-dir /t --frozen";
-        assert_eq!(opts.doc_test_args(&pkg).join(" "), expected);
-        let opts = CargoOptions { manifest_path: Some("/w/Cargo.toml".into()), ..opts };
-        assert!(opts.doc_test_args(&pkg).join(" ").contains("--manifest-path /w/Cargo.toml -p"));
+        let expected = "test --doc --no-fail-fast -p other -p app@0.2.0 --workspace --exclude big \
+            --features f --release --target-dir /t --frozen --manifest-path /w/Cargo.toml";
+        assert_eq!(opts.doc_test_args().join(" "), expected);
+        assert_eq!(CargoOptions::default().doc_test_args().join(" "), "test --doc --no-fail-fast");
     }
 
     #[test]

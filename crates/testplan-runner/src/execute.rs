@@ -51,7 +51,7 @@ use crate::cancel::CancelToken;
 use crate::cargo::{CargoOptions, cargo_program};
 use crate::events::{Event, RunStats, StopReason, TestResult, TestStatus};
 use crate::filter::{Action, PlannedTest};
-use crate::model::{TestBinary, TestIdx, TestList};
+use crate::model::{TestIdx, TestList};
 use crate::resources::{DEFAULT_PER_TEST_ESTIMATE, MemorySample, MemoryWatch, Resources, SampleMemory};
 use emit::Emitter;
 use job::{DocCommand, JobKind};
@@ -224,9 +224,9 @@ pub fn execute_phases(
     execute_phases_with(list, phases, opts, cancel, sink, &mut doc_command)
 }
 
-/// Doctest batches run through `cargo test --doc` with the build's options.
-fn cargo_doc_command(opts: &ExecuteOptions) -> impl FnMut(&TestBinary) -> (Utf8PathBuf, Vec<String>) + '_ {
-    |binary: &TestBinary| (cargo_program(), opts.cargo.doc_test_args(&binary.package))
+/// Doctest batches run through `cargo test --doc` with the build's selection and options.
+fn cargo_doc_command(opts: &ExecuteOptions) -> impl FnMut() -> (Utf8PathBuf, Vec<String>) + '_ {
+    || (cargo_program(), opts.cargo.doc_test_args())
 }
 
 /// [`execute_phases`] with the doctest command injected, so tests can stand in for cargo.

@@ -24,6 +24,11 @@
 //! test result: FAILED. 1 passed; 1 failed; 1 ignored; ...
 //! ```
 //!
+//! A doctest batch is one `cargo test --doc` over every selected library: cargo prints
+//! `Doc-tests CRATE` (on stderr, merged into the same pipe) before each library's run, and
+//! the parser of such a batch ([`BatchParser::doctests`]) keys every name it reports by
+//! that crate ([`doc_member_key`]), so equal names in two crates stay apart.
+//!
 //! Test names may contain spaces, ` - ` and even ` ... `, so a result line is split at the
 //! ` ... ` that leaves a known test name on the left (falling back to the first split that
 //! parses). Result lines append libtest's test mode (` - compile fail`, ` - compile`,
@@ -50,7 +55,10 @@
 
 use std::collections::{HashMap, HashSet};
 
+use std::borrow::Cow;
+
 use crate::events::TestStatus;
+use crate::execute::job::doc_member_key;
 use crate::output::{CapturedOutput, OutputBuffer};
 use crate::text::strip_ansi;
 
@@ -131,6 +139,10 @@ pub(crate) struct BatchParser {
     in_failed_list: bool,
     /// `test result:` was printed: the harness reached its end.
     finished: bool,
+    /// A doctest batch: names are keyed by the crate of the latest `Doc-tests` line.
+    doctests: bool,
+    /// The crate of the latest `Doc-tests CRATE` line.
+    doc_crate: String,
 }
 
 impl BatchParser {
@@ -150,7 +162,31 @@ impl BatchParser {
             failed: HashSet::new(),
             in_failed_list: false,
             finished: false,
+            doctests: false,
+            doc_crate: String::new(),
         }
+    }
+
+    /// A parser for a `cargo test --doc` batch: `known` are [`doc_member_key`]s, and the
+    /// names it reports are too.
+    pub fn doctests(
+        known: impl IntoIterator<Item = String>,
+        section_head: usize,
+        section_tail: usize,
+    ) -> Self {
+        BatchParser { doctests: true, ..Self::new(known, section_head, section_tail) }
+    }
+
+    /// The key of `name` as printed: in a doctest batch, qualified by its crate.
+    fn key<'n>(&self, name: &'n str) -> Cow<'n, str> {
+        match self.doctests {
+            true => Cow::Owned(doc_member_key(&self.doc_crate, name)),
+            false => Cow::Borrowed(name),
+        }
+    }
+
+    fn is_known(&self, name: &str) -> bool {
+        self.known.contains(self.key(name).as_ref())
     }
 
     /// A parser for a `--test-threads 1` batch: it also reports starts and keeps stray
@@ -167,6 +203,16 @@ impl BatchParser {
     pub fn feed_line(&mut self, raw: &str, out: &mut Vec<BatchEvent>) {
         let line = strip_ansi(raw);
         let line = line.trim_end_matches('\r');
+        if self.doctests
+            && let Some(crate_name) = line.trim().strip_prefix("Doc-tests ")
+        {
+            // The next library's doctests: cargo prints this before running rustdoc.
+            self.doc_crate = crate_name.trim().to_owned();
+            self.state = State::Summary;
+            self.in_failed_list = false;
+            out.push(BatchEvent::RunBegan);
+            return;
+        }
         if is_running_line(line) {
             // A new harness run (another binary of the same batch) starts over.
             self.end_running(out);
@@ -226,14 +272,14 @@ impl BatchParser {
             self.state = if line == "failures:" { State::Failures { current: None } } else { State::Summary };
             return;
         }
-        let known = &self.known;
-        if let Some(result) = parse_result_line(line, |name| known.contains(name)) {
+        if let Some(mut result) = parse_result_line(line, |name| self.is_known(name)) {
+            result.name = self.key(&result.name).into_owned();
             return self.result(result, out);
         }
         if !self.sequential {
             return;
         }
-        if let Some((name, rest)) = parse_start_line(line, |name| known.contains(name)) {
+        if let Some((name, rest)) = parse_start_line(line, |name| self.is_known(name)) {
             // `test NAME ... ` followed by stray output on the same line.
             let (name, rest) = (name.to_owned(), rest.to_owned());
             if self.running.as_ref().is_none_or(|r| r.name != name) {
@@ -286,9 +332,10 @@ impl BatchParser {
 
     fn feed_failure_state(&mut self, line: &str, current: Option<String>) {
         if let Some(name) = section_header(line) {
+            let name = self.key(name).into_owned();
             let buffer = OutputBuffer::new(self.section_head, self.section_tail);
-            self.sections.entry(name.to_owned()).or_insert(buffer);
-            self.state = State::Failures { current: Some(name.to_owned()) };
+            self.sections.entry(name.clone()).or_insert(buffer);
+            self.state = State::Failures { current: Some(name) };
         } else if line == "failures:" || line.starts_with("test result: ") {
             // The second `failures:` opens the list of names: the sections are over.
             self.finished |= line.starts_with("test result: ");
@@ -307,7 +354,7 @@ impl BatchParser {
         } else if self.in_failed_list
             && let Some(name) = line.strip_prefix("    ")
         {
-            self.failed.insert(name.to_owned());
+            self.failed.insert(self.key(name).into_owned());
         }
     }
 
@@ -493,6 +540,64 @@ impl LineSplitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doctest_batches_key_results_by_the_crate_of_the_doc_tests_line() {
+        let key = |c: &str, n: &str| doc_member_key(c, n);
+        let known = [
+            key("a", "src/lib.rs - f (line 1)"),
+            key("b", "src/lib.rs - f (line 1)"),
+            key("b", "x (line 2)"),
+        ];
+        let mut parser = BatchParser::doctests(known.iter().cloned(), 1024, 1024);
+        let output = "\
+   Doc-tests a
+running 1 test
+test src/lib.rs - f (line 1) ... ok
+test result: ok. 1 passed
+   Doc-tests b
+running 2 tests
+test src/lib.rs - f (line 1) ... FAILED
+test x (line 2) - compile fail ... ok
+
+failures:
+
+---- src/lib.rs - f (line 1) stdout ----
+boom
+
+failures:
+    src/lib.rs - f (line 1)
+
+test result: FAILED. 1 passed; 1 failed
+   Doc-tests c
+running 1 test
+test src/lib.rs - f (line 1) ... ok
+";
+        let mut events = Vec::new();
+        for line in output.lines() {
+            parser.feed_line(line, &mut events);
+        }
+        let results: Vec<(String, Outcome)> = events
+            .into_iter()
+            .filter_map(|e| match e {
+                BatchEvent::Result(r) => Some((r.name, r.outcome)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            results,
+            [
+                (known[0].clone(), Outcome::Ok),
+                (known[1].clone(), Outcome::Failed),
+                (known[2].clone(), Outcome::Ok),
+                // Crate c is not in the batch: its result is reported under its own key.
+                (key("c", "src/lib.rs - f (line 1)"), Outcome::Ok),
+            ]
+        );
+        let sections = parser.take_sections();
+        assert_eq!(sections.keys().collect::<Vec<_>>(), [&known[1]]);
+        assert!(parser.take_failed_list().contains(&known[1]));
+    }
 
     fn result(name: &str, outcome: Outcome) -> Option<ResultLine> {
         Some(ResultLine { name: name.to_owned(), outcome })

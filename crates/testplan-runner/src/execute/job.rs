@@ -7,8 +7,11 @@
 //! - libtest batches: `BIN --exact A B C ... --test-threads 1`, a chunk of one binary's
 //!   tests that may share a process ([`TestLimits::batch`]); one slot, since the tests run
 //!   one after another (see [`chunk_sizes`] for how binaries are cut into chunks);
-//! - doctest batches: a package's doctests through `cargo test --doc`, on as many threads
-//!   (and slots) as the phase's jobs allow.
+//! - doctest batches: a phase's doctests, of every selected library, through one `cargo
+//!   test --doc` with the user's package selection (so features unify as in the build and
+//!   nothing is rebuilt), on as many threads (and slots) as the phase's jobs allow. Its
+//!   members are keyed by crate and name ([`doc_member_key`]): cargo prints `Doc-tests
+//!   CRATE` before each library's results.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -190,13 +193,26 @@ impl Job {
     }
 }
 
-/// Where doctest batches come from: `cargo test --doc` of a package, as a program and the
-/// arguments before `--`.
-pub(crate) type DocCommand<'a> = dyn FnMut(&TestBinary) -> (Utf8PathBuf, Vec<String>) + 'a;
+/// Where doctest batches come from: `cargo test --doc` with the user's selection, as a
+/// program and the arguments before `--`.
+pub(crate) type DocCommand<'a> = dyn FnMut() -> (Utf8PathBuf, Vec<String>) + 'a;
+
+/// A doctest batch member's key: rustdoc's name within its crate. One `cargo test --doc`
+/// runs every selected library's doctests, and names may repeat across crates; the batch
+/// parser qualifies each result with the crate of the `Doc-tests CRATE` line before it.
+pub(crate) fn doc_member_key(crate_name: &str, name: &str) -> String {
+    format!("{crate_name}: {name}")
+}
+
+/// The crate name rustdoc and cargo's `Doc-tests` line use for a doctest binary.
+pub(crate) fn doc_crate_name(binary: &TestBinary) -> String {
+    binary.target_name.replace('-', "_")
+}
 
 /// Turns the `Run` tests of `planned` into jobs, in planned order: one job per test that
 /// needs its own process, chunks of each binary's batchable tests (placed where their
-/// first test is planned), and one batch per doctest binary. `limits` gives each test's
+/// first test is planned), and one doctest batch for every doctest of the phase (placed
+/// where its first doctest is planned). `limits` gives each test's
 /// memory estimate, limit, timeout, seriality and whether it may share a process;
 /// `timeout` is the doctest batches' watchdog. Job ids are positions in the list.
 pub(crate) fn plan_jobs(
@@ -208,7 +224,8 @@ pub(crate) fn plan_jobs(
     doc_command: &mut DocCommand<'_>,
 ) -> Vec<Job> {
     let mut plan: Vec<Pending> = Vec::new();
-    let mut batch_of: HashMap<BinaryIdx, usize> = HashMap::new();
+    // Batches by binary; every doctest binary shares one key (one `cargo test --doc`).
+    let mut batch_of: HashMap<Option<BinaryIdx>, usize> = HashMap::new();
     for p in planned {
         let Action::Run { ignored } = p.action else { continue };
         let binary_idx = list.test(p.test).binary;
@@ -216,7 +233,8 @@ pub(crate) fn plan_jobs(
         let doctest = is_doctest_binary(binary);
         let test_limits = limits(p.test);
         if doctest || (test_limits.batch && is_batchable_binary(binary)) {
-            let at = *batch_of.entry(binary_idx).or_insert_with(|| {
+            let key = (!doctest).then_some(binary_idx);
+            let at = *batch_of.entry(key).or_insert_with(|| {
                 plan.push(Pending::Batch { binary: binary_idx, doctest, tests: Vec::new() });
                 plan.len() - 1
             });
@@ -234,12 +252,10 @@ pub(crate) fn plan_jobs(
             Pending::Single { test, ignored, limits } => {
                 out.push(single_job(list, JobId(out.len()), test, ignored, limits));
             }
-            Pending::Batch { binary, doctest: true, tests } => {
+            Pending::Batch { doctest: true, tests, .. } => {
                 let memory = tests.iter().map(|(_, _, l)| l.memory_estimate).max().unwrap_or(0);
-                let binary = &list.binaries[binary.0];
                 let tests: Vec<(TestIdx, bool)> = tests.iter().map(|&(t, ignored, _)| (t, ignored)).collect();
-                let mut job =
-                    doc_batch_job(list, JobId(out.len()), binary, &tests, jobs, timeout, doc_command);
+                let mut job = doc_batch_job(list, JobId(out.len()), &tests, jobs, timeout, doc_command);
                 // Each of its threads may run one doctest at a time.
                 job.demand.memory = memory.saturating_mul(job.demand.slots as u64);
                 out.push(job);
@@ -464,7 +480,6 @@ fn libtest_batch_of(
 fn doc_batch_job(
     list: &TestList,
     id: JobId,
-    binary: &TestBinary,
     tests: &[(TestIdx, bool)],
     jobs: usize,
     timeout: Duration,
@@ -473,13 +488,16 @@ fn doc_batch_job(
     let names: Vec<String> = tests.iter().map(|&(t, _)| list.test(t).name.clone()).collect();
     let threads = jobs.min(names.len()).max(1);
     let include_ignored = tests.iter().any(|&(_, ignored)| ignored);
-    let (program, prefix) = doc_command(binary);
+    let (program, prefix) = doc_command();
     let filters = doc_filters(&unselected_runnable(list, tests, include_ignored), &names);
     let args = prefix.into_iter().chain(doc_libtest_args(filters, threads, include_ignored)).collect();
     let members = tests
         .iter()
         .zip(names)
-        .map(|(&(_, ignored), name)| BatchMember { name, ignored, timeout, memory: 0 })
+        .map(|(&(test, ignored), name)| {
+            let name = doc_member_key(&doc_crate_name(list.binary_of(test)), &name);
+            BatchMember { name, ignored, timeout, memory: 0 }
+        })
         .collect();
     Job {
         id,
@@ -490,7 +508,7 @@ fn doc_batch_job(
         // adding the per-binary variables would only leak one package's `CARGO_PKG_*` into
         // cargo's own process. cargo runs where the runner runs, like the build and the
         // doctest listing: a relative `--manifest-path` is relative to it.
-        command: Ok(CommandSpec { program, args, cwd: runner_dir(binary), env: Arc::new(Vec::new()) }),
+        command: Ok(CommandSpec { program, args, cwd: runner_dir(), env: Arc::new(Vec::new()) }),
         timeout,
         memory_limit: None,
         attempt: 1,
@@ -500,29 +518,27 @@ fn doc_batch_job(
     }
 }
 
-/// The runner's working directory (the package's when it cannot be named).
-fn runner_dir(binary: &TestBinary) -> Utf8PathBuf {
+/// The runner's working directory (`.` when it cannot be named).
+fn runner_dir() -> Utf8PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|dir| Utf8PathBuf::from_path_buf(dir).ok())
-        .unwrap_or(binary.cwd.clone())
+        .unwrap_or_else(|| Utf8PathBuf::from("."))
 }
 
-/// The other doctests of the batch's library that would run if a filter matched them:
-/// ignored ones stay skipped unless the batch includes ignored tests.
+/// The other doctests, of every library the `cargo test --doc` runs, that would run if a
+/// filter matched them: ignored ones stay skipped unless the batch includes ignored tests.
 fn unselected_runnable<'l>(
     list: &'l TestList,
     tests: &[(TestIdx, bool)],
     include_ignored: bool,
 ) -> Vec<&'l str> {
-    let Some(&(first, _)) = tests.first() else { return Vec::new() };
-    let binary = list.test(first).binary;
     let selected: HashSet<TestIdx> = tests.iter().map(|&(t, _)| t).collect();
     (0..list.tests.len())
         .map(TestIdx)
         .filter(|idx| !selected.contains(idx))
         .map(|idx| list.test(idx))
-        .filter(|t| t.binary == binary && (include_ignored || !t.ignored))
+        .filter(|t| is_doctest_binary(&list.binaries[t.binary.0]) && (include_ignored || !t.ignored))
         .map(|t| t.name.as_str())
         .collect()
 }
@@ -639,13 +655,11 @@ mod tests {
     }
 
     #[test]
-    fn jobs_follow_planned_order_with_one_batch_per_doc_binary() {
+    fn jobs_follow_planned_order_with_one_doctest_batch() {
         let list = sample_list();
         let skip = PlannedTest { test: TestIdx(2), action: Action::Skip { reason: "ignored".into() } };
         let planned = [run(0, false), run(1, false), skip, run(3, true), run(4, false)];
-        let mut doc = |b: &TestBinary| {
-            ("cargo".into(), vec!["test".into(), "--doc".into(), "-p".into(), b.package.name.clone()])
-        };
+        let mut doc = || ("cargo".into(), vec!["test".into(), "--doc".into(), "--workspace".into()]);
         let jobs = plan_jobs(&list, &planned, 8, Duration::from_secs(5), &mut doc);
 
         assert_eq!(jobs.len(), 3);
@@ -666,8 +680,7 @@ mod tests {
             [
                 "test",
                 "--doc",
-                "-p",
-                "p",
+                "--workspace",
                 "--",
                 "--test-threads",
                 "2",
@@ -686,10 +699,38 @@ mod tests {
     }
 
     #[test]
+    fn every_librarys_doctests_share_one_batch_keyed_by_crate() {
+        let mut list = sample_list();
+        list.binaries.push(TestBinary {
+            target_name: "other-lib".into(),
+            ..binary("o::doc", TargetKind::Doc, ListMethod::Rustdoc, None)
+        });
+        // The same rustdoc name in two crates, and a doctest of `o` left out of the phase.
+        list.tests.extend([case(3, "src/lib.rs - add (line 3)"), case(3, "src/lib.rs - mul (line 7)")]);
+        let mut doc = || ("cargo".into(), vec!["test".into(), "--doc".into()]);
+        let jobs = plan_jobs(
+            &list,
+            &[run(5, false), run(0, false), run(1, false)],
+            4,
+            Duration::from_secs(5),
+            &mut doc,
+        );
+
+        assert_eq!(jobs.len(), 2, "one doctest batch for both libraries: {jobs:#?}");
+        assert_eq!(jobs[0].tests, [TestIdx(5), TestIdx(1)], "placed where its first doctest is planned");
+        let JobKind::Batch { members, doctest: true } = &jobs[0].kind else { panic!("{:?}", jobs[0].kind) };
+        let keys: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(keys, ["other_lib: src/lib.rs - add (line 3)", "p: src/lib.rs - add (line 3)"]);
+        // `sub` (p) and `mul` (o) must not run: the filter keeps only `add`.
+        let args = &jobs[0].command.as_ref().expect("command").args;
+        assert_eq!(args[..4], ["test", "--doc", "--", "add"]);
+    }
+
+    #[test]
     fn ignored_tests_get_ignored_flag_and_batches_fit_the_job_count() {
         let list = sample_list();
         let planned = [run(2, true), run(1, false), run(3, false)];
-        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let mut doc = || ("cargo".into(), Vec::new());
         let jobs = plan_jobs(&list, &planned, 1, Duration::from_secs(5), &mut doc);
         assert_eq!(
             jobs[0].command.as_ref().expect("command").args,
@@ -739,7 +780,7 @@ mod tests {
     fn unselected_ignored_doctests_need_no_filter() {
         let mut list = sample_list();
         list.tests[3].ignored = true;
-        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let mut doc = || ("cargo".into(), Vec::new());
         let jobs = plan_jobs(&list, &[run(1, false)], 2, Duration::from_secs(5), &mut doc);
         assert_eq!(
             jobs[0].command.as_ref().expect("command").args,
@@ -780,7 +821,7 @@ mod tests {
         list.binaries.push(binary("q", TargetKind::Lib, ListMethod::LibtestJson, Some("/t/q-1")));
         list.tests.push(case(3, "other"));
         let batch = |_: TestIdx| TestLimits { batch: true, ..limits(TestIdx(0)) };
-        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let mut doc = || ("cargo".into(), Vec::new());
         let args_of = |planned: &[PlannedTest], doc: &mut DocCommand<'_>| {
             let jobs = super::plan_jobs(&list, planned, 1, Duration::from_secs(5), &batch, doc);
             jobs[0].command.as_ref().expect("command").args.join(" ")
@@ -810,7 +851,7 @@ mod tests {
         list.tests.push(case(3, "custom"));
         let batch = |_: TestIdx| TestLimits { batch: true, ..limits(TestIdx(0)) };
         let planned = [run(0, false), run(2, true), run(5, false), run(4, false), run(6, false)];
-        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let mut doc = || ("cargo".into(), Vec::new());
         let jobs = super::plan_jobs(&list, &planned, 1, Duration::from_secs(5), &batch, &mut doc);
 
         // One job: at least two batches; `x` is opaque and `custom` a custom harness.
@@ -858,7 +899,7 @@ mod tests {
     fn a_binary_without_executable_cannot_start() {
         let mut list = sample_list();
         list.binaries[0].executable = None;
-        let mut doc = |_: &TestBinary| ("cargo".into(), Vec::new());
+        let mut doc = || ("cargo".into(), Vec::new());
         let jobs = plan_jobs(&list, &[run(0, false)], 2, Duration::from_secs(5), &mut doc);
         assert!(jobs[0].command.is_err());
     }

@@ -546,7 +546,7 @@ impl<'r, 's> Scheduler<'r, 's> {
             JobKind::Batch { members, doctest } => {
                 let names = members.iter().map(|m| m.name.clone());
                 Some(if *doctest {
-                    BatchParser::new(names, head, tail)
+                    BatchParser::doctests(names, head, tail)
                 } else {
                     BatchParser::sequential(names, head, tail)
                 })

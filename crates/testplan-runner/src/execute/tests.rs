@@ -222,8 +222,7 @@ fn run_with(
 ) -> Run {
     let names: Vec<String> = fixture.list.tests.iter().map(|t| t.name.clone()).collect();
     let mut events = Vec::new();
-    let mut doc_command =
-        |_: &TestBinary| (doc.clone().expect("no doctest command in this test"), vec!["test".into()]);
+    let mut doc_command = || (doc.clone().expect("no doctest command in this test"), vec!["test".into()]);
     let stats = {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
         let mut sink = |event: &Event| {
@@ -485,13 +484,14 @@ fn no_more_than_jobs_tests_run_at_once() {
     assert!(first_finish < third_start);
 }
 
-/// A doctest binary with `names`, run through a fake `cargo test --doc` script.
+/// A doctest binary with `names`, run through a fake `cargo test --doc` script that prints
+/// cargo's `Doc-tests` line for the binary's crate (on stderr), then runs `cargo_body`.
 fn doc_fixture(fx: &mut Fixture, names: &[&str], cargo_body: &str) -> Utf8PathBuf {
     let bin = fx.add_binary("demo::doc", TargetKind::Doc, ListMethod::Rustdoc, None);
     for name in names {
         fx.add_test(bin, name);
     }
-    fx.script("fake-cargo", cargo_body)
+    fx.script("fake-cargo", &format!("echo '   Doc-tests demo::doc' >&2\n{cargo_body}"))
 }
 
 const ADD: &str = "src/lib.rs - add (line 3)";
@@ -509,7 +509,7 @@ fn doctests_run_as_one_batch_with_results_streamed() {
         &mut fx,
         &[ADD, BOOM, FOO, NET, SKIPPED],
         &format!(
-            "cd '{dir}'\nprintf '%s\\n' \"$@\" > args\necho '   Doc-tests demo'\necho\necho 'running 4 tests'\n\
+            "cd '{dir}'\nprintf '%s\\n' \"$@\" > args\necho\necho 'running 4 tests'\n\
              echo 'test {ADD} ... ok'\n\
              i=0; while [ ! -e streamed ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done\n\
              if [ -e streamed ]; then echo 'test {FOO} - compile fail ... ok'; else echo 'test {FOO} ... FAILED'; fi\n\

@@ -19,7 +19,7 @@ use crate::cancel::CancelToken;
 use crate::events::{Event, Reschedule, StopReason, TestStatus};
 use crate::execute::{EstimateSource, ExecuteOptions, PhaseRun, TestLimits, execute_phases_with};
 use crate::filter::{Action, PlannedTest};
-use crate::model::{BinaryIdx, ListMethod, TargetKind, TestBinary, TestIdx};
+use crate::model::{BinaryIdx, ListMethod, TargetKind, TestIdx};
 
 const BATCH_SCRIPT: &str = r#"printf '%s\n' "$*" >> "$0.calls"
 exec 3>&1
@@ -80,13 +80,14 @@ impl Fixture {
         text.lines().map(str::to_owned).collect()
     }
 
-    /// A fake `cargo test --doc` for `names`, running `body`.
+    /// A fake `cargo test --doc` for `names`, running `body` after cargo's `Doc-tests`
+    /// line for the binary's crate (on stderr, as cargo prints it).
     fn doc_binary(&mut self, names: &[&str], body: &str) -> Utf8PathBuf {
         let bin = self.add_binary("demo::doc", TargetKind::Doc, ListMethod::Rustdoc, None);
         for name in names {
             self.add_test(bin, name);
         }
-        self.script("fake-cargo", body)
+        self.script("fake-cargo", &format!("echo '   Doc-tests demo::doc' >&2\n{body}"))
     }
 }
 
@@ -130,8 +131,7 @@ pub(super) fn run_phases(
     let names: Vec<String> = fx.list.tests.iter().map(|t| t.name.clone()).collect();
     let planned: Vec<PlannedTest> = phases.iter().flat_map(|p| p.planned.clone()).collect();
     let mut events = Vec::new();
-    let mut doc_command =
-        |_: &TestBinary| (doc.clone().expect("no doctest command in this test"), vec!["test".into()]);
+    let mut doc_command = || (doc.clone().expect("no doctest command in this test"), vec!["test".into()]);
     let stats = {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
         let mut sink = |event: &Event| events.push(event.clone());
@@ -371,7 +371,7 @@ fn cancellation_stops_a_batch_and_reports_its_tests_not_run() {
     let mut events = Vec::new();
     let stats = {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
-        let mut doc = |_: &TestBinary| -> (Utf8PathBuf, Vec<String>) { unreachable!() };
+        let mut doc = || -> (Utf8PathBuf, Vec<String>) { unreachable!() };
         let opts = ExecuteOptions { kill_grace: Duration::from_secs(30), ..options(1) };
         execute_phases_with(
             &fx.list,
