@@ -47,3 +47,8 @@ fn faults_expected_matches_cargo_test() {
 fn harnesses_expected_matches_cargo_test() {
     check("fixtures/harnesses");
 }
+
+#[test]
+fn unify_expected_matches_cargo_test() {
+    check("fixtures/unify");
+}

@@ -76,3 +76,39 @@ fn faults_same_tests_and_outcomes_as_cargo_test() {
 fn harnesses_same_tests_and_outcomes_as_cargo_test() {
     check("fixtures/harnesses");
 }
+
+#[test]
+fn unify_same_tests_and_outcomes_as_cargo_test() {
+    check("fixtures/unify");
+}
+
+/// The default command on a workspace whose doctests need a feature another member turns
+/// on: the same (binary, test) → outcome as plain `cargo test --workspace`, and every
+/// library compiled once (a doctest run of one package alone would unify fewer features
+/// and leave a second `libunify_core-*.rlib` behind).
+#[test]
+fn unify_default_run_equals_cargo_test_and_compiles_each_library_once() {
+    let fixture = Fixture::copy("fixtures/unify");
+    let expected = ExpectedFile::load(fixture.root());
+    let map = build_binary_map(&fixture);
+    let cargo = run_cargo_test(&fixture, &map, &expected.cargo_test_args(false));
+    let report_path = fixture.scratch("out").join("report.json");
+    let report_arg = report_path.to_str().expect("utf-8 temp path");
+    let out = run_output(&mut fixture.testplan(&["run", "--workspace", "--report-json", report_arg]));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let outputs = [("cargo test", cargo.output.as_str()), ("stdout", &stdout), ("stderr", &stderr)];
+    let mut problems = report_vs_cargo(&expected, &cargo, &RunReport::load(&report_path));
+    if out.status.code() != Some(0) {
+        problems.push(format!("cargo-testplan exited with {:?}, cargo test passed", out.status.code()));
+    }
+    let deps = fixture.target_dir().join("debug").join("deps");
+    let rlibs: Vec<String> = std::fs::read_dir(&deps)
+        .expect("deps dir")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("libunify_core-") && name.ends_with(".rlib"))
+        .collect();
+    if rlibs.len() != 1 {
+        problems.push(format!("unify-core compiled {} times: {rlibs:?}", rlibs.len()));
+    }
+    assert_no_problems("fixtures/unify: default run vs cargo test", &problems, &outputs);
+}

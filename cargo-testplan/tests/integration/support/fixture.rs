@@ -61,6 +61,11 @@ impl Fixture {
         &self.name
     }
 
+    /// The target directory this fixture's copies share.
+    pub fn target_dir(&self) -> &Path {
+        &self.target_dir
+    }
+
     /// Root of the copied workspace.
     pub fn root(&self) -> &Path {
         &self.root
