@@ -204,7 +204,8 @@ impl Run {
         let text = self.result(name).output.to_text();
         let line = text
             .lines()
-            .find_map(|l| l.strip_prefix("pid "))
+            // In a batch's output it may follow the test's start line (`test b ... pid N`).
+            .find_map(|l| l.strip_prefix("pid ").or_else(|| l.split_once(" ... pid ").map(|(_, pid)| pid)))
             .unwrap_or_else(|| panic!("{name}: no pid in {text:?}"));
         line.trim().parse().expect("pid")
     }

@@ -8,9 +8,11 @@
 //!   before all of them — a crash, a timeout, the memory guard, a test calling `exit`. Then
 //!   the fault is put on the right test by running again:
 //!   - the test that was running (its start was seen, its result not) runs again alone, in
-//!     a process of its own, so its status (signal, timeout, exit code) is exact
+//!     a process of its own, so its status (signal, exit code) is exact
 //!     (`TestRescheduled`, reason isolated; after a stop for memory pressure it runs alone
-//!     with the whole budget, as single tests do);
+//!     with the whole budget, as single tests do) — except after a timeout: the start line
+//!     pins the test that ran past its own timeout, and a second full timeout would add
+//!     nothing, so it is reported timed out at once;
 //!   - a test whose failure output was lost (libtest prints it at the end) runs again alone;
 //!   - tests that never started run again: together in a new batch when the fault was
 //!     attributed to a running test (so the new batch is smaller and cannot loop), else one
@@ -173,6 +175,7 @@ impl Scheduler<'_, '_> {
             stop: self.lane_stop_reason(running.job.lane),
             never_started: Vec::new(),
             isolated: Vec::new(),
+            timed_out: false,
         };
         for pos in 0..running.job.tests.len() {
             if let Some(result) = self.settle_member(running, pos, &mut ended) {
@@ -221,6 +224,11 @@ impl Scheduler<'_, '_> {
             return None;
         }
         if batch.started[pos] {
+            if ended.ending.kill == Some(KillReason::Timeout) && batch.running.is_some_and(|(p, _)| p == pos) {
+                ended.timed_out = true;
+                let result = timed_out_member(ended, &name, attempts);
+                return (!self.retry_member(running, pos, &result.status)).then_some(result);
+            }
             return self.isolate_or_end(running, pos, ended, false);
         }
         match ended.stop {
@@ -304,7 +312,8 @@ impl Scheduler<'_, '_> {
             }
         }
         let attributed = running.batch.as_ref().is_some_and(|b| b.started.iter().any(|&s| s));
-        if ended.never_started.len() > 1 && attributed && !ended.isolated.is_empty() {
+        let culprit_known = !ended.isolated.is_empty() || ended.timed_out;
+        if ended.never_started.len() > 1 && attributed && culprit_known {
             front.extend(job.sub_batch(&ended.never_started, self.fresh_id()));
         } else {
             front
@@ -328,6 +337,22 @@ struct BatchEnd<'e> {
     isolated: Vec<usize>,
     /// Members that never started.
     never_started: Vec<usize>,
+    /// The running member ran past its timeout and was reported so.
+    timed_out: bool,
+}
+
+/// The member a batch was running when it passed that member's timeout: timed out, with
+/// the batch's output (its own output, captured by libtest, was lost with the process).
+fn timed_out_member(ended: &mut BatchEnd<'_>, name: &str, attempts: u32) -> TestResult {
+    let mut output = ended.output.give(name);
+    let note = format!(
+        "timed out after {:?} in a batch (its start line names it); not re-run alone: a second run would \
+         only time out again",
+        ended.ending.timeout
+    );
+    resolve::append_note(&mut output, &note);
+    let status = TestStatus::TimedOut { after: ended.ending.timeout };
+    member_result(status, ended.ending.timeout, output, attempts)
 }
 
 /// Applies streamed batch events: starts are reported at once (sequential batches), so
