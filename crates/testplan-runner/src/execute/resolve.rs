@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::events::{StopReason, TestStatus};
+use crate::execute::batch::{Outcome, parse_result_line};
 use crate::output::CapturedOutput;
 use crate::platform::ExitInfo;
 
@@ -90,25 +91,54 @@ pub(crate) fn single_status(
                     .to_owned(),
             ),
         ),
-        (Some(0), _) => (TestStatus::Passed, None),
+        (Some(0), _) => match filtered.then(|| ignored_at_run_time(output)).flatten() {
+            Some(reason) => (TestStatus::Skipped { reason }, None),
+            None => (TestStatus::Passed, None),
+        },
         (Some(code), _) => (TestStatus::Failed { exit_code: Some(code) }, None),
         (None, Some(signal)) => (TestStatus::Crashed { signal }, None),
         (None, None) => (TestStatus::Failed { exit_code: None }, None),
     }
 }
 
-/// The status of a batch member that got no result line, and the note explaining it.
-/// `any_result`: whether the batch reported any test at all.
+/// The skip reason (`ignored`, `ignored: REASON`) when a one-test process says its test
+/// was ignored: its last result line is `test NAME ... ignored[, REASON]`. That is how a
+/// harness that decides ignores at run time (libtest2-mimic's `cx.ignore()`, which
+/// `--list --ignored` cannot show) reports one; `cargo test` shows it as ignored too.
+fn ignored_at_run_time(output: &CapturedOutput) -> Option<String> {
+    let last = [&output.head, &output.tail]
+        .into_iter()
+        .flat_map(|bytes| bytes.split(|&b| b == b'\n'))
+        .filter_map(|line| {
+            let line = std::str::from_utf8(line).ok()?.trim_end_matches('\r');
+            parse_result_line(line, |_| false)
+        })
+        .last()?;
+    match last.outcome {
+        Outcome::Ignored(None) => Some("ignored".to_owned()),
+        Outcome::Ignored(Some(reason)) => Some(format!("ignored: {reason}")),
+        _ => None,
+    }
+}
+
+/// The status of a doctest batch member that got no result line, and the note explaining
+/// it. `any_result`: whether the batch reported any test at all. A batch that exited 0
+/// without the result gives no exit code to blame: rustdoc did not run the doctest (it was
+/// listed, but not compiled in this run).
 pub(crate) fn missing_result_status(end: &Ending, any_result: bool) -> (TestStatus, Option<String>) {
     if let Some(status) = end.stopped_status() {
         return (status, None);
     }
-    let note = if any_result {
-        "the batch process ended without a result for this test"
-    } else {
-        "the batch process ended before reporting any test result (see its output above)"
+    let exit_code = end.exit_code().filter(|&code| code != 0);
+    let note = match (any_result, exit_code) {
+        (_, None) if end.exit_code() == Some(0) => {
+            "`cargo test --doc` succeeded without a result for this doctest: rustdoc did not run it, \
+             although the doctest listing found it"
+        }
+        (true, _) => "the doctest batch ended without a result for this doctest",
+        (false, _) => "the doctest batch ended before reporting any result (see its output)",
     };
-    (TestStatus::Failed { exit_code: end.exit_code() }, Some(note.to_owned()))
+    (TestStatus::Failed { exit_code }, Some(note.to_owned()))
 }
 
 /// The status of the test a batch process was running when it ended without its result,
@@ -180,6 +210,18 @@ impl SharedOutput {
     /// Wraps a batch's output.
     pub fn new(full: CapturedOutput) -> Self {
         SharedOutput { full, first: None }
+    }
+
+    /// The output to attach to test `name`, and to the others only the pointer to the first
+    /// (doctests missing from a batch: the batch's tail says nothing about each of them).
+    pub fn give_once(&mut self, name: &str) -> CapturedOutput {
+        let Some(first) = &self.first else {
+            self.first = Some(name.to_owned());
+            return self.full.clone();
+        };
+        let mut out = CapturedOutput::default();
+        append_note(&mut out, &format!("the batch's full output is attached to `{first}`"));
+        out
     }
 
     /// The output to attach to test `name`.
@@ -272,11 +314,47 @@ mod tests {
         }
     }
 
+    /// Real output of one-test processes (Rust 1.95).
+    #[test]
+    fn a_test_ignored_at_run_time_is_skipped() {
+        // libtest2-mimic 0.0.4, `BIN --exact mimic2::ignored_then_fails`: `cx.ignore()?`.
+        let libtest2 = "\nrunning 1 test\ntest mimic2::ignored_then_fails ... ignored\n\n\
+                        test result: ok. 0 passed; 0 failed; 1 ignored; 3 filtered out; finished in 0.000s\n\n";
+        // libtest-mimic 0.8.2, `BIN --exact mimic::passes --nocapture`.
+        let mimic = "\nrunning 1 test\ntest mimic::passes ... ok\n\n\
+                     test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 4 filtered out; finished in 0.00s\n\n";
+        let with_reason = "\nrunning 1 test\ntest a ... ignored, needs a GPU\n\ntest result: ok. 0 passed";
+        let printed_then_passed = "\nrunning 1 test\ntest a ... test b ... ignored\nok\ntest a ... ok\n";
+        let skipped = |reason: &str| TestStatus::Skipped { reason: reason.to_owned() };
+        let passed = ending(exited(Some(0), None), None);
+        let cases = [
+            (&passed, true, libtest2, skipped("ignored")),
+            (&passed, true, with_reason, skipped("ignored: needs a GPU")),
+            (&passed, true, mimic, TestStatus::Passed),
+            (&passed, true, printed_then_passed, TestStatus::Passed),
+            // An opaque binary's output is its own business.
+            (&passed, false, libtest2, TestStatus::Passed),
+        ];
+        for (end, filtered, out, status) in cases {
+            assert_eq!(single_status(end, filtered, &text(out)), (status, None), "{out:?}");
+        }
+        // The result line in the kept tail of a long output counts too.
+        let long =
+            CapturedOutput { head: b"noise\n".to_vec(), tail: b"test x ... ignored\n".to_vec(), elided: 9 };
+        assert_eq!(single_status(&passed, true, &long).0, skipped("ignored"));
+        // A failure stays a failure whatever the output says.
+        let failed = ending(exited(Some(101), None), None);
+        assert_eq!(
+            single_status(&failed, true, &text(libtest2)).0,
+            TestStatus::Failed { exit_code: Some(101) }
+        );
+    }
+
     #[test]
     fn missing_results() {
         let cases = [
             (ending(exited(Some(101), None), None), false, TestStatus::Failed { exit_code: Some(101) }),
-            (ending(exited(Some(0), None), None), true, TestStatus::Failed { exit_code: Some(0) }),
+            (ending(exited(Some(0), None), None), true, TestStatus::Failed { exit_code: None }),
             (ending(exited(None, Some(9)), None), true, TestStatus::Failed { exit_code: None }),
             (
                 ending(exited(None, Some(9)), Some(KillReason::Timeout)),

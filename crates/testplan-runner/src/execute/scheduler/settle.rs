@@ -145,7 +145,9 @@ impl Scheduler<'_, '_> {
                 failed_member(section, duration, true, None)
             } else if !batch.reported[pos] {
                 let since_last = exit_at.saturating_duration_since(batch.last_result);
-                missing_member(ending, any_result, output.give(name), since_last)
+                // Keys are `CRATE: NAME` (job::doc_member_key): the note names the doctest.
+                let shown = name.split_once(": ").map_or(name, |(_, doctest)| doctest);
+                missing_member(ending, any_result, output.give_once(shown), since_last)
             } else {
                 continue;
             };
