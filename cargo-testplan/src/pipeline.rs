@@ -62,6 +62,10 @@ pub fn build_and_discover(
     let list = discover::discover(&loaded.workspace, &build, opts, listing, cancel)
         .map_err(|e| interrupted_or(e, cancel))?;
     check_cancel(cancel)?;
+    // Binaries whose `--list` answer was not understood run as one test each: say so.
+    for note in &list.notes {
+        eprintln!("note: {note}");
+    }
     Ok(list)
 }
 

@@ -210,6 +210,7 @@ pub fn test_list() -> TestList {
             binary("alpha::doc", "alpha", TargetKind::Doc),
         ],
         tests,
+        notes: Vec::new(),
     }
 }
 

@@ -36,11 +36,26 @@ use crate::error::RunnerError;
 use crate::model::{BinaryIdx, ListMethod, PackageInfo, SourceLocation, TestBinary, TestCase, TestList};
 
 use self::cache::{ListCache, Stamp};
-use self::libtest::ListedTest;
+use self::libtest::{CustomList, ListedTest};
 use self::process::{Capture, Ending, Listing, run_listing};
 
 /// How a binary was listed and what it holds.
 type ListResult = Result<(ListMethod, Vec<ListedTest>), RunnerError>;
+
+/// A binary's listing, and a note for the user when it was not understood.
+#[derive(Debug)]
+struct Listed {
+    method: ListMethod,
+    tests: Vec<ListedTest>,
+    /// One line naming the binary and why it runs as one opaque test.
+    note: Option<String>,
+}
+
+impl Listed {
+    fn understood((method, tests): (ListMethod, Vec<ListedTest>)) -> Listed {
+        Listed { method, tests, note: None }
+    }
+}
 
 /// How long one listing command may run. A `harness = false` binary that ignores
 /// `--list` and runs its tests for longer is treated as opaque (one test).
@@ -88,13 +103,13 @@ pub fn discover(
             doctests.map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         (listed, doctests)
     });
-    let mut listed = listed?;
+    let (mut listed, notes) = listed?;
     check_cancel(cancel)?;
     if let Some(doctests) = doctests {
         listed.extend(doctests?);
         check_cancel(cancel)?;
     }
-    Ok(assemble(ws, listed))
+    Ok(TestList { notes, ..assemble(ws, listed) })
 }
 
 fn check_cancel(cancel: &CancelToken) -> Result<(), RunnerError> {
@@ -148,9 +163,10 @@ fn list_in_parallel(
     jobs: usize,
     cache: Option<&ListCache>,
     cancel: &CancelToken,
-) -> Result<Vec<(TestBinary, Vec<ListedTest>)>, RunnerError> {
+) -> Result<(Vec<(TestBinary, Vec<ListedTest>)>, Vec<String>), RunnerError> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<ListResult>>> = Mutex::new(binaries.iter().map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<Listed, RunnerError>>>> =
+        Mutex::new(binaries.iter().map(|_| None).collect());
     let workers = jobs.clamp(1, binaries.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -172,26 +188,30 @@ fn list_in_parallel(
     });
     check_cancel(cancel)?;
     let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
-    binaries
-        .into_iter()
-        .zip(results)
-        .map(|(mut binary, result)| {
-            let (method, tests) = result.unwrap_or(Err(RunnerError::Interrupted))?;
-            binary.list_method = method;
-            Ok((binary, tests))
-        })
-        .collect()
+    let mut notes = Vec::new();
+    let mut listed = Vec::with_capacity(binaries.len());
+    for (mut binary, result) in binaries.into_iter().zip(results) {
+        let Listed { method, tests, note } = result.unwrap_or(Err(RunnerError::Interrupted))?;
+        binary.list_method = method;
+        notes.extend(note);
+        listed.push((binary, tests));
+    }
+    Ok((listed, notes))
 }
 
 /// Lists one binary with the method its harness calls for.
-fn list_binary(binary: &TestBinary, cache: Option<&ListCache>, cancel: &CancelToken) -> ListResult {
+fn list_binary(
+    binary: &TestBinary,
+    cache: Option<&ListCache>,
+    cancel: &CancelToken,
+) -> Result<Listed, RunnerError> {
     let Some(executable) = &binary.executable else {
-        return Ok((binary.list_method, Vec::new()));
+        return Ok(Listed::understood((binary.list_method, Vec::new())));
     };
     if binary.custom_harness {
         list_custom_harness(binary, executable, cancel)
     } else {
-        list_libtest_cached(binary, executable, cache, cancel)
+        list_libtest_cached(binary, executable, cache, cancel).map(Listed::understood)
     }
 }
 
@@ -265,16 +285,31 @@ fn list_libtest(binary: &TestBinary, executable: &Utf8Path, cancel: &CancelToken
     Ok((ListMethod::LibtestTerse, tests))
 }
 
-/// `harness = false`: a libtest-like `--list` answer, else one opaque test.
-fn list_custom_harness(binary: &TestBinary, executable: &Utf8Path, cancel: &CancelToken) -> ListResult {
-    let opaque = || (ListMethod::Opaque, vec![ListedTest::named(binary.target_name.clone(), false)]);
+/// `harness = false`: a libtest-like `--list` answer, else one opaque test and a note
+/// saying why.
+fn list_custom_harness(
+    binary: &TestBinary,
+    executable: &Utf8Path,
+    cancel: &CancelToken,
+) -> Result<Listed, RunnerError> {
     let all = run_binary(binary, executable, &["--list"], &[], cancel)?;
-    let names = match all.succeeded().then(|| libtest::parse_custom_list(&all.stdout)).flatten() {
-        Some(names) if !names.is_empty() => names,
-        _ => return Ok(opaque()),
+    let names = match custom_listing(&all) {
+        Ok(names) => names,
+        Err(why) => {
+            let note = format!(
+                "`{}` (harness = false): {why}; it runs as one test, as `cargo test` runs it",
+                binary.id
+            );
+            let opaque = vec![ListedTest::named(binary.target_name.clone(), false)];
+            return Ok(Listed { method: ListMethod::Opaque, tests: opaque, note: Some(note) });
+        }
     };
-    let ignored = run_binary(binary, executable, &["--list", "--ignored"], &[], cancel)?;
-    let ignored = custom_ignored_set(&all, &ignored, names.len());
+    let ignored = if names.is_empty() {
+        HashSet::new()
+    } else {
+        let ignored = run_binary(binary, executable, &["--list", "--ignored"], &[], cancel)?;
+        custom_ignored_set(&all, &ignored, names.len())
+    };
     let tests = names
         .into_iter()
         .map(|name| {
@@ -282,18 +317,31 @@ fn list_custom_harness(binary: &TestBinary, executable: &Utf8Path, cancel: &Canc
             ListedTest::named(name, is_ignored)
         })
         .collect();
-    Ok((ListMethod::CustomList, tests))
+    Ok(Listed { method: ListMethod::CustomList, tests, note: None })
+}
+
+/// The names in a custom harness's `--list` answer, or why it has none.
+fn custom_listing(all: &Listing) -> Result<Vec<String>, String> {
+    if !all.succeeded() {
+        return Err(format!("`--list` {}", all.ending_summary()));
+    }
+    match libtest::parse_custom_list(&all.stdout) {
+        CustomList::Tests(names) => Ok(names),
+        CustomList::Silent => Err("`--list` printed nothing".to_owned()),
+        CustomList::NotUnderstood(why) => Err(format!("its `--list` output is not a test listing ({why})")),
+    }
 }
 
 /// The ignored tests of a custom harness. A harness that does not understand
-/// `--ignored` answers it with the full list again; when `--list --ignored` repeats
-/// `--list` exactly, nothing is taken as ignored (wrongly running an ignored test is
-/// reported by the harness itself; wrongly skipping would hide tests `cargo test` runs).
+/// `--ignored`, or decides ignores only at run time (libtest2-mimic), answers it with the
+/// full list again; when `--list --ignored` repeats `--list` exactly, nothing is taken as
+/// ignored (a test ignored at run time is reported skipped from its run's `test NAME ...
+/// ignored` line; wrongly skipping would hide tests `cargo test` runs).
 fn custom_ignored_set(all: &Listing, ignored: &Listing, total: usize) -> HashSet<String> {
     if !ignored.succeeded() || !matches!(ignored.ending, Ending::Exited(_)) {
         return HashSet::new();
     }
-    let Some(names) = libtest::parse_custom_list(&ignored.stdout) else {
+    let CustomList::Tests(names) = libtest::parse_custom_list(&ignored.stdout) else {
         return HashSet::new();
     };
     if names.len() == total && ignored.stdout == all.stdout {
@@ -427,10 +475,10 @@ mod tests {
     }
 
     #[cfg(unix)]
-    fn names(result: ListResult) -> Vec<String> {
-        let (method, tests) = result.expect("listed");
-        assert_eq!(method, ListMethod::LibtestJson);
-        tests.into_iter().map(|test| test.name).collect()
+    fn names(result: Result<Listed, RunnerError>) -> Vec<String> {
+        let listed = result.expect("listed");
+        assert_eq!((listed.method, listed.note), (ListMethod::LibtestJson, None));
+        listed.tests.into_iter().map(|test| test.name).collect()
     }
 
     #[cfg(unix)]
@@ -452,5 +500,75 @@ mod tests {
         assert_eq!(runs(), 2, "a rebuilt binary is listed again");
         assert_eq!(names(list_binary(&rebuilt, None, &cancel)), ["a", "b", "c"]);
         assert_eq!(runs(), 3, "without a cache every listing runs the binary");
+    }
+
+    /// A `harness = false` binary: a script answering `--list` and `--list --ignored`.
+    #[cfg(unix)]
+    fn fake_custom_harness(dir: &Utf8Path, name: &str, script: &str) -> TestBinary {
+        use std::os::unix::fs::PermissionsExt;
+        let exe = dir.join(name);
+        std::fs::write(&exe, format!("#!/bin/sh\n{script}")).expect("write script");
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let base = fake_libtest_binary(dir, &[]);
+        TestBinary {
+            id: format!("fake::{name}"),
+            target_name: name.to_owned(),
+            kind: crate::model::TargetKind::Test,
+            executable: Some(exe),
+            custom_harness: true,
+            list_method: ListMethod::CustomList,
+            ..base
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn custom_harnesses_list_or_run_as_one_test_with_a_note() {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = Utf8PathBuf::from_path_buf(temp.path().to_path_buf()).expect("utf-8");
+        let cancel = CancelToken::new();
+        let listed = |name: &str, script: &str| {
+            let listed =
+                list_binary(&fake_custom_harness(&dir, name, script), None, &cancel).expect("listed");
+            let tests: Vec<(String, bool)> = listed.tests.into_iter().map(|t| (t.name, t.ignored)).collect();
+            (listed.method, tests, listed.note)
+        };
+        let test = |name: &str, ignored: bool| (name.to_owned(), ignored);
+
+        // libtest2-mimic 0.0.4: `--list --ignored` repeats `--list`, so nothing is ignored.
+        let libtest2 = r#"printf 'adds: test\nignored_then_fails: test\n\n2 tests\n\n'"#;
+        assert_eq!(
+            listed("libtest2", libtest2),
+            (ListMethod::CustomList, vec![test("adds", false), test("ignored_then_fails", false)], None)
+        );
+        // libtest-mimic 0.8.2: no footer; `--list --ignored` names the ignored ones.
+        let mimic = r#"if [ "$2" = --ignored ]; then printf 'b: test\n'; else printf 'a: test\nb: test\nc: bench\n'; fi"#;
+        assert_eq!(
+            listed("mimic", mimic),
+            (ListMethod::CustomList, vec![test("a", false), test("b", true), test("c", false)], None)
+        );
+
+        let opaque = |name: &str| vec![test(name, false)];
+        let note = |name: &str, why: &str| {
+            Some(format!(
+                "`fake::{name}` (harness = false): {why}; it runs as one test, as `cargo test` runs it"
+            ))
+        };
+        assert_eq!(
+            listed("chatty", "echo 'checking everything'; echo done"),
+            (
+                ListMethod::Opaque,
+                opaque("chatty"),
+                note("chatty", "its `--list` output is not a test listing (line 1: `checking everything`)")
+            )
+        );
+        assert_eq!(
+            listed("refuses", "echo 'unknown option --list' >&2; exit 2"),
+            (ListMethod::Opaque, opaque("refuses"), note("refuses", "`--list` exited with exit status: 2"))
+        );
+        assert_eq!(
+            listed("silent", "exit 0"),
+            (ListMethod::Opaque, opaque("silent"), note("silent", "`--list` printed nothing"))
+        );
     }
 }

@@ -96,6 +96,9 @@ pub struct TestList {
     pub binaries: Vec<TestBinary>,
     /// Test cases.
     pub tests: Vec<TestCase>,
+    /// One line per binary whose listing discovery could not understand (a `harness =
+    /// false` target run as one opaque test, and why), for the user's stderr.
+    pub notes: Vec<String>,
 }
 
 impl TestList {

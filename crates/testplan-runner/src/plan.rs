@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use testplan_markers::marker::builtin;
-use testplan_markers::plan::{Isolation, OnFailure, Requirement};
+use testplan_markers::plan::{Isolation, OnFailure, Requirement, RunIgnored};
 use testplan_markers::{
     Classification, Config, Decision, MarkerSet, Phase, PhaseIdx, Selection, TestFacts, TestKind,
 };
@@ -42,7 +42,7 @@ use crate::discover::cache::Stamp;
 use crate::execute::{EstimateSource, MemoryOptions, PhaseRun, TestLimits};
 use crate::filter::{Action, PlannedTest, TestFilter};
 use crate::history::{History, Measurement, TestHistory, estimate_from_peak};
-use crate::model::{TargetKind, TestIdx, TestList};
+use crate::model::{ListMethod, TargetKind, TestIdx, TestList};
 use crate::resources::{
     DEFAULT_PER_TEST_ESTIMATE, GIB, GpuChoice, GpuOverride, Probe, Resources, default_jobs,
 };
@@ -183,10 +183,32 @@ pub fn build(list: &TestList, req: &PlanRequest<'_>) -> TestPlan {
     };
     for (i, decision) in decisions.iter().enumerate() {
         let reason = list.tests[i].ignore_reason.as_deref();
+        let decision = &include_ignored_by_harness(list, req, TestIdx(i), *decision);
         place(&mut plan, req, TestIdx(i), decision, reason);
     }
     plan.decisions = decisions;
     plan
+}
+
+/// Under `--run-ignored all`, every test of a listing custom harness runs as ignored
+/// (its job passes `--include-ignored`, as `cargo test -- --include-ignored` passes it to
+/// the whole binary): such a harness may decide ignores at run time (libtest2-mimic's
+/// `cx.ignore()`), which its listing cannot show, and only the flag makes it run them.
+fn include_ignored_by_harness(
+    list: &TestList,
+    req: &PlanRequest<'_>,
+    test: TestIdx,
+    decision: Decision,
+) -> Decision {
+    match decision {
+        Decision::Run { phase, ignored: false }
+            if req.selection.run_ignored == RunIgnored::All
+                && list.binary_of(test).list_method == ListMethod::CustomList =>
+        {
+            Decision::Run { phase, ignored: true }
+        }
+        other => other,
+    }
 }
 
 fn decide(req: &PlanRequest<'_>, class: &Classification, name: &str) -> Decision {

@@ -49,6 +49,11 @@ fn harnesses_expected_matches_cargo_test() {
 }
 
 #[test]
+fn mimics_expected_matches_cargo_test() {
+    check("fixtures/mimics");
+}
+
+#[test]
 fn unify_expected_matches_cargo_test() {
     check("fixtures/unify");
 }

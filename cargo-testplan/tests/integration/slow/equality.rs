@@ -78,6 +78,11 @@ fn harnesses_same_tests_and_outcomes_as_cargo_test() {
 }
 
 #[test]
+fn mimics_same_tests_and_outcomes_as_cargo_test() {
+    check("fixtures/mimics");
+}
+
+#[test]
 fn unify_same_tests_and_outcomes_as_cargo_test() {
     check("fixtures/unify");
 }

@@ -13,7 +13,8 @@
 //!   edition 2024 one doctest section has two `running N tests` groups (merged doctests,
 //!   then the ones that cannot be merged) and ends with `all doctests ran in ...`.
 //! - Results: `test NAME ... ok`, `test NAME ... FAILED`, `test NAME ... ignored` or
-//!   `test NAME ... ignored, REASON`. libtest appends a mode to NAME that is not part of the
+//!   `test NAME ... ignored, REASON` (harnesses built on libtest-mimic or libtest2-mimic pad
+//!   NAME with spaces so the verdicts align: `test adds                 ... ok`). libtest appends a mode to NAME that is not part of the
 //!   name: ` - should panic` (`#[should_panic]`), ` - compile` (`no_run` doctest),
 //!   ` - compile fail` (`compile_fail` doctest). Doctest names are rustdoc's:
 //!   `crates/geometry/src/lib.rs - item::path (line 12)`, relative to the workspace root.
@@ -236,7 +237,8 @@ impl Parser<'_> {
                 }
             },
         };
-        let key = (section.binary.id.clone(), strip_mode(name).to_owned());
+        // libtest-mimic and libtest2-mimic pad names to align the verdicts.
+        let key = (section.binary.id.clone(), strip_mode(name.trim_end()).to_owned());
         let previous = self.results.insert(key.clone(), outcome);
         assert!(previous.is_none(), "cargo test reported {key:?} twice");
     }

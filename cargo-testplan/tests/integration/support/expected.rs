@@ -35,6 +35,9 @@ pub struct ExpectedTest {
     pub ignored: bool,
     /// Its ignore reason.
     pub ignore_reason: Option<String>,
+    /// Ignored only when it runs (libtest2-mimic's `cx.ignore()`): listed as not ignored.
+    #[serde(default)]
+    pub ignored_at_run_time: bool,
     /// What `cargo test` shows, when it is not the plain mapping of `outcome`.
     pub cargo_test: Option<String>,
     /// A `harness = false` target run as one test.

@@ -20,7 +20,9 @@
 //!
 //! The terse listing (`--list --format terse`, and plain `--list` of `harness = false`
 //! binaries) is `NAME: test` / `NAME: benchmark` per line, plus for plain `--list` a
-//! footer like `3 tests, 0 benchmarks`.
+//! footer like `3 tests, 0 benchmarks`. Custom harnesses vary the footer (libtest2-mimic:
+//! `3 tests`; libtest-mimic: none) and the suffix (libtest-mimic: `NAME: bench`); see
+//! [`parse_custom_list`].
 
 use serde::Deserialize;
 
@@ -164,32 +166,73 @@ pub(crate) fn parse_terse(output: &str) -> Vec<String> {
     output.lines().filter_map(terse_test_name).map(str::to_owned).collect()
 }
 
-/// Whether a line is libtest's listing footer, e.g. `3 tests, 0 benchmarks`.
-fn is_list_footer(line: &str) -> bool {
-    let Some((tests, benches)) = line.trim().split_once(", ") else {
-        return false;
+/// The number a listing footer counts, if `line` is one: libtest's and hand-written
+/// harnesses' `3 tests, 0 benchmarks`, libtest2-mimic's `3 tests` (or `1 test`), and a
+/// lone `2 benchmarks`.
+fn list_footer_count(line: &str) -> Option<usize> {
+    let counted = |part: &str, nouns: [&str; 2]| -> Option<usize> {
+        let (number, noun) = part.split_once(' ')?;
+        let digits = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+        (digits && nouns.contains(&noun)).then(|| number.parse().ok()).flatten()
     };
-    let counted = |part: &str, singular: &str, plural: &str| {
-        let mut words = part.split(' ');
-        let number = words.next().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        let noun = words.next().is_some_and(|w| w == singular || w == plural);
-        number && noun && words.next().is_none()
-    };
-    counted(tests, "test", "tests") && counted(benches, "benchmark", "benchmarks")
+    let tests = |part: &str| counted(part, ["test", "tests"]);
+    let benches = |part: &str| counted(part, ["benchmark", "benchmarks"]);
+    let line = line.trim();
+    match line.split_once(", ") {
+        Some((t, b)) => Some(tests(t)? + benches(b)?),
+        None => tests(line).or_else(|| benches(line)),
+    }
 }
 
-/// The names in a `harness = false` binary's `--list` output, if every non-empty line
-/// is a listing line or the footer; `None` when the output is anything else.
-pub(crate) fn parse_custom_list(output: &str) -> Option<Vec<String>> {
+/// What a `harness = false` binary's `--list` answer says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum CustomList {
+    /// A listing: every non-empty line is `NAME: test` (or `: bench`, `: benchmark`) or a
+    /// footer that counts them. Empty only when a footer says so (`0 tests`).
+    Tests(Vec<String>),
+    /// Nothing at all was printed.
+    Silent,
+    /// Something else; why, in a few words, for the note naming the binary.
+    NotUnderstood(String),
+}
+
+/// Reads a `harness = false` binary's `--list` output. Understood formats (observed):
+///
+/// | harness | `--list` | `--list --ignored` |
+/// |---|---|---|
+/// | libtest, hand-written like it | `NAME: test` lines, a blank line, `3 tests, 0 benchmarks` | only the ignored tests |
+/// | libtest-mimic 0.8.2 | `NAME: test` / `NAME: bench` lines, no footer | only the ignored tests |
+/// | libtest2-mimic 0.0.4 | `NAME: test` lines, a blank line, `3 tests`, a blank line | every test (its ignores are decided at run time) |
+///
+/// A footer must count the lines read, so a listing read wrongly is not taken for one.
+pub(crate) fn parse_custom_list(output: &str) -> CustomList {
     let mut names = Vec::new();
-    for line in output.lines().filter(|line| !line.trim().is_empty()) {
+    let mut footer = None;
+    for (number, line) in output.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()) {
         if let Some(name) = terse_test_name(line) {
             names.push(name.to_owned());
-        } else if !is_list_footer(line) {
-            return None;
+        } else if let Some(count) = list_footer_count(line) {
+            footer = Some((count, line.trim()));
+        } else {
+            return CustomList::NotUnderstood(format!("line {}: `{}`", number + 1, excerpt(line.trim(), 60)));
         }
     }
-    Some(names)
+    match footer {
+        Some((count, line)) if count != names.len() => CustomList::NotUnderstood(format!(
+            "its footer `{line}` counts {count}, but {} `NAME: test` lines were read",
+            names.len()
+        )),
+        None if names.is_empty() => CustomList::Silent,
+        _ => CustomList::Tests(names),
+    }
+}
+
+/// The first `max` characters of `text`, with `...` when cut.
+fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -317,30 +360,103 @@ mod tests {
     #[test]
     fn footers_are_recognised() {
         let cases = [
-            ("3 tests, 0 benchmarks", true),
-            ("1 test, 1 benchmark", true),
-            ("0 tests, 2 benchmarks", true),
-            ("x tests, 0 benchmarks", false),
-            ("3 tests", false),
-            ("3 tests, 0 benchmarks extra", false),
-            ("running 3 tests", false),
+            ("3 tests, 0 benchmarks", Some(3)),
+            ("1 test, 1 benchmark", Some(2)),
+            ("0 tests, 2 benchmarks", Some(2)),
+            ("3 tests", Some(3)),
+            ("1 test", Some(1)),
+            ("0 tests", Some(0)),
+            ("2 benchmarks", Some(2)),
+            ("  4 tests  ", Some(4)),
+            ("x tests, 0 benchmarks", None),
+            ("3 tests, 0 benchmarks extra", None),
+            ("3 benchmarks, 0 tests", None),
+            ("running 3 tests", None),
+            ("3 tests passed", None),
+            ("-1 tests", None),
+            ("tests", None),
         ];
         for (line, expected) in cases {
-            assert_eq!(is_list_footer(line), expected, "{line}");
+            assert_eq!(list_footer_count(line), expected, "{line:?}");
+        }
+    }
+
+    /// `--list` output of real harnesses, byte for byte (Rust 1.95).
+    mod captured {
+        /// libtest2-mimic 0.0.4, `--list` (and `--list --ignored`: the same, its ignores are
+        /// decided at run time).
+        pub const LIBTEST2_MIMIC: &str = "mimic2::passes: test\nmimic2::fails: test\n\
+            mimic2::ignored_then_fails: test\nmimic2::ignored_for_then_passes: test\n\n4 tests\n\n";
+        /// libtest2-mimic 0.0.4 with no trials.
+        pub const LIBTEST2_MIMIC_EMPTY: &str = "\n0 tests\n\n";
+        /// libtest-mimic 0.8.2, `--list` (`--format terse` and `-Z unstable-options --format
+        /// json` print the same).
+        pub const LIBTEST_MIMIC: &str = "mimic::passes: test\nmimic::fails: test\nmimic::ignored_fails: test\n\
+            mimic::ignored_passes: test\nmimic::bench: bench\n";
+        /// libtest-mimic 0.8.2, `--list --ignored`.
+        pub const LIBTEST_MIMIC_IGNORED: &str = "mimic::ignored_fails: test\nmimic::ignored_passes: test\n";
+        /// libtest itself, `--list` (fixtures/harnesses' listing_harness prints the same).
+        pub const LIBTEST: &str = "tests::a: test\ntests::b: test\n\n2 tests, 0 benchmarks\n";
+    }
+
+    #[test]
+    fn custom_lists_of_real_harnesses_are_understood() {
+        let names = |names: &[&str]| CustomList::Tests(names.iter().map(|n| n.to_string()).collect());
+        let cases = [
+            (
+                captured::LIBTEST2_MIMIC,
+                names(&[
+                    "mimic2::passes",
+                    "mimic2::fails",
+                    "mimic2::ignored_then_fails",
+                    "mimic2::ignored_for_then_passes",
+                ]),
+            ),
+            (captured::LIBTEST2_MIMIC_EMPTY, names(&[])),
+            (
+                captured::LIBTEST_MIMIC,
+                names(&[
+                    "mimic::passes",
+                    "mimic::fails",
+                    "mimic::ignored_fails",
+                    "mimic::ignored_passes",
+                    "mimic::bench",
+                ]),
+            ),
+            (captured::LIBTEST_MIMIC_IGNORED, names(&["mimic::ignored_fails", "mimic::ignored_passes"])),
+            (captured::LIBTEST, names(&["tests::a", "tests::b"])),
+            ("b1: benchmark\nb2: bench\n\n0 tests, 2 benchmarks\n", names(&["b1", "b2"])),
+            ("a: test\r\nb: test\r\n\r\n2 tests\r\n", names(&["a", "b"])),
+        ];
+        for (output, expected) in cases {
+            assert_eq!(parse_custom_list(output), expected, "{output:?}");
         }
     }
 
     #[test]
-    fn custom_lists_must_look_like_libtest() {
-        let cases: &[(&str, Option<&[&str]>)] = &[
-            ("a: test\nb: test\n\n2 tests, 0 benchmarks\n", Some(&["a", "b"])),
-            ("a: test\n", Some(&["a"])),
-            ("", Some(&[])),
-            ("running tests...\nall ok\n", None),
-            ("a: test\nsomething else\n", None),
+    fn other_custom_list_answers_say_why_they_are_not_understood() {
+        let not = |why: &str| CustomList::NotUnderstood(why.to_owned());
+        let long = format!("{}\n", "x".repeat(100));
+        let cases = [
+            ("", CustomList::Silent),
+            ("\n\n", CustomList::Silent),
+            (
+                "[pass] input has nine words\nopaque harness: 3 checks, 0 failed\n",
+                not("line 1: `[pass] input has nine words`"),
+            ),
+            ("a: test\n\nsomething else\n", not("line 3: `something else`")),
+            ("\nrunning 2 tests\ntest a ... ok\n", not("line 2: `running 2 tests`")),
+            (long.as_str(), not(&format!("line 1: `{}...`", "x".repeat(60)))),
+            (
+                "a: test\nb: test\n\n3 tests\n",
+                not("its footer `3 tests` counts 3, but 2 `NAME: test` lines were read"),
+            ),
+            (
+                "a: test\n\n2 tests, 0 benchmarks\n",
+                not("its footer `2 tests, 0 benchmarks` counts 2, but 1 `NAME: test` lines were read"),
+            ),
         ];
         for (output, expected) in cases {
-            let expected = expected.map(|names| names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
             assert_eq!(parse_custom_list(output), expected, "{output:?}");
         }
     }

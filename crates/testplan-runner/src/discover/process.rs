@@ -55,13 +55,18 @@ impl Listing {
         matches!(&self.ending, Ending::Exited(status) if status.success()) && !self.truncated
     }
 
-    /// A one-line account of a failure, with the end of stderr.
-    pub fn failure_summary(&self) -> String {
+    /// How it ended, in a few words: `exited with exit status: 2`, `timed out`.
+    pub fn ending_summary(&self) -> String {
         let how = match &self.ending {
             Ending::Exited(status) => format!("exited with {status}"),
             Ending::TimedOut => "timed out".to_owned(),
         };
-        let how = if self.truncated { format!("{how}, output too large") } else { how };
+        if self.truncated { format!("{how}, output too large") } else { how }
+    }
+
+    /// A one-line account of a failure, with the end of stderr.
+    pub fn failure_summary(&self) -> String {
+        let how = self.ending_summary();
         let tail = tail_lines(self.stderr.trim_end(), 20);
         if tail.is_empty() { how } else { format!("{how}; stderr:\n{tail}") }
     }

@@ -410,13 +410,15 @@ fn single_job(list: &TestList, id: JobId, test: TestIdx, ignored: bool, limits: 
 /// `libtest`: the binary is libtest's (not a custom harness), so `--test-threads 1` is
 /// understood; with one test it changes nothing but spares libtest's probe of the CPU count
 /// (cgroup files read in every process: ~0.3 ms of wall and 0.5 ms of CPU per test here).
+/// A custom harness gets only what `cargo test` would pass it (libtest2-mimic rejects
+/// `--nocapture`) and, for ignored tests, `cargo test -- --include-ignored`'s flag.
 fn exact_args(name: &str, ignored: bool, libtest: bool) -> Vec<String> {
-    let mut args = vec!["--exact".to_owned(), name.to_owned(), "--nocapture".to_owned()];
+    let mut args = vec!["--exact".to_owned(), name.to_owned()];
     if libtest {
-        args.extend(["--test-threads".to_owned(), "1".to_owned()]);
+        args.extend(["--nocapture", "--test-threads", "1"].map(str::to_owned));
     }
     if ignored {
-        args.push("--ignored".to_owned());
+        args.push(if libtest { "--ignored" } else { "--include-ignored" }.to_owned());
     }
     args
 }

@@ -346,3 +346,61 @@ fn skip_reason_includes_ignore_message() {
     assert_eq!(super::skip_reason(Some("")), "ignored");
     assert_eq!(super::skip_reason(Some("slow")), "ignored: slow");
 }
+
+#[test]
+fn run_ignored_all_runs_every_test_of_a_listing_custom_harness_as_ignored() {
+    let mut list = list();
+    // `it` becomes a custom harness that lists; a second one does not list (opaque).
+    list.binaries[1] =
+        TestBinary { custom_harness: true, list_method: ListMethod::CustomList, ..list.binaries[1].clone() };
+    list.binaries.push(TestBinary {
+        custom_harness: true,
+        list_method: ListMethod::Opaque,
+        ..binary("p::opaque", TargetKind::Test)
+    });
+    list.tests.push(TestCase {
+        binary: BinaryIdx(2),
+        name: "opaque".into(),
+        ignored: false,
+        ignore_reason: None,
+        source: None,
+    });
+    let config = config("");
+    let gpu = GpuStatus { available: false, description: "none".into() };
+    let names = TestFilter::default();
+    let actions = |run_ignored: RunIgnored| -> Vec<(String, Action)> {
+        let profile = config.profile("run").expect("run profile");
+        let selection = Selection { run_ignored, ..Selection::from_profile(&config.plan, profile) };
+        let request = PlanRequest {
+            config: &config,
+            selection: &selection,
+            names: &names,
+            gpu: &gpu,
+            default_jobs: 3,
+            jobs_override: None,
+            default_timeout: Duration::from_secs(300),
+            timeout_override: None,
+            isolation_override: None,
+        };
+        let plan = build(&list, &request);
+        let mut planned: Vec<(String, Action)> = plan
+            .phases
+            .iter()
+            .flat_map(|phase| &phase.planned)
+            .map(|p| (list.test(p.test).name.clone(), p.action.clone()))
+            .filter(|(name, _)| ["a", "it", "opaque"].contains(&name.as_str()))
+            .collect();
+        planned.sort_by(|x, y| x.0.cmp(&y.0));
+        planned
+    };
+    let run = |ignored| Action::Run { ignored };
+    // `--include-ignored` for the listing harness only: libtest and opaque binaries run as before.
+    assert_eq!(
+        actions(RunIgnored::All),
+        [("a".to_owned(), run(false)), ("it".to_owned(), run(true)), ("opaque".to_owned(), run(false))]
+    );
+    assert_eq!(
+        actions(RunIgnored::Default),
+        [("a".to_owned(), run(false)), ("it".to_owned(), run(false)), ("opaque".to_owned(), run(false))]
+    );
+}
