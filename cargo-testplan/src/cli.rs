@@ -416,6 +416,12 @@ pub struct RunnerArgs {
     /// Default: the phase's, else 300s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Print `SLOW [> 60s] NAME` while a test runs past this, and at each multiple (like
+    /// nextest's SLOW and cargo test's "has been running for over 60 seconds"), so a hung
+    /// test is named long before its timeout. `off` turns it off. Doctests in a batch have
+    /// no start of their own and get no such line.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_slow_after)]
+    pub slow_after: SlowAfter,
     /// What an empty run means: `fail` (exit 4), `warn`, or `pass`.
     #[arg(long, value_enum, default_value_t = NoTests::Fail)]
     pub no_tests: NoTests,
@@ -655,6 +661,24 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Parses `300ms`, `5s`, `2m`, `1h`, `1.5s` or a bare number of seconds.
+/// `--slow-after`: a duration, or never.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlowAfter(pub Option<Duration>);
+
+/// A positive duration, or `off`.
+fn parse_slow_after(text: &str) -> Result<SlowAfter, String> {
+    if text.trim() == "off" {
+        return Ok(SlowAfter(None));
+    }
+    match parse_duration(text)? {
+        Duration::ZERO => {
+            Err("a zero slow threshold would report every test: give a duration such as 60s, or `off`"
+                .to_owned())
+        }
+        after => Ok(SlowAfter(Some(after))),
+    }
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());

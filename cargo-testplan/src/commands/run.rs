@@ -90,6 +90,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         cargo: cargo_opts,
         memory: memory.execute_options(),
         retries: args.runner.retries,
+        slow_after: args.runner.slow_after.0,
     };
     let ctx = report::RunContext {
         list: &list,

@@ -79,6 +79,9 @@ struct PhaseProgress {
     running: usize,
     failed: usize,
     started: Instant,
+    /// The phase's jobs: no more tests than this run at once (a started doctest batch
+    /// reports all its doctests started, but rustdoc runs `jobs` at a time).
+    jobs: usize,
 }
 
 /// Writes human-readable output for a run.
@@ -136,6 +139,7 @@ impl<'a> HumanReporter<'a> {
             Event::TestFinished { test, result } => self.test_finished(*test, result),
             Event::TestRescheduled { test, reason } => self.test_rescheduled(*test, reason),
             Event::TestOverBudget { test, estimate, budget } => self.over_budget(*test, *estimate, *budget),
+            Event::TestSlow { test, elapsed } => self.slow(*test, *elapsed),
             Event::Stopping { reason } => self.stopping(*reason),
             Event::RunFinished { stats, duration, stopped } => {
                 self.run_finished(stats, *duration, *stopped, report)
@@ -185,6 +189,7 @@ impl<'a> HumanReporter<'a> {
             running: 0,
             failed: 0,
             started: Instant::now(),
+            jobs,
         });
         self.last_progress = Instant::now();
         if self.verbosity == Verbosity::Quiet {
@@ -300,6 +305,17 @@ impl<'a> HumanReporter<'a> {
         ));
     }
 
+    /// `SLOW [>  60.000s] NAME`, while the test still runs (nextest's word; cargo test says
+    /// "has been running for over 60 seconds").
+    fn slow(&mut self, test: TestIdx, elapsed: Duration) {
+        if self.verbosity == Verbosity::Quiet {
+            return;
+        }
+        let label = self.style.paint(YELLOW, &format!("{:>8}", "SLOW"));
+        let name = self.list.display_name(test);
+        self.line(&format!("{label} [>{:>8}] {name}", secs(elapsed)));
+    }
+
     fn plain_progress_line(&mut self) {
         let (Some(interval), Some(phase)) = (self.plain_progress, &self.phase) else {
             return;
@@ -313,7 +329,7 @@ impl<'a> HumanReporter<'a> {
             phase.name,
             phase.done,
             phase.total,
-            phase.running,
+            phase.running.min(phase.jobs),
             phase.failed,
             phase.started.elapsed().as_secs()
         );

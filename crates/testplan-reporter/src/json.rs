@@ -157,6 +157,7 @@ impl<'a> JsonReportBuilder<'a> {
             Event::TestStarted { .. }
             | Event::TestRescheduled { .. }
             | Event::TestOverBudget { .. }
+            | Event::TestSlow { .. }
             | Event::Stopping { .. }
             | Event::PhaseStarted { .. } => {}
         }

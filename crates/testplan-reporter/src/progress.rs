@@ -54,12 +54,15 @@ pub struct ProgressBars {
     bar: Option<ProgressBar>,
     running: usize,
     failed: usize,
+    /// The phase's jobs: the most tests that run at once (a doctest batch's doctests all
+    /// start with it, rustdoc runs `jobs` of them at a time).
+    jobs: usize,
 }
 
 impl ProgressBars {
     /// Bars drawn on stderr when `enabled`; otherwise every method is a no-op.
     pub fn new(enabled: bool) -> Self {
-        ProgressBars { enabled, bar: None, running: 0, failed: 0 }
+        ProgressBars { enabled, bar: None, running: 0, failed: 0, jobs: usize::MAX }
     }
 
     /// Updates the bar for one event.
@@ -68,7 +71,10 @@ impl ProgressBars {
             return;
         }
         match event {
-            Event::PhaseStarted { name, tests, .. } => self.start(name, *tests),
+            Event::PhaseStarted { name, tests, jobs, .. } => {
+                self.jobs = (*jobs).max(1);
+                self.start(name, *tests);
+            }
             Event::TestStarted { .. } => {
                 self.running += 1;
                 self.update(0);
@@ -112,7 +118,7 @@ impl ProgressBars {
         if let Some(bar) = &self.bar {
             bar.inc(done);
             let failed = if self.failed > 0 { format!(", {} failed", self.failed) } else { String::new() };
-            bar.set_message(format!("{} running{failed}", self.running));
+            bar.set_message(format!("{} running{failed}", self.running.min(self.jobs)));
         }
     }
 

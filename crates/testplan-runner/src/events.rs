@@ -277,6 +277,15 @@ pub enum Event {
         /// Why.
         reason: Reschedule,
     },
+    /// A running test passed the slow threshold (`--slow-after`), and again at each multiple
+    /// of it: sent while it runs, so a hung test is named long before its timeout. Single
+    /// tests and libtest batch members (whose starts are known); not doctests.
+    TestSlow {
+        /// The test.
+        test: TestIdx,
+        /// How long it has been running (a multiple of the threshold).
+        elapsed: Duration,
+    },
     /// A test's memory estimate is larger than the whole memory budget: it runs alone (it
     /// waits for the running tests to finish, and nothing starts beside it). Sent when it is
     /// admitted, before its `TestStarted`.

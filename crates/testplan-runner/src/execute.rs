@@ -182,6 +182,9 @@ pub struct ExecuteOptions {
     pub memory: MemoryOptions,
     /// Times a failed test is run again (`--retries`); one that then passes is flaky.
     pub retries: u32,
+    /// A running test is reported slow (`Event::TestSlow`) after this long, and at each
+    /// multiple; `None`: never.
+    pub slow_after: Option<Duration>,
 }
 
 /// One phase of a plan, ready to execute.
@@ -326,8 +329,11 @@ fn run_phase(index: usize, phase: &PhaseRun, sched: &mut Scheduler<'_, '_>) -> R
     emit.event(&Event::PhaseStarted { index, name: name.clone(), tests: phase.planned.len(), jobs });
     report_skips(&phase.planned, emit);
     let stopped = sched.run_lane(index);
-    // A phase whose doctests ran in the background began with them.
+    // A phase lasts from its first test's start to its last test's end: a phase whose
+    // doctests ran in the background began with them, and may have ended long before it is
+    // reported (docs/running.md#phase-durations).
     let began = sched.lane_started_at(index).map_or(started, |at| at.min(started));
+    let ended = sched.lane_ended_at(index).unwrap_or_else(Instant::now);
     let emit = sched.emitter();
     report_unfinished(&phase.planned, stopped, emit);
     let mut stats = emit.stats().since(&before);
@@ -336,7 +342,7 @@ fn run_phase(index: usize, phase: &PhaseRun, sched: &mut Scheduler<'_, '_>) -> R
         index,
         name,
         stats: stats.clone(),
-        duration: began.elapsed(),
+        duration: ended.saturating_duration_since(began),
         stopped,
     });
     stats

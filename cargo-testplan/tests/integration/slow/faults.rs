@@ -71,6 +71,22 @@ fn child_that_never_exits_times_out_and_leaves_no_process() {
     assert_eq!(find(&report, "faults::hang", "hang_child_never_exits").status, "timed-out", "{text}");
 }
 
+/// Check 4 of the fidelity issue: plain output names a hung test as slow while it runs,
+/// before its timeout (the runner emits the notice before it decides the timeout, so the
+/// order holds on a loaded machine too).
+#[test]
+fn a_hung_test_is_named_slow_before_its_timeout() {
+    let fixture = Fixture::copy("fixtures/faults");
+    let args = ["run", "--timeout", "3s", "--slow-after", "1s", "--exact", "hang_forever"];
+    let out = run_output(&mut fixture.testplan(&args));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let position = |needle: &str| stdout.lines().position(|line| line.contains(needle));
+    let slow = position("SLOW [>  1.000s] faults::hang hang_forever").unwrap_or_else(|| panic!("{stdout}"));
+    let timeout = position("TIMEOUT").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(slow < timeout, "{stdout}");
+    assert_eq!(out.status.code(), Some(100), "{stdout}");
+}
+
 #[test]
 fn build_error_exits_101_with_the_compilers_message() {
     let fixture = Fixture::copy("fixtures/broken");

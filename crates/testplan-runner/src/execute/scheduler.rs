@@ -46,6 +46,7 @@ use super::process::{self, Capture, Msg, SharedCapture};
 use super::resolve::{self, KillReason};
 use crate::cancel::CancelToken;
 use crate::events::{Event, StopReason, TestResult, TestStatus};
+use crate::model::TestIdx;
 use crate::platform::{self, ExitInfo, SIGKILL, SIGTERM};
 
 /// Longest wait for a message, so cancellation is noticed promptly.
@@ -105,6 +106,8 @@ struct Running {
     output_closed: bool,
     leaked: bool,
     batch: Option<BatchProgress>,
+    /// The test last reported slow, and how many thresholds it has passed.
+    slow: Option<(TestIdx, u32)>,
 }
 
 impl Running {
@@ -136,7 +139,30 @@ impl Running {
             output_closed: false,
             leaked: false,
             batch,
+            slow: None,
         }
+    }
+
+    /// The test whose own running time is known, and since when: a single test, or the
+    /// member a sequential batch is running (a doctest batch's tests have no starts).
+    fn timed_test(&self) -> Option<(TestIdx, Instant)> {
+        match (&self.job.kind, self.batch.as_ref().and_then(|b| b.running)) {
+            (JobKind::Single { .. }, _) => Some((*self.job.tests.first()?, self.started)),
+            (JobKind::Batch { doctest: false, .. }, Some((pos, since))) => {
+                Some((*self.job.tests.get(pos)?, since))
+            }
+            _ => None,
+        }
+    }
+
+    /// When the running test passes its next slow threshold, and that threshold's number.
+    fn next_slow(&self, after: Duration) -> Option<(TestIdx, Instant, u32)> {
+        let (test, since) = self.timed_test()?;
+        let passed = match self.slow {
+            Some((slow, passed)) if slow == test => passed,
+            _ => 0,
+        };
+        Some((test, since + after.checked_mul(passed + 1)?, passed + 1))
     }
 
     /// When the running job times out: a sequential batch's running test has its own
@@ -235,6 +261,8 @@ struct Lane {
     has_exclusive: bool,
     /// When its first job started.
     first_start: Option<Instant>,
+    /// When its latest job ended (its process exited).
+    last_end: Option<Instant>,
 }
 
 impl Lane {
@@ -325,6 +353,12 @@ impl<'r, 's> Scheduler<'r, 's> {
     /// for background jobs).
     pub fn lane_started_at(&self, index: usize) -> Option<Instant> {
         self.lanes.get(index).and_then(|lane| lane.first_start)
+    }
+
+    /// When lane `index`'s latest job ended, if one did (a background job may end long
+    /// before its phase is reported).
+    pub fn lane_ended_at(&self, index: usize) -> Option<Instant> {
+        self.lanes.get(index).and_then(|lane| lane.last_end)
     }
 
     fn fresh_id(&mut self) -> JobId {
@@ -618,9 +652,20 @@ impl<'r, 's> Scheduler<'r, 's> {
         }
     }
 
-    /// Timeouts and SIGKILL escalation; periodic pruning of groups seen gone.
+    /// Timeouts and SIGKILL escalation; slow notices; periodic pruning of groups seen gone.
     fn supervise(&mut self, now: Instant) {
         for running in self.running.values_mut().filter(|r| r.exit.is_none()) {
+            if let Some(after) = self.opts.slow_after
+                && running.kill.is_none()
+                && let Some((test, at, passed)) = running.next_slow(after).filter(|&(_, at, _)| now >= at)
+                // At its timeout a test is reported timed out instead.
+                && at < running.timeout_at()
+            {
+                running.slow = Some((test, passed));
+                let elapsed =
+                    at.saturating_duration_since(running.timed_test().map_or(at, |(_, since)| since));
+                self.emit.event_in(running.job.lane, Event::TestSlow { test, elapsed });
+            }
             let timed_out = now >= running.timeout_at();
             match &mut running.kill {
                 None if timed_out => {
@@ -766,6 +811,9 @@ impl<'r, 's> Scheduler<'r, 's> {
                 self.admission.release(running.grant);
                 let lane = running.job.lane;
                 self.lanes[lane].running -= 1;
+                let ended = running.exit.as_ref().map_or(now, |(_, at)| *at);
+                let last_end = &mut self.lanes[lane].last_end;
+                *last_end = Some(last_end.map_or(ended, |at| at.max(ended)));
                 let stopped_for_pressure =
                     matches!(running.kill, Some(Kill { reason: KillReason::MemoryPressure { .. }, .. }));
                 self.pressure_pause &= stopped_for_pressure;

@@ -116,6 +116,7 @@ impl Fixture {
 
 fn options(jobs: usize) -> ExecuteOptions {
     ExecuteOptions {
+        slow_after: None,
         jobs,
         fail_fast: false,
         timeout: Duration::from_secs(30),

@@ -226,7 +226,8 @@ impl Scheduler<'_, '_> {
             return None;
         }
         if batch.started[pos] {
-            if ended.ending.kill == Some(KillReason::Timeout) && batch.running.is_some_and(|(p, _)| p == pos) {
+            if ended.ending.kill == Some(KillReason::Timeout) && batch.running.is_some_and(|(p, _)| p == pos)
+            {
                 ended.timed_out = true;
                 let result = timed_out_member(ended, &name, attempts);
                 return (!self.retry_member(running, pos, &result.status)).then_some(result);

@@ -549,3 +549,58 @@ fn a_failed_phase_kills_the_next_phases_early_jobs() {
     let pid: i32 = std::fs::read_to_string(dir.join("it-pid")).expect("pid").trim().parse().expect("pid");
     assert!(!crate::platform::group_alive(pid), "the early job's group {pid} survived");
 }
+
+/// Check 4 of the fidelity issue, in the executor: a test running past `slow_after` is
+/// reported slow while it runs — single tests and libtest batch members alike. Each test
+/// waits (bounded) for the file the event handler writes when its `TestSlow` arrives, so
+/// it passes only if the event came before its end.
+#[test]
+fn slow_tests_are_reported_while_they_run() {
+    let mut fx = Fixture::new();
+    let dir = fx.path();
+    let wait = |name: &str| {
+        format!(
+            "i=0; while [ ! -e '{dir}/{name}.slow' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done\n\
+             [ -e '{dir}/{name}.slow' ]"
+        )
+    };
+    fx.libtest_binary("single", &[("alone_waits", &wait("alone_waits"))]);
+    fx.batch_binary("bin", &[("a", "return 0"), ("member_waits", &wait("member_waits")), ("c", "return 0")]);
+    let opts = ExecuteOptions { slow_after: Some(Duration::from_millis(50)), ..options(2) };
+    let mut planned = fx.run_all();
+    planned.rotate_left(1);
+    let mut phase = phase("unit", &[], 2, opts.timeout);
+    phase.limits = planned[..3].iter().map(|p| (p.test, batched(opts.timeout))).collect();
+    phase.planned = planned;
+    let names: Vec<String> = fx.list.tests.iter().map(|t| t.name.clone()).collect();
+    let mut events = Vec::new();
+    let mut doc = || -> (Utf8PathBuf, Vec<String>) { unreachable!() };
+    {
+        let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
+        let mut sink = |event: &Event| {
+            if let Event::TestSlow { test, .. } = event {
+                std::fs::write(dir.join(format!("{}.slow", names[test.0])), "").expect("marker");
+            }
+            events.push(event.clone());
+        };
+        execute_phases_with(&fx.list, &[phase], &opts, &CancelToken::new(), &mut sink, &mut doc);
+    }
+    let slow: Vec<(&str, Duration)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TestSlow { test, elapsed } => Some((names[test.0].as_str(), *elapsed)),
+            _ => None,
+        })
+        .collect();
+    let finished = |name: &str| {
+        events.iter().find_map(|e| match e {
+            Event::TestFinished { test, result } if names[test.0] == name => Some(result.status.clone()),
+            _ => None,
+        })
+    };
+    for name in ["alone_waits", "member_waits"] {
+        assert_eq!(finished(name), Some(TestStatus::Passed), "{name} saw its slow notice: {events:#?}");
+        let (_, elapsed) = slow.iter().find(|(n, _)| *n == name).expect("slow event");
+        assert_eq!(elapsed.as_millis() % 50, 0, "a multiple of the threshold: {elapsed:?}");
+    }
+}
