@@ -171,8 +171,7 @@ fn binaries(tests: &[&TestReport]) -> Vec<BinaryCounts> {
 }
 
 fn slowest<'r>(tests: &[&'r TestReport]) -> Vec<&'r TestReport> {
-    let mut ran: Vec<&TestReport> =
-        tests.iter().copied().filter(|t| t.status.ran() && t.duration_secs > 0.0).collect();
+    let mut ran: Vec<&TestReport> = tests.iter().copied().filter(|t| t.status.ran()).collect();
     ran.sort_by(|a, b| b.duration_secs.total_cmp(&a.duration_secs).then_with(|| a.key().cmp(&b.key())));
     ran.truncate(TOP);
     ran

@@ -234,7 +234,14 @@ mod tests {
         let mut leader = spawn(0).expect("spawn sleep");
         let group = i32::try_from(leader.id()).expect("a pid");
         let mut member = spawn(group).expect("spawn sleep");
-        let rss = tree_rss(group);
+        // Wait for a condition, not a time: a process just forked can still be in `exec`,
+        // with no resident pages yet (seen under load). Bounded, then asserted below.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut rss = tree_rss(group);
+        while (rss.processes != 2 || rss.rss_bytes == 0) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            rss = tree_rss(group);
+        }
         let scanned = TreeRssScanner::new().scan(&[group]);
         for child in [&mut leader, &mut member] {
             let _ = child.kill();
