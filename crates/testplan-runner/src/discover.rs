@@ -42,6 +42,9 @@ use self::process::{Capture, Ending, Listing, run_listing};
 /// How a binary was listed and what it holds.
 type ListResult = Result<(ListMethod, Vec<ListedTest>), RunnerError>;
 
+/// A listed binary and its tests.
+type BinaryListing = (TestBinary, Vec<ListedTest>);
+
 /// A binary's listing, and a note for the user when it was not understood.
 #[derive(Debug)]
 struct Listed {
@@ -163,7 +166,7 @@ fn list_in_parallel(
     jobs: usize,
     cache: Option<&ListCache>,
     cancel: &CancelToken,
-) -> Result<(Vec<(TestBinary, Vec<ListedTest>)>, Vec<String>), RunnerError> {
+) -> Result<(Vec<BinaryListing>, Vec<String>), RunnerError> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Listed, RunnerError>>>> =
         Mutex::new(binaries.iter().map(|_| None).collect());

@@ -113,7 +113,7 @@ fn ignored_at_run_time(output: &CapturedOutput) -> Option<String> {
             let line = std::str::from_utf8(line).ok()?.trim_end_matches('\r');
             parse_result_line(line, |_| false)
         })
-        .last()?;
+        .next_back()?;
     match last.outcome {
         Outcome::Ignored(None) => Some("ignored".to_owned()),
         Outcome::Ignored(Some(reason)) => Some(format!("ignored: {reason}")),
