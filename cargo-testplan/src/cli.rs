@@ -216,8 +216,8 @@ pub struct ListArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Binaries listed at once (default: available CPUs).
-    #[arg(short = 'j', long, value_name = "N", help_heading = "Execution")]
+    /// Binaries listed at once, at least 1 (default: available CPUs).
+    #[arg(short = 'j', long, value_name = "N", help_heading = "Execution", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
 }
 
@@ -394,15 +394,15 @@ impl From<RunIgnoredArg> for testplan_markers::RunIgnored {
 pub struct RunnerArgs {
     /// Tests to run at once. Default: min(CPUs, usable memory / per-test estimate), at least
     /// 1; the run header says which bound won.
-    #[arg(short = 'j', long, value_name = "N")]
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Memory the running tests' estimates may add up to, instead of the usable memory
-    /// found (cgroup limit and MemAvailable). E.g. 6GiB, 512MiB.
+    /// found (cgroup limit and MemAvailable). E.g. 6GiB, 512MiB (a unit is required).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_budget: Option<u64>,
     /// Per-test memory limit: a test whose process tree grows past it is killed and reported
     /// as "memory limit exceeded". Overrides the phases' and markers' `memory`. Default:
-    /// theirs, else the memory budget.
+    /// theirs, else the memory budget. E.g. 2GiB, 512MiB (a unit is required).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
     /// Run a failed test up to N more times; one that then passes is reported flaky.
@@ -413,8 +413,8 @@ pub struct RunnerArgs {
     pub no_fail_fast: bool,
     /// Hard timeout per test: the test's process group gets SIGTERM, then SIGKILL.
     /// Units: ms, s, m, h (a bare number is seconds). Overrides the phases' timeouts.
-    /// Default: the phase's, else 300s.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Default: the phase's, else 300s. Zero is rejected.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
     /// Print `SLOW [> 60s] NAME` while a test runs past this, and at each multiple (like
     /// nextest's SLOW and cargo test's "has been running for over 60 seconds"), so a hung
@@ -606,11 +606,11 @@ pub struct MergeArgs {
 #[derive(Debug, Args)]
 pub struct MatrixArgs {
     /// Shards per phase.
-    #[arg(long, value_name = "N", conflicts_with = "max_shard_time")]
+    #[arg(long, value_name = "N", conflicts_with = "max_shard_time", value_parser = parse_shards)]
     pub shards: Option<usize>,
     /// Shards per phase chosen so no shard takes longer than this by recorded durations
     /// (`--timings`, else this machine's history; one shard per phase without either).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_shard_time)]
     pub max_shard_time: Option<Duration>,
     /// How shards split a phase (default: `duration` with --max-shard-time, else `count`).
     #[arg(long, value_enum, value_name = "STRATEGY")]
@@ -655,12 +655,61 @@ pub enum MatrixFormat {
     Human,
 }
 
-/// Parses a size: `512MiB`, `2GiB`, `1.5GB`, or a bare number of bytes.
+/// Parses a size: `512MiB`, `2GiB`, `1.5GB`, `4096B`. A bare number is rejected with a
+/// suggestion: on a command line `--memory-limit 100` is a slip for 100MiB far more often
+/// than a request for 100 bytes (which would kill every test). The configuration's integers
+/// stay bytes (TOML has no unit to forget there).
 pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!(
+            "a size needs a unit: did you mean {trimmed}MiB? (or {trimmed}GiB; units B, KiB, MiB, GiB, \
+             TiB, kB, MB, GB, TB; {trimmed}B for bytes)"
+        ));
+    }
     testplan_markers::ByteSize::parse(text).map(|size| size.bytes()).map_err(|e| e.to_string())
 }
 
-/// Parses `300ms`, `5s`, `2m`, `1h`, `1.5s` or a bare number of seconds.
+/// The longest duration an option accepts (a year): far past any sensible timeout, and
+/// well inside what `Instant` arithmetic can hold.
+const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `--timeout`: a positive duration (zero would time out every test).
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    positive_duration(text, "a zero timeout would time out every test: give e.g. 300s, 10m or 1h")
+}
+
+/// `matrix --max-shard-time`: a positive duration.
+fn parse_shard_time(text: &str) -> Result<Duration, String> {
+    positive_duration(text, "a zero shard time cannot be met: give e.g. 10m or 1h")
+}
+
+fn positive_duration(text: &str, zero: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(zero.to_owned()),
+        d if d > MAX_DURATION => Err(format!("`{}` is too long: at most 365 days (8760h)", text.trim())),
+        d => Ok(d),
+    }
+}
+
+/// `-j/--jobs`: at least one.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    positive_count(text, "-j 0 would run nothing: give 1 or more, or leave -j out for the default")
+}
+
+/// `matrix --shards`: at least one.
+fn parse_shards(text: &str) -> Result<usize, String> {
+    positive_count(text, "0 shards would run nothing: give 1 or more")
+}
+
+fn positive_count(text: &str, zero: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err(zero.to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number: give 1 or more")),
+    }
+}
+
 /// `--slow-after`: a duration, or never.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SlowAfter(pub Option<Duration>);
@@ -670,15 +719,14 @@ fn parse_slow_after(text: &str) -> Result<SlowAfter, String> {
     if text.trim() == "off" {
         return Ok(SlowAfter(None));
     }
-    match parse_duration(text)? {
-        Duration::ZERO => {
-            Err("a zero slow threshold would report every test: give a duration such as 60s, or `off`"
-                .to_owned())
-        }
-        after => Ok(SlowAfter(Some(after))),
-    }
+    positive_duration(
+        text,
+        "a zero slow threshold would report every test: give a duration such as 60s, or `off`",
+    )
+    .map(|after| SlowAfter(Some(after)))
 }
 
+/// Parses `300ms`, `5s`, `2m`, `1h`, `1.5s` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
@@ -719,6 +767,75 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(parse_duration(text), expected, "{text}");
+        }
+    }
+
+    /// The first line of clap's error for `args` (after `cargo-testplan`).
+    fn error_of(args: &[&str]) -> String {
+        let argv = std::iter::once("cargo-testplan").chain(args.iter().copied());
+        let error = Cli::try_parse_from(argv).expect_err("must be rejected");
+        assert_eq!(error.exit_code(), 2, "{args:?}");
+        error.to_string().lines().next().unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn odd_numbers_are_rejected_with_what_to_write_instead() {
+        let cases: [(&[&str], &str); 10] = [
+            (
+                &["run", "--timeout", "0"],
+                "error: invalid value '0' for '--timeout <DURATION>': a zero timeout would time out every test: give e.g. 300s, 10m or 1h",
+            ),
+            (
+                &["run", "--timeout", "0ms"],
+                "error: invalid value '0ms' for '--timeout <DURATION>': a zero timeout would time out every test: give e.g. 300s, 10m or 1h",
+            ),
+            (
+                &["run", "--timeout", "9999999999"],
+                "error: invalid value '9999999999' for '--timeout <DURATION>': `9999999999` is too long: at most 365 days (8760h)",
+            ),
+            (
+                &["run", "-j", "0"],
+                "error: invalid value '0' for '--jobs <N>': -j 0 would run nothing: give 1 or more, or leave -j out for the default",
+            ),
+            (
+                &["list", "-j", "0"],
+                "error: invalid value '0' for '--jobs <N>': -j 0 would run nothing: give 1 or more, or leave -j out for the default",
+            ),
+            (
+                &["run", "--memory-limit", "100"],
+                "error: invalid value '100' for '--memory-limit <SIZE>': a size needs a unit: did you mean 100MiB? (or 100GiB; units B, KiB, MiB, GiB, TiB, kB, MB, GB, TB; 100B for bytes)",
+            ),
+            (
+                &["run", "--memory-budget", "0GiB"],
+                "error: invalid value '0GiB' for '--memory-budget <SIZE>': '0GiB' must be greater than zero",
+            ),
+            (
+                &["doctor", "--memory-budget", "2.5"],
+                "error: invalid value '2.5' for '--memory-budget <SIZE>': a size needs a unit: did you mean 2.5MiB? (or 2.5GiB; units B, KiB, MiB, GiB, TiB, kB, MB, GB, TB; 2.5B for bytes)",
+            ),
+            (
+                &["matrix", "--shards", "0"],
+                "error: invalid value '0' for '--shards <N>': 0 shards would run nothing: give 1 or more",
+            ),
+            (
+                &["run", "--slow-after", "0s"],
+                "error: invalid value '0s' for '--slow-after <DURATION>': a zero slow threshold would report every test: give a duration such as 60s, or `off`",
+            ),
+        ];
+        for (args, message) in cases {
+            assert_eq!(error_of(args), message, "{args:?}");
+        }
+        let parsed = |args: &[&str]| {
+            let argv = ["cargo-testplan"].iter().chain(args).copied();
+            Cli::try_parse_from(argv).map(|_| ()).map_err(|e| e.to_string())
+        };
+        for ok in [
+            &["run", "--timeout", "7"][..],
+            &["run", "-j", "1", "--memory-limit", "100B", "--memory-budget", "2GiB"],
+            &["matrix", "--max-shard-time", "10m"],
+            &["run", "--slow-after", "off", "--retries", "0"],
+        ] {
+            assert_eq!(parsed(ok), Ok(()), "{ok:?}");
         }
     }
 }
