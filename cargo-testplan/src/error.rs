@@ -60,6 +60,10 @@ pub enum AppError {
     /// Already shown to the user (clap's own messages); exit with this code.
     #[error("exit {0}")]
     AlreadyReported(i32),
+    /// Outputs of a run or merge could not be written (each already reported with its path
+    /// and OS error; the others were written).
+    #[error("{0} outputs could not be written")]
+    OutputsFailed(usize),
     /// Writing a report or the output failed.
     #[error("writing {what}: {source}")]
     WriteOutput {
@@ -79,7 +83,7 @@ impl AppError {
             AppError::TestsFailed(_) => exit::TESTS_FAILED,
             AppError::NoTests => exit::NO_TESTS,
             AppError::Interrupted => exit::INTERRUPTED,
-            AppError::WriteOutput { .. } => exit::WRITE_OUTPUT_ERROR,
+            AppError::WriteOutput { .. } | AppError::OutputsFailed(_) => exit::WRITE_OUTPUT_ERROR,
             AppError::Usage(_) => exit::USAGE,
             AppError::AlreadyReported(code) => *code,
             AppError::Config(_) => exit::CONFIG_ERROR,
@@ -91,7 +95,10 @@ impl AppError {
     pub fn already_reported(&self) -> bool {
         matches!(
             self,
-            AppError::TestsFailed(_) | AppError::Interrupted | AppError::Runner(RunnerError::Build { .. })
+            AppError::TestsFailed(_)
+                | AppError::Interrupted
+                | AppError::OutputsFailed(_)
+                | AppError::Runner(RunnerError::Build { .. })
         )
     }
 }

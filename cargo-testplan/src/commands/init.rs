@@ -5,6 +5,7 @@ use std::io::Write;
 
 use testplan_markers::Config;
 use testplan_runner::cargo::{self, CargoOptions};
+use testplan_runner::files::Durability;
 
 use crate::cli::InitArgs;
 use crate::error::AppError;
@@ -28,7 +29,7 @@ pub fn exec(args: InitArgs) -> Result<(), AppError> {
             display_path(&path)
         )));
     }
-    std::fs::write(&path, text)
+    testplan_runner::files::write_atomically(path.as_std_path(), text.as_bytes(), Durability::Durable)
         .map_err(|source| AppError::WriteOutput { what: display_path(&path), source })?;
     println!(
         "wrote {} (the default plan; edit it to add markers, rules, phases and profiles)",

@@ -4,11 +4,11 @@
 //! Actions. Exits 100 when the merged run has failures, so a merge job fails like the run.
 
 use testplan_reporter::human::{Style, render_report};
-use testplan_reporter::json::write_report;
 use testplan_reporter::merge::merge;
+use testplan_runner::files::{self, Durability};
 
 use crate::cli::MergeArgs;
-use crate::commands::report::{load, stdout_color, write_summaries};
+use crate::commands::report::{OutputFailures, load, stdout_color, write_summaries};
 use crate::error::AppError;
 
 /// Runs the command.
@@ -26,14 +26,18 @@ pub fn exec(args: MergeArgs, argv: Vec<String>) -> Result<(), AppError> {
         let baseline = load(file.as_std_path())?;
         report.baseline = Some(testplan_reporter::baseline::diff(&report, &baseline, file.as_str()));
     }
-    write_report(&report, args.output.as_std_path()).map_err(|source| AppError::WriteOutput {
-        what: format!("the merged report to {}", args.output),
-        source,
-    })?;
-    write_summaries(&report, args.junit.as_deref(), args.markdown.as_deref())?;
+    // Every output is written even when another failed; failed tests still decide the exit
+    // code first (docs/exit-codes.md).
+    let mut failures = OutputFailures::default();
+    let output = args.output.as_std_path();
+    let written = serde_json::to_vec(&report)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| files::write_atomically(output, &bytes, Durability::Durable));
+    failures.check("the merged report", output, written);
+    write_summaries(&report, args.junit.as_deref(), args.markdown.as_deref(), &mut failures);
     print!("{}", render_report(&report, Style { color: stdout_color(args.color) }));
     if report.counts.failed > 0 {
         return Err(AppError::TestsFailed(report.counts.failed));
     }
-    Ok(())
+    failures.into_result()
 }

@@ -13,9 +13,10 @@ use testplan_markers::Config;
 use testplan_reporter::baseline::{history_dir, history_path, last_run_path};
 use testplan_reporter::github;
 use testplan_reporter::human::{HeaderInfo, HumanReporter, Style, Verbosity, render_report};
-use testplan_reporter::json::{JsonReportBuilder, RunMeta, read_report, write_atomically};
+use testplan_reporter::json::{JsonReportBuilder, RunMeta, read_report};
 use testplan_reporter::progress::{ProgressBars, ProgressMode};
 use testplan_reporter::session::{Baseline, RunReporter};
+use testplan_runner::files::{self, Durability};
 use testplan_runner::model::TestList;
 use testplan_runner::partition::{self, PartitionOutcome, Timings};
 use testplan_runner::plan::TestPlan;
@@ -74,7 +75,7 @@ fn write_error(what: &str, e: impl std::fmt::Display) -> AppError {
 }
 
 fn write_file(path: &Path, bytes: &[u8], what: &str) -> Result<(), AppError> {
-    write_atomically(path, bytes)
+    files::write_atomically(path, bytes, Durability::Durable)
         .map_err(|source| AppError::WriteOutput { what: format!("{what} to {}", path.display()), source })
 }
 
@@ -309,89 +310,130 @@ fn utf8(path: &Path) -> camino::Utf8PathBuf {
     camino::Utf8PathBuf::from(path.to_string_lossy().into_owned())
 }
 
+/// Saved runs kept in `<target-dir>/testplan/runs/` (one per profile and selection, the
+/// baselines of later runs): the oldest beyond this many are removed after each run.
+pub const KEEP_SAVED_RUNS: usize = 50;
+
+/// The outputs of a run or a merge that could not be written. Each failure is reported on
+/// stderr (what, path and OS error) when it happens; the other outputs are still written.
+#[derive(Debug, Default)]
+pub struct OutputFailures {
+    /// How many outputs failed.
+    pub count: usize,
+}
+
+impl OutputFailures {
+    /// Records the result of writing `what` to `path`.
+    pub fn check(&mut self, what: &str, path: &Path, result: std::io::Result<()>) {
+        if let Err(e) = result {
+            self.count += 1;
+            eprintln!("error: could not write {what} to {}: {e}", path.display());
+        }
+    }
+
+    /// `Err(OutputsFailed)` when anything failed.
+    pub fn into_result(self) -> Result<(), AppError> {
+        match self.count {
+            0 => Ok(()),
+            count => Err(AppError::OutputsFailed(count)),
+        }
+    }
+}
+
 /// Writes what a run leaves behind: `last-run.json` and the profile's history file (always),
 /// `--report-json`, `--junit`, `--markdown`, and the Markdown appended to
-/// `$GITHUB_STEP_SUMMARY` on GitHub Actions.
+/// `$GITHUB_STEP_SUMMARY` on GitHub Actions. Each is independent of the others: one that
+/// cannot be written is reported and counted, and the rest are still written.
 pub fn write_run_outputs(
     report: &RunReport,
     ctx: &RunContext<'_>,
     report_json: Option<&Utf8Path>,
     reports: &ReportOutputArgs,
-) -> Result<(), AppError> {
+) -> OutputFailures {
+    let mut failures = OutputFailures::default();
     let target = ctx.target_dir.as_std_path();
     let history = history_path(target, &ctx.history_key);
     // Serialized once, compact (megabytes for large suites; `cargo testplan report --format
     // json` pretty-prints). The two copies under the target dir are one file, hard-linked;
     // `--report-json` gets its own (a user may edit it in place).
-    let bytes = serde_json::to_vec(report).map_err(|e| AppError::WriteOutput {
-        what: "the run report".to_owned(),
-        source: std::io::Error::other(e),
-    })?;
+    let bytes = serde_json::to_vec(report).map_err(std::io::Error::other);
     crate::timings::mark("report serialized");
-    let write_error = |(path, source): (PathBuf, std::io::Error)| AppError::WriteOutput {
-        what: format!("the run report to {}", path.display()),
-        source,
-    };
-    write_copies(&[last_run_path(target), history], &bytes).map_err(write_error)?;
-    if let Some(path) = report_json {
-        let path = path.as_std_path();
-        write_atomically(path, &bytes).map_err(|e| write_error((path.to_path_buf(), e)))?;
+    let mut json_paths = vec![last_run_path(target), history.clone()];
+    json_paths.extend(report_json.map(|p| p.as_std_path().to_path_buf()));
+    match &bytes {
+        Ok(bytes) => write_copies(&json_paths[..2], bytes, &mut failures),
+        Err(e) => failures.check("the run report", &json_paths[0], Err(std::io::Error::other(e.to_string()))),
     }
+    if let (Some(path), Ok(bytes)) = (json_paths.get(2), &bytes) {
+        failures.check("the run report", path, files::write_atomically(path, bytes, Durability::Durable));
+    }
+    prune_saved_runs(&history_dir(target), &history, KEEP_SAVED_RUNS);
     crate::timings::mark("report written");
-    write_summaries(report, reports.junit.as_deref(), reports.markdown.as_deref())
+    write_summaries(report, reports.junit.as_deref(), reports.markdown.as_deref(), &mut failures);
+    failures
 }
 
 /// Writes `bytes` atomically to every path: the first is written, the others are hard
 /// links to it where the file system allows (each renamed into place), else written too.
-fn write_copies(paths: &[PathBuf], bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
-    let Some((first, others)) = paths.split_first() else { return Ok(()) };
-    write_atomically(first, bytes).map_err(|e| (first.clone(), e))?;
+/// A path that fails is reported; the others are still tried.
+fn write_copies(paths: &[PathBuf], bytes: &[u8], failures: &mut OutputFailures) {
+    let Some((first, others)) = paths.split_first() else { return };
+    let first_written = files::write_atomically(first, bytes, Durability::Durable);
+    let linkable = first_written.is_ok();
+    failures.check("the run report", first, first_written);
     for path in others {
-        if link_atomically(first, path).is_err() {
-            write_atomically(path, bytes).map_err(|e| (path.clone(), e))?;
+        if !(linkable && files::link_atomically(first, path).is_ok()) {
+            failures.check("the run report", path, files::write_atomically(path, bytes, Durability::Durable));
         }
     }
-    Ok(())
 }
 
-/// `path` becomes a hard link to `source`, replaced atomically (link beside it, rename).
-fn link_atomically(source: &Path, path: &Path) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+/// Removes the oldest saved runs (by modification time) in `dir` beyond `keep`, never
+/// `current`. Best effort: a run that cannot tidy up still succeeded.
+pub fn prune_saved_runs(dir: &Path, current: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut saved: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && p != current)
+        .filter_map(|p| Some((std::fs::symlink_metadata(&p).and_then(|m| m.modified()).ok()?, p)))
+        .collect();
+    // Newest first; the current run counts as one of the kept.
+    saved.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, path) in saved.iter().skip(keep.saturating_sub(1)) {
+        let _ = std::fs::remove_file(path);
     }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".link.{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let _ = std::fs::remove_file(&tmp);
-    std::fs::hard_link(source, &tmp)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
-/// `--junit`, `--markdown` and `$GITHUB_STEP_SUMMARY` of a report (runs and `merge`).
+/// `--junit`, `--markdown` and `$GITHUB_STEP_SUMMARY` of a report (runs and `merge`), each
+/// written independently (failures reported and counted in `failures`).
 pub fn write_summaries(
     report: &RunReport,
     junit: Option<&Utf8Path>,
     markdown: Option<&Utf8Path>,
-) -> Result<(), AppError> {
+    failures: &mut OutputFailures,
+) {
     if let Some(path) = junit {
-        write_file(path.as_std_path(), junit_text(report)?.as_bytes(), "JUnit XML")?;
+        let path = path.as_std_path();
+        let written = testplan_reporter::junit::to_junit_string(report)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|text| files::write_atomically(path, text.as_bytes(), Durability::Durable));
+        failures.check("JUnit XML", path, written);
     }
     let wants_step_summary = github::on_github_actions();
     if markdown.is_some() || wants_step_summary {
         let text = testplan_reporter::markdown::to_markdown(report);
         if let Some(path) = markdown {
-            write_file(path.as_std_path(), text.as_bytes(), "the Markdown summary")?;
+            let path = path.as_std_path();
+            let written = files::write_atomically(path, text.as_bytes(), Durability::Durable);
+            failures.check("the Markdown summary", path, written);
         }
-        if wants_step_summary {
-            github::append_step_summary(&text).map_err(|source| AppError::WriteOutput {
-                what: "the Markdown summary to $GITHUB_STEP_SUMMARY".to_owned(),
-                source,
-            })?;
+        if let Some(path) = github::step_summary_path().filter(|_| wants_step_summary) {
+            let written = github::append_step_summary(&path, &text);
+            failures.check("the Markdown summary ($GITHUB_STEP_SUMMARY)", &path, written);
         }
     }
-    Ok(())
 }
 
 /// Whether `--color` asks for color on stdout.
@@ -423,5 +465,33 @@ mod tests {
         let (slow, unit) = (key(&["-m", "slow"]), key(&["-m", "unit"]));
         assert!(slow.starts_with("run+") && slow != unit, "{slow} {unit}");
         assert_eq!(profile_name(&Mode::Phase("unit".to_owned()), None), "phase:unit");
+    }
+
+    #[test]
+    fn saved_runs_keep_the_newest_and_the_current_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = |name: &str, age_secs: u64| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "{}").expect("write");
+            let mtime = std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs);
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(mtime))
+                .expect("mtime");
+            path
+        };
+        let current = file("current.json", 1000);
+        for (name, age) in [("a.json", 10), ("b.json", 20), ("c.json", 30), ("d.json", 40)] {
+            file(name, age);
+        }
+        file("notes.txt", 500);
+        prune_saved_runs(dir.path(), &current, 3);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.json", "b.json", "current.json", "notes.txt"]);
     }
 }

@@ -11,6 +11,7 @@ use testplan_runner::cancel::CancelToken;
 use testplan_runner::discover::IgnoredDoctests;
 use testplan_runner::events::{Event, RunStats};
 use testplan_runner::execute::{DEFAULT_KILL_GRACE, DEFAULT_TIMEOUT, ExecuteOptions, execute_phases};
+use testplan_runner::platform::containment::Containment;
 use testplan_runner::output::{DEFAULT_HEAD_BYTES, DEFAULT_TAIL_BYTES};
 use testplan_runner::plan::{self, PlanRequest, RunMemory};
 use testplan_schema::{ResourcesReport, RunReport};
@@ -80,6 +81,11 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         // phases' `on-failure` says.
         test_plan.phases.iter_mut().for_each(|phase| phase.continue_on_failure = false);
     }
+    let containment = Containment::setup(args.runner.containment.into(), &memory.resources.memory)
+        .map_err(AppError::Usage)?;
+    if args.output.verbose {
+        eprintln!("Containment: {containment}");
+    }
     let opts = ExecuteOptions {
         jobs: default_jobs,
         fail_fast,
@@ -91,6 +97,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         memory: memory.execute_options(),
         retries: args.runner.retries,
         slow_after: args.runner.slow_after.0,
+        containment: containment.is_cgroup().then(|| std::sync::Arc::new(containment)),
     };
     let ctx = report::RunContext {
         list: &list,
@@ -116,7 +123,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     crate::timings::mark("executed");
     // The history update (read, merge, write) and the report files are independent: one
     // thread each, so the run ends sooner.
-    std::thread::scope(|scope| {
+    let written = std::thread::scope(|scope| {
         let memory = &mut memory;
         let history = scope.spawn(|| {
             let saved = memory.save_history(&report.0);
@@ -131,11 +138,11 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
             Ok(Ok(())) => {}
         }
         written
-    })?;
+    });
     crate::timings::mark("wrote reports and history");
     crate::timings::mark_cpu();
     let to_run = test_plan.phases.iter().flat_map(|p| &p.planned).filter(|p| p.is_run()).count();
-    outcome(&report.1, to_run, args.runner.no_tests, &cancel)
+    outcome(&report.1, to_run, args.runner.no_tests, &cancel, written)
 }
 
 /// `cargo testplan PHASE [OPTIONS]`: the options of `run`, for one phase.
@@ -179,13 +186,22 @@ fn mark_event(event: &Event) {
     }
 }
 
-fn outcome(stats: &RunStats, to_run: usize, no_tests: NoTests, cancel: &CancelToken) -> Result<(), AppError> {
+/// The exit of a run; the first that applies wins (docs/exit-codes.md): interrupted, tests
+/// failed, an output not written, no tests.
+fn outcome(
+    stats: &RunStats,
+    to_run: usize,
+    no_tests: NoTests,
+    cancel: &CancelToken,
+    outputs: report::OutputFailures,
+) -> Result<(), AppError> {
     if cancel.is_cancelled() {
         return Err(AppError::Interrupted);
     }
     if stats.failures() > 0 {
         return Err(AppError::TestsFailed(stats.failures()));
     }
+    outputs.into_result()?;
     if to_run == 0 {
         return match no_tests {
             NoTests::Fail => Err(AppError::NoTests),

@@ -1,7 +1,6 @@
 //! GitHub Actions: `::error file=...,line=...::` annotations for failures (so they show on
 //! the pull request's diff) and the Markdown summary appended to `$GITHUB_STEP_SUMMARY`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use testplan_schema::{RunReport, TestReport};
@@ -75,15 +74,18 @@ fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Appends `markdown` to the file `$GITHUB_STEP_SUMMARY` names, when it is set.
-pub fn append_step_summary(markdown: &str) -> std::io::Result<bool> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
-        return Ok(false);
-    };
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(markdown.as_bytes())?;
-    file.write_all(b"\n")?;
-    Ok(true)
+/// The file `$GITHUB_STEP_SUMMARY` names, when it is set.
+pub fn step_summary_path() -> Option<PathBuf> {
+    std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()).map(Into::into)
+}
+
+/// Appends `markdown` and a newline to `path` ([`step_summary_path`]) in one write, never
+/// through a symlink, cut back on failure ([`testplan_runner::files::append`]).
+pub fn append_step_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
+    let mut text = String::with_capacity(markdown.len() + 1);
+    text.push_str(markdown);
+    text.push('\n');
+    testplan_runner::files::append(path, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -175,11 +175,7 @@ impl History {
         };
         history.merge(measurements);
         let json = serde_json::to_vec(&history).map_err(io::Error::other)?;
-        let tmp = path.with_extension(format!("json.tmp.{}", std::process::id()));
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(&tmp, path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+        crate::files::write_atomically(path, &json, crate::files::Durability::Durable)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod env;
 pub mod error;
 pub mod events;
 pub mod execute;
+pub mod files;
 pub mod filter;
 pub mod history;
 pub mod model;

@@ -28,7 +28,6 @@
 //! variable [`DISABLE_ENV`] to `0`, `false`, `off` or `no` turns the cache off.
 
 use std::fs;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -237,18 +236,10 @@ impl ListCache {
         self.dir.join(format!("{stem}-{:016x}.json", fnv1a(executable.as_str().as_bytes())))
     }
 
-    /// Writes `bytes` to a unique temporary file in the cache directory, then renames it
-    /// over `path`.
+    /// Writes `bytes` to `path` through [`crate::files`] (a random temporary name in the
+    /// cache directory, renamed over `path`).
     fn write_atomically(&self, path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        fs::create_dir_all(&self.dir)?;
-        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = self.dir.join(format!(".tmp-{}-{unique}", std::process::id()));
-        let written = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, path));
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        written
+        crate::files::write_atomically(path.as_std_path(), bytes, crate::files::Durability::Cache)
     }
 }
 

@@ -129,12 +129,8 @@ pub(crate) fn store(
     };
     let Ok(text) = serde_json::to_string(&entry) else { return };
     let path = entry_path(dir, command);
-    let temp = dir.join(format!(".tmp-doctests-{}", std::process::id()));
-    let written =
-        fs::create_dir_all(dir).and_then(|()| fs::write(&temp, text)).and_then(|()| fs::rename(&temp, &path));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
+    let _ =
+        crate::files::write_atomically(path.as_std_path(), text.as_bytes(), crate::files::Durability::Cache);
 }
 
 fn entry_path(dir: &Utf8Path, command: &[String]) -> Utf8PathBuf {
