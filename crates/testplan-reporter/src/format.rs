@@ -43,6 +43,7 @@ pub fn status_detail(status: &TestStatus) -> String {
         TestStatus::TimedOut { after } => format!("timed out (after {})", secs(*after)),
         TestStatus::Skipped { reason } => format!("skipped ({reason})"),
         TestStatus::NotRun { reason } => format!("not run ({})", stop_reason(*reason)),
+        TestStatus::Interrupted => "interrupted (killed while running)".to_owned(),
         TestStatus::MemoryExceeded { peak, limit } => {
             format!("memory limit exceeded (peak {} > limit {})", bytes(*peak), bytes(*limit))
         }

@@ -92,6 +92,7 @@ pub struct HumanReporter<'a> {
     verbosity: Verbosity,
     style: Style,
     header: HeaderInfo,
+    /// Failed and interrupted tests, listed again at the end.
     failures: Vec<(TestIdx, TestStatus)>,
     plain_progress: Option<Duration>,
     last_progress: Instant,
@@ -237,10 +238,11 @@ impl<'a> HumanReporter<'a> {
                 phase.running = phase.running.saturating_sub(1);
             }
         }
-        if failed {
+        let interrupted = result.status == TestStatus::Interrupted;
+        if failed || interrupted {
             self.failures.push((test, result.status.clone()));
         }
-        let show_line = failed || result.is_flaky() || self.verbosity == Verbosity::Verbose;
+        let show_line = failed || interrupted || result.is_flaky() || self.verbosity == Verbosity::Verbose;
         if show_line && !matches!(result.status, TestStatus::NotRun { .. }) {
             self.status_line(test, result);
         }
@@ -346,6 +348,7 @@ impl<'a> HumanReporter<'a> {
             TestStatus::TimedOut { .. } => ("TIMEOUT", RED),
             TestStatus::Skipped { .. } => ("SKIP", YELLOW),
             TestStatus::NotRun { .. } => ("NOTRUN", YELLOW),
+            TestStatus::Interrupted => ("INTERRUPT", YELLOW),
             TestStatus::MemoryExceeded { .. } => ("MEMORY", RED),
         };
         let label = self.style.paint(color, &format!("{label:>8}"));
@@ -397,8 +400,11 @@ impl<'a> HumanReporter<'a> {
     ) {
         if self.verbosity != Verbosity::Quiet {
             self.line("------------");
-            let ran = stats.total - stats.skipped - stats.not_run;
+            let ran = stats.total - stats.skipped - stats.not_run - stats.interrupted;
             let mut parts = vec![format!("{ran} tests run")];
+            if stats.interrupted > 0 {
+                parts.push(format!("{} interrupted", stats.interrupted));
+            }
             if stats.not_run > 0 {
                 let why = stopped.map(stop_reason).unwrap_or("stopped");
                 parts.push(format!("{} not run ({why})", stats.not_run));
@@ -436,8 +442,11 @@ impl<'a> HumanReporter<'a> {
         let failures = std::mem::take(&mut self.failures);
         for (test, status) in &failures {
             let name = self.list.display_name(*test);
-            let failed = self.style.paint(RED, "FAILED");
-            self.line(&format!("  {failed} {name} — {}", status_detail(status)));
+            let label = match status {
+                TestStatus::Interrupted => self.style.paint(YELLOW, "INTERRUPTED"),
+                _ => self.style.paint(RED, "FAILED"),
+            };
+            self.line(&format!("  {label} {name} — {}", status_detail(status)));
         }
     }
 }
@@ -582,14 +591,12 @@ pub fn render_report(report: &RunReport, style: Style) -> String {
     let ran = report.tests.iter().filter(|t| t.status.ran()).count();
     let _ = writeln!(out, "{head} [{:>8}] {ran} tests run", secs_f64(report.duration_secs));
     out.push_str(&end_block(report, style));
-    for test in report.tests.iter().filter(|t| t.is_failure()) {
-        let _ = writeln!(
-            out,
-            "  {} {} — {}",
-            style.paint(RED, "FAILED"),
-            test.display_name(),
-            report_status_detail(test)
-        );
+    for test in report.tests.iter().filter(|t| t.is_failure() || t.status == ReportStatus::Interrupted) {
+        let label = match test.status {
+            ReportStatus::Interrupted => style.paint(YELLOW, "INTERRUPTED"),
+            _ => style.paint(RED, "FAILED"),
+        };
+        let _ = writeln!(out, "  {} {} — {}", label, test.display_name(), report_status_detail(test));
     }
     let _ = writeln!(out, "{}", painted_final_line(&report.counts, style));
     out
@@ -610,18 +617,37 @@ pub fn report_status_detail(test: &testplan_schema::TestReport) -> String {
         },
         ReportStatus::Skipped => format!("skipped ({})", test.skip_reason.as_deref().unwrap_or("skipped")),
         ReportStatus::NotRun => format!("not run ({})", test.skip_reason.as_deref().unwrap_or("stopped")),
+        ReportStatus::Interrupted => "interrupted (killed while running)".to_owned(),
         ReportStatus::Passed => "passed".to_owned(),
     }
 }
 
-/// `N passed, N failed, N skipped` — the last line of every run.
+/// `N passed, N failed, N skipped` — the last line of every run; `, N interrupted` and
+/// `, N not run` follow when the run stopped early (CI parsers read the first three).
 pub fn final_line(stats: &RunStats) -> String {
-    format!("{} passed, {} failed, {} skipped", stats.passed, stats.failures(), stats.skipped)
+    line_of_counts(stats.passed, stats.failures(), stats.skipped, stats.interrupted, stats.not_run)
 }
 
 /// [`final_line`] of a report's counts.
 pub fn final_line_of(counts: &ReportCounts) -> String {
-    format!("{} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped)
+    line_of_counts(counts.passed, counts.failed, counts.skipped, counts.interrupted, counts.not_run)
+}
+
+fn line_of_counts(
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+    interrupted: usize,
+    not_run: usize,
+) -> String {
+    let mut line = format!("{passed} passed, {failed} failed, {skipped} skipped");
+    if interrupted > 0 {
+        line.push_str(&format!(", {interrupted} interrupted"));
+    }
+    if not_run > 0 {
+        line.push_str(&format!(", {not_run} not run"));
+    }
+    line
 }
 
 #[cfg(test)]
@@ -638,8 +664,11 @@ mod tests {
             timed_out: 1,
             memory_exceeded: 1,
             skipped: 2,
-            not_run: 1,
+            not_run: 0,
+            interrupted: 0,
         };
         assert_eq!(final_line(&stats), "3 passed, 4 failed, 2 skipped");
+        let stopped = RunStats { not_run: 3, interrupted: 2, ..stats };
+        assert_eq!(final_line(&stopped), "3 passed, 4 failed, 2 skipped, 2 interrupted, 3 not run");
     }
 }

@@ -237,6 +237,7 @@ impl<'a> JsonReportBuilder<'a> {
             attempts: result.attempts,
             flaky: result.is_flaky(),
             time_budget_secs: annotation.time_budget.map(|d| d.as_secs_f64()),
+            failed_attempts: Vec::new(),
         }
     }
 
@@ -286,6 +287,7 @@ pub fn counts(stats: &RunStats) -> ReportCounts {
         memory_exceeded: stats.memory_exceeded,
         skipped: stats.skipped,
         not_run: stats.not_run,
+        interrupted: stats.interrupted,
     }
 }
 
@@ -299,6 +301,7 @@ fn status_fields(status: &TestStatus) -> StatusFields {
         TestStatus::TimedOut { .. } => (ReportStatus::TimedOut, None, None, None),
         TestStatus::MemoryExceeded { .. } => (ReportStatus::MemoryExceeded, None, None, None),
         TestStatus::Skipped { reason } => (ReportStatus::Skipped, None, None, Some(reason.clone())),
+        TestStatus::Interrupted => (ReportStatus::Interrupted, None, None, None),
         TestStatus::NotRun { reason } => {
             (ReportStatus::NotRun, None, None, Some(stop_reason(*reason).to_owned()))
         }

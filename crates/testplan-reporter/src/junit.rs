@@ -3,8 +3,8 @@
 //! their captured output.
 //!
 //! Statuses map as CI systems read them: a plain failure is a `<failure>`; a crash, a
-//! timeout or a memory kill is an `<error>` (the test did not get to decide); skipped and
-//! not-run tests are `<skipped>`.
+//! timeout or a memory kill is an `<error>` (the test did not get to decide); skipped,
+//! not-run and interrupted tests are `<skipped>` (with `type` saying which).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -91,7 +91,7 @@ fn status(test: &TestReport) -> TestCaseStatus {
         ReportStatus::Crashed | ReportStatus::TimedOut | ReportStatus::MemoryExceeded => {
             TestCaseStatus::non_success(NonSuccessKind::Error)
         }
-        ReportStatus::Skipped | ReportStatus::NotRun => TestCaseStatus::skipped(),
+        ReportStatus::Skipped | ReportStatus::NotRun | ReportStatus::Interrupted => TestCaseStatus::skipped(),
     };
     status.set_message(detail);
     status.set_type(status_type(test.status));
@@ -110,6 +110,7 @@ fn status_type(status: ReportStatus) -> &'static str {
         ReportStatus::MemoryExceeded => "memory-exceeded",
         ReportStatus::Skipped => "skipped",
         ReportStatus::NotRun => "not-run",
+        ReportStatus::Interrupted => "interrupted",
     }
 }
 
@@ -128,7 +129,7 @@ mod tests {
         let failing = cases.iter().filter(|c| matches!(c.status, TestCaseStatus::NonSuccess { .. })).count();
         assert_eq!(failing, report.counts.failed);
         let skipped = cases.iter().filter(|c| matches!(c.status, TestCaseStatus::Skipped { .. })).count();
-        assert_eq!(skipped, report.counts.skipped + report.counts.not_run);
+        assert_eq!(skipped, report.counts.skipped + report.counts.not_run + report.counts.interrupted);
         let names: Vec<&str> = parsed.test_suites.iter().map(|s| s.name.as_str()).collect();
         assert!(names.contains(&"unit: alpha (lib)"), "{names:?}");
     }

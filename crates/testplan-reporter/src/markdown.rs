@@ -19,7 +19,12 @@ const OUTPUT_TAIL_BYTES: usize = 4096;
 /// The Markdown summary of a run.
 pub fn to_markdown(report: &RunReport) -> String {
     let mut out = String::new();
-    let icon = if report.counts.failed > 0 { "❌" } else { "✅" };
+    let interrupted = report.counts.interrupted > 0 || report.stopped.as_deref() == Some("interrupted");
+    let icon = match (report.counts.failed > 0, interrupted) {
+        (true, _) => "❌",
+        (false, true) => "⚠️",
+        (false, false) => "✅",
+    };
     let _ = writeln!(out, "## {icon} cargo-testplan: {}\n", final_line_of(&report.counts));
     let _ = writeln!(out, "{}\n", run_line(report));
     phase_table(report, &mut out);
@@ -58,7 +63,7 @@ fn phase_table(report: &RunReport, out: &mut String) {
         let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
         if phase.status == PhaseStatus::Skipped {
             let reason = cell(phase.reason.as_deref().unwrap_or(""));
-            let skipped = counts.skipped + counts.not_run;
+            let skipped = counts.skipped + counts.not_run + counts.interrupted;
             let _ = writeln!(out, "| {} | ⏭️ skipped: {reason} | – | – | {skipped} | – |", cell(&phase.name));
             continue;
         }
@@ -74,7 +79,7 @@ fn phase_table(report: &RunReport, out: &mut String) {
             counts.passed,
             counts.passed + counts.failed,
             counts.failed,
-            counts.skipped + counts.not_run,
+            counts.skipped + counts.not_run + counts.interrupted,
             secs_f64(phase.duration_secs)
         );
     }
@@ -85,7 +90,7 @@ fn phase_table(report: &RunReport, out: &mut String) {
         total.passed,
         total.passed + total.failed,
         total.failed,
-        total.skipped + total.not_run,
+        total.skipped + total.not_run + total.interrupted,
         secs_f64(report.duration_secs)
     );
 }

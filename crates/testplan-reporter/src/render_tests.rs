@@ -70,3 +70,36 @@ fn junit_of_a_run_with_every_status() {
     let xml = crate::junit::to_junit_string(&every_status_report()).expect("junit");
     insta::assert_snapshot!(xml);
 }
+
+#[test]
+fn an_interrupted_run_says_so_in_every_output() {
+    let passed = test_report("alpha", "tests::passes", ReportStatus::Passed, 0.1);
+    let hung = test_report("alpha", "tests::hangs", ReportStatus::Interrupted, 3.0);
+    let mut waiting = test_report("alpha", "tests::waits", ReportStatus::NotRun, 0.0);
+    waiting.skip_reason = Some("interrupted".to_owned());
+    let mut report = report_of(vec![passed, hung, waiting]);
+    report.stopped = Some("interrupted".to_owned());
+    let final_line = "1 passed, 0 failed, 0 skipped, 1 interrupted, 1 not run";
+
+    let text = render_report(&report, Style::default());
+    assert!(text.ends_with(&format!("{final_line}\n")), "{text}");
+    assert!(
+        text.contains("  INTERRUPTED alpha tests::hangs — interrupted (killed while running)\n"),
+        "{text}"
+    );
+
+    let markdown = crate::markdown::to_markdown(&report);
+    assert!(markdown.starts_with(&format!("## ⚠️ cargo-testplan: {final_line}\n")), "{markdown}");
+
+    let xml = crate::junit::to_junit_string(&report).expect("junit");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parse back");
+    let types: Vec<Option<&str>> = parsed.test_suites[0]
+        .test_cases
+        .iter()
+        .map(|c| match &c.status {
+            quick_junit::TestCaseStatus::Skipped { ty, .. } => ty.as_ref().map(|t| t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(types, [None, Some("interrupted"), Some("not-run")], "{xml}");
+}

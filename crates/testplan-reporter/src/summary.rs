@@ -218,6 +218,9 @@ pub fn counts_text(counts: &ReportCounts) -> String {
     if counts.skipped > 0 {
         text.push_str(&format!(", {} skipped", counts.skipped));
     }
+    if counts.interrupted > 0 {
+        text.push_str(&format!(", {} interrupted", counts.interrupted));
+    }
     if counts.not_run > 0 {
         text.push_str(&format!(", {} not run", counts.not_run));
     }
@@ -235,6 +238,7 @@ pub fn status_breakdown(counts: &ReportCounts) -> String {
         (counts.timed_out, "timed out"),
         (counts.memory_exceeded, "memory-killed"),
         (counts.skipped, "skipped"),
+        (counts.interrupted, "interrupted"),
         (counts.not_run, "not run"),
     ];
     let shown: Vec<String> =

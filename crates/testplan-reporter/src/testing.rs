@@ -34,6 +34,7 @@ pub fn test_report(binary: &str, name: &str, status: ReportStatus, secs: f64) ->
         attempts: 1,
         flaky: false,
         time_budget_secs: None,
+        failed_attempts: Vec::new(),
     }
 }
 

@@ -48,7 +48,10 @@ pub enum TestStatus {
         /// Human-readable reason.
         reason: String,
     },
-    /// Not run, or killed, because the run stopped (fail-fast or Ctrl-C).
+    /// Running when the run was interrupted (Ctrl-C, SIGTERM): the runner killed it before
+    /// it could end on its own. Not a failure, and not `NotRun` either: it had started.
+    Interrupted,
+    /// Never started because the run stopped (fail-fast or Ctrl-C).
     NotRun {
         /// Why.
         reason: StopReason,
@@ -76,6 +79,7 @@ impl TestStatus {
             TestStatus::TimedOut { .. } => "timed out",
             TestStatus::MemoryExceeded { .. } => "memory limit exceeded",
             TestStatus::Skipped { .. } => "skipped",
+            TestStatus::Interrupted => "interrupted",
             TestStatus::NotRun { .. } => "not run",
         }
     }
@@ -168,6 +172,8 @@ pub struct RunStats {
     pub skipped: usize,
     /// Not run because the run stopped early.
     pub not_run: usize,
+    /// Killed while running because the run was interrupted.
+    pub interrupted: usize,
 }
 
 impl RunStats {
@@ -182,12 +188,13 @@ impl RunStats {
             memory_exceeded: self.memory_exceeded - before.memory_exceeded,
             skipped: self.skipped - before.skipped,
             not_run: self.not_run - before.not_run,
+            interrupted: self.interrupted - before.interrupted,
         }
     }
 
     /// Results recorded so far (every status).
     pub fn recorded(&self) -> usize {
-        self.passed + self.failures() + self.skipped + self.not_run
+        self.passed + self.failures() + self.skipped + self.not_run + self.interrupted
     }
 
     /// Adds one result to the totals.
@@ -200,6 +207,7 @@ impl RunStats {
             TestStatus::MemoryExceeded { .. } => self.memory_exceeded += 1,
             TestStatus::Skipped { .. } => self.skipped += 1,
             TestStatus::NotRun { .. } => self.not_run += 1,
+            TestStatus::Interrupted => self.interrupted += 1,
         }
     }
 

@@ -546,7 +546,9 @@ pub fn measurements_from_report(report: &RunReport) -> Vec<Measurement> {
     report
         .tests
         .iter()
-        .filter(|t| !matches!(t.status, ReportStatus::Skipped | ReportStatus::NotRun))
+        .filter(|t| {
+            !matches!(t.status, ReportStatus::Skipped | ReportStatus::NotRun | ReportStatus::Interrupted)
+        })
         .filter_map(|t| {
             Some(Measurement {
                 binary_id: t.binary_id.clone(),

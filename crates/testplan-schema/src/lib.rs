@@ -154,8 +154,12 @@ pub enum ReportStatus {
     MemoryExceeded,
     /// Not run: ignored and not asked for (see `skip_reason`).
     Skipped,
-    /// Not run, or stopped, because the run stopped early (fail-fast, Ctrl-C).
+    /// Never started because the run stopped early (fail-fast, Ctrl-C).
     NotRun,
+    /// Running when the run was interrupted (Ctrl-C, SIGTERM): killed by the runner.
+    /// Added in 1.x; a reader should take a status it does not know as neither passed nor
+    /// failed.
+    Interrupted,
 }
 
 /// Totals of a run.
@@ -178,6 +182,9 @@ pub struct ReportCounts {
     pub skipped: usize,
     /// Not run because the run stopped early.
     pub not_run: usize,
+    /// Killed while running because the run was interrupted.
+    #[serde(default)]
+    pub interrupted: usize,
 }
 
 /// The run report: `<target-dir>/testplan/last-run.json` and `--report-json PATH`.
@@ -500,6 +507,30 @@ pub struct TestReport {
     /// The time budget its markers give it, in seconds (see docs/report-schema.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_budget_secs: Option<f64>,
+    /// The attempts that failed before the last one (`--retries`), in order: a flaky test's
+    /// failures, or a failing test's earlier tries. The last attempt is the test itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<AttemptReport>,
+}
+
+/// An attempt of a test that failed and was run again (`--retries`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttemptReport {
+    /// Which attempt (1 for the first run).
+    pub attempt: u32,
+    /// How it ended: `failed`, `crashed` or `timed-out`.
+    pub status: ReportStatus,
+    /// Exit code, for `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Signal name (`SIGSEGV`), for `crashed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    /// Wall time in seconds.
+    pub duration_secs: f64,
+    /// Its captured output (bounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 impl TestReport {
@@ -563,6 +594,7 @@ impl ReportCounts {
             }
             ReportStatus::Skipped => self.skipped += 1,
             ReportStatus::NotRun => self.not_run += 1,
+            ReportStatus::Interrupted => self.interrupted += 1,
         }
     }
 

@@ -168,10 +168,15 @@ pub fn last_line(text: &str) -> &str {
 /// Whether `line` has the shape `N passed, N failed, N skipped`.
 pub fn is_summary_line(line: &str) -> bool {
     let parts: Vec<&str> = line.split(", ").collect();
-    parts.len() == 3
-        && parts.iter().zip(["passed", "failed", "skipped"]).all(|(part, word)| {
-            part.split_once(' ').is_some_and(|(n, w)| w == word && n.parse::<usize>().is_ok())
-        })
+    let counted = |part: &str, word: &str| {
+        part.split_once(' ').is_some_and(|(n, w)| w == word && n.parse::<usize>().is_ok())
+    };
+    let (first, rest) = parts.split_at(parts.len().min(3));
+    // `, N interrupted` and `, N not run` follow when the run stopped early.
+    let mut extra = ["interrupted", "not run"].into_iter();
+    first.len() == 3
+        && first.iter().zip(["passed", "failed", "skipped"]).all(|(part, word)| counted(part, word))
+        && rest.iter().all(|part| extra.any(|word| counted(part, word)))
 }
 
 /// Panics listing every problem, with the outputs that explain them (tail-truncated).

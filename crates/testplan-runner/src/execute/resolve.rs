@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::events::{StopReason, TestStatus};
+use crate::events::TestStatus;
 use crate::execute::batch::{Outcome, parse_result_line};
 use crate::output::CapturedOutput;
 use crate::platform::ExitInfo;
@@ -49,7 +49,7 @@ impl Ending {
     fn stopped_status(&self) -> Option<TestStatus> {
         match self.kill? {
             KillReason::Timeout => Some(TestStatus::TimedOut { after: self.timeout }),
-            KillReason::Interrupted => Some(TestStatus::NotRun { reason: StopReason::Interrupted }),
+            KillReason::Interrupted => Some(TestStatus::Interrupted),
             KillReason::MemoryLimit { peak, limit } => {
                 let measured = self.exit.as_ref().map_or(0, |e| e.max_rss);
                 Some(TestStatus::MemoryExceeded { peak: peak.max(measured), limit })
@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn single_statuses() {
         let timed_out = TestStatus::TimedOut { after: Duration::from_secs(7) };
-        let interrupted = TestStatus::NotRun { reason: StopReason::Interrupted };
+        let interrupted = TestStatus::Interrupted;
         let zero = "\nrunning 0 tests\n\ntest result: ok. 0 passed";
         let cases: Vec<(Ending, bool, &str, TestStatus, bool)> = vec![
             (ending(exited(Some(0), None), None), true, "running 1 test\n", TestStatus::Passed, false),
@@ -361,11 +361,7 @@ mod tests {
                 true,
                 TestStatus::TimedOut { after: Duration::from_secs(7) },
             ),
-            (
-                ending(exited(None, Some(9)), Some(KillReason::Interrupted)),
-                false,
-                TestStatus::NotRun { reason: StopReason::Interrupted },
-            ),
+            (ending(exited(None, Some(9)), Some(KillReason::Interrupted)), false, TestStatus::Interrupted),
         ];
         for (end, any, expected) in cases {
             assert_eq!(missing_result_status(&end, any).0, expected, "{end:?}");
