@@ -11,9 +11,9 @@ use testplan_runner::cancel::CancelToken;
 use testplan_runner::discover::IgnoredDoctests;
 use testplan_runner::events::{Event, RunStats};
 use testplan_runner::execute::{DEFAULT_KILL_GRACE, DEFAULT_TIMEOUT, ExecuteOptions, execute_phases};
-use testplan_runner::platform::containment::Containment;
 use testplan_runner::output::{DEFAULT_HEAD_BYTES, DEFAULT_TAIL_BYTES};
 use testplan_runner::plan::{self, PlanRequest, RunMemory};
+use testplan_runner::platform::containment::Containment;
 use testplan_schema::{ResourcesReport, RunReport};
 
 use crate::cli::{NoTests, RunArgs};
@@ -126,7 +126,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     let written = std::thread::scope(|scope| {
         let memory = &mut memory;
         let history = scope.spawn(|| {
-            let saved = memory.save_history(&report.0);
+            let saved = memory.save_history(&report.0, &mut |notice| eprintln!("warning: {notice}"));
             crate::timings::mark("history saved");
             saved
         });

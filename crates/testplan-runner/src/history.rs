@@ -26,11 +26,21 @@
 //! temporary file and renames it over `history.json`, so readers never see half a file
 //! and no run's measurements are lost. A file that cannot be parsed (another version, a
 //! truncated copy) is treated as empty and replaced by the next write.
+//!
+//! The lock is never waited for without bound: the holder writes its pid into the lock
+//! file; a run that finds the lock held says so after 200 ms, naming that
+//! pid, and gives up the update after [`LOCK_WAIT`] (10 s, [`LOCK_WAIT_ENV`] to change it)
+//! with a warning — a stopped run (Ctrl-Z) holds the lock for as long as it is stopped. A
+//! lock whose named holder is dead (seen twice, a poll apart) but which is still held (a
+//! descriptor passed on to a surviving child) is taken over: the lock file is replaced, and
+//! a run that took a lock on the replaced file notices (its inode is no longer the path's)
+//! and locks again.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
@@ -148,7 +158,7 @@ impl History {
     /// Merges `measurements` into the history file at `path` under an exclusive lock, and
     /// replaces the file atomically (see the module docs).
     pub fn update_file(path: &Path, measurements: &[Measurement]) -> io::Result<()> {
-        Self::update_file_from(path, measurements, None)
+        Self::update_file_from(path, measurements, None, &mut |_| {})
     }
 
     /// [`History::update_file`], starting from `known` (a history read earlier with
@@ -156,10 +166,14 @@ impl History {
     /// the file still has the same stamp: no other run wrote it since (writers replace it
     /// with a new file, so its inode changes). Parsing a large history twice per run showed
     /// in profiles.
+    ///
+    /// Another run holding the lock is waited for up to [`lock_wait`]; `notify` hears
+    /// what happens meanwhile ([`LockNotice`]).
     pub(crate) fn update_file_from(
         path: &Path,
         measurements: &[Measurement],
         known: Option<(History, Stamp)>,
+        notify: &mut dyn FnMut(&LockNotice),
     ) -> io::Result<()> {
         if measurements.is_empty() {
             return Ok(());
@@ -167,7 +181,7 @@ impl History {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let _lock = FileLock::exclusive(&path.with_extension("json.lock"))?;
+        let _lock = FileLock::exclusive(&path.with_extension("json.lock"), lock_wait(), notify)?;
         let current = Utf8Path::from_path(path).and_then(Stamp::of);
         let mut history = match known {
             Some((history, stamp)) if current.as_ref() == Some(&stamp) => history,
@@ -179,30 +193,189 @@ impl History {
     }
 }
 
-/// An exclusive `flock` held until dropped (closing the file releases it, also when the
-/// process dies).
+/// How long a run waits for another run's history lock before it gives up updating the
+/// history (the run itself is not affected: the history is an optimisation).
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// Overrides [`LOCK_WAIT`]: a duration (`500ms`, `2s`, `1m`) or a number of seconds (`0`:
+/// one try).
+pub const LOCK_WAIT_ENV: &str = "CARGO_TESTPLAN_HISTORY_LOCK_WAIT";
+/// A waiting run says so (naming the holder) after this long.
+const LOCK_NOTICE_AFTER: Duration = Duration::from_millis(200);
+/// The longest pause between two tries.
+const LOCK_POLL_MAX: Duration = Duration::from_millis(50);
+
+/// What a run waiting for the history lock has to say ([`History::update_file_from`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockNotice {
+    /// Another process holds the lock; the run waits up to `wait`.
+    Waiting {
+        /// The lock file.
+        path: String,
+        /// The holder's pid, when it wrote one.
+        holder: Option<u32>,
+        /// How long the run waits at most.
+        wait: Duration,
+    },
+    /// The pid the lock file names is gone although its lock is still held (the lock is
+    /// held by a descriptor the dead run passed on): the lock file was replaced.
+    TookOver {
+        /// The lock file.
+        path: String,
+        /// The dead holder.
+        dead: u32,
+    },
+}
+
+impl std::fmt::Display for LockNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockNotice::Waiting { path, holder: Some(pid), wait } => write!(
+                f,
+                "waiting for the test history lock {path}, held by pid {pid} (another cargo-testplan \
+                 run?); giving up after {} ({LOCK_WAIT_ENV})",
+                wait_text(*wait)
+            ),
+            LockNotice::Waiting { path, holder: None, wait } => write!(
+                f,
+                "waiting for the test history lock {path}, held by another process; giving up \
+                 after {} ({LOCK_WAIT_ENV})",
+                wait_text(*wait)
+            ),
+            LockNotice::TookOver { path, dead } => {
+                write!(f, "took over the test history lock {path}: its holder, pid {dead}, is gone")
+            }
+        }
+    }
+}
+
+fn wait_text(wait: Duration) -> String {
+    if wait.is_zero() { "no wait".to_owned() } else { testplan_markers::units::format_duration(wait) }
+}
+
+/// [`LOCK_WAIT`], or the value of [`LOCK_WAIT_ENV`].
+pub fn lock_wait() -> Duration {
+    std::env::var(LOCK_WAIT_ENV).ok().and_then(|text| parse_lock_wait(&text)).unwrap_or(LOCK_WAIT)
+}
+
+fn parse_lock_wait(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    match text.parse::<f64>() {
+        Ok(secs) => Duration::try_from_secs_f64(secs).ok(),
+        Err(_) => testplan_markers::units::parse_duration(text).ok(),
+    }
+}
+
+/// An exclusive `flock` on the lock file, held until dropped (closing the file releases it,
+/// also when the process dies). The holder writes its pid into the file, so a waiting run
+/// can name it.
 #[derive(Debug)]
 struct FileLock {
     _file: File,
 }
 
 impl FileLock {
-    fn exclusive(path: &Path) -> io::Result<FileLock> {
-        use std::os::fd::AsRawFd;
-        let file = File::options().create(true).truncate(false).write(true).open(path)?;
+    /// Takes the lock at `path`, waiting up to `wait` for another holder (see
+    /// [`LockNotice`] for what is said while waiting); an error of kind `TimedOut` after.
+    fn exclusive(path: &Path, wait: Duration, notify: &mut dyn FnMut(&LockNotice)) -> io::Result<FileLock> {
+        let start = std::time::Instant::now();
+        let (mut pause, mut told, mut seen_dead) = (Duration::from_millis(1), false, None);
         loop {
-            // SAFETY: `flock` takes a file descriptor that `file` keeps open for the call and
-            // touches no memory of ours.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if rc == 0 {
-                return Ok(FileLock { _file: file });
+            let file = open_lock_file(path)?;
+            if try_flock(&file)? {
+                if same_file(&file, path) {
+                    write_pid(&file);
+                    return Ok(FileLock { _file: file });
+                }
+                // Replaced while we waited (taken over): lock the new file.
+                continue;
             }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
+            let holder = read_pid(&file);
+            match holder.filter(|pid| !crate::platform::pid_alive(*pid as i32)) {
+                // Seen dead twice, a poll apart: not a holder between its flock and its write.
+                Some(dead) if seen_dead == Some(dead) => {
+                    let _ = std::fs::remove_file(path);
+                    notify(&LockNotice::TookOver { path: path.display().to_string(), dead });
+                    continue;
+                }
+                dead => seen_dead = dead,
             }
+            let waited = start.elapsed();
+            let giving_up = waited >= wait;
+            // Said before giving up too, however late the poll came (a loaded machine).
+            if !told && !wait.is_zero() && (giving_up || waited >= LOCK_NOTICE_AFTER) {
+                told = true;
+                notify(&LockNotice::Waiting { path: path.display().to_string(), holder, wait });
+            }
+            if giving_up {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, gave_up(path, holder, wait)));
+            }
+            std::thread::sleep(pause.min(wait - waited));
+            pause = (pause * 2).min(LOCK_POLL_MAX);
         }
     }
+}
+
+fn gave_up(path: &Path, holder: Option<u32>, wait: Duration) -> String {
+    let holder = holder.map_or_else(|| "another process".to_owned(), |pid| format!("pid {pid}"));
+    format!(
+        "gave up after {} waiting for the lock {} held by {holder} ({LOCK_WAIT_ENV} sets the wait)",
+        wait_text(wait),
+        path.display()
+    )
+}
+
+/// Opens (or creates) the lock file, never through a symlink.
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    File::options()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .mode(0o666)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: whether the lock was taken.
+fn try_flock(file: &File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: `flock` takes a file descriptor that `file` keeps open for the call and
+        // touches no memory of ours.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(err),
+        }
+    }
+}
+
+/// Whether `path` still names the file `file` has open (a takeover replaces it).
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+fn write_pid(file: &File) {
+    use std::os::unix::fs::FileExt;
+    let _ =
+        file.set_len(0).and_then(|()| file.write_all_at(format!("{}\n", std::process::id()).as_bytes(), 0));
+}
+
+fn read_pid(file: &File) -> Option<u32> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; 16];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok().filter(|pid| *pid > 0 && *pid <= i32::MAX as u32)
 }
 
 #[cfg(test)]
@@ -267,5 +440,81 @@ mod tests {
         }
         let read = History::load(&path).expect("read");
         assert_eq!(read.binaries["bin"].len(), 40);
+    }
+
+    /// The pid of a process that has exited and been reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+        child.wait().expect("wait");
+        child.id()
+    }
+
+    /// Holds the lock at `path` (its own open file, as another run would) naming `pid`.
+    fn hold(path: &Path, pid: u32) -> File {
+        let file = open_lock_file(path).expect("open");
+        assert!(try_flock(&file).expect("flock"), "free at first");
+        file.set_len(0).expect("truncate");
+        std::os::unix::fs::FileExt::write_all_at(&file, format!("{pid}\n").as_bytes(), 0).expect("pid");
+        file
+    }
+
+    #[test]
+    fn a_live_holder_is_named_and_given_up_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("history.json.lock");
+        let _held = hold(&path, std::process::id());
+        let mut notices = Vec::new();
+        let error = FileLock::exclusive(&path, Duration::from_millis(300), &mut |n| notices.push(n.clone()))
+            .expect_err("held");
+        let shown = path.display().to_string();
+        assert_eq!(
+            notices,
+            [LockNotice::Waiting {
+                path: shown.clone(),
+                holder: Some(std::process::id()),
+                wait: Duration::from_millis(300)
+            }]
+        );
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "gave up after 300ms waiting for the lock {shown} held by pid {} \
+                 (CARGO_TESTPLAN_HISTORY_LOCK_WAIT sets the wait)",
+                std::process::id()
+            )
+        );
+        assert!(notices[0].to_string().starts_with(&format!(
+            "waiting for the test history lock {shown}, held by pid {} (another cargo-testplan run?)",
+            std::process::id()
+        )));
+    }
+
+    #[test]
+    fn a_lock_named_for_a_dead_pid_is_taken() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("history.json.lock");
+        let dead = dead_pid();
+        // Not held at all: an old file left behind.
+        drop(hold(&path, dead));
+        let mut notices = Vec::new();
+        drop(FileLock::exclusive(&path, Duration::ZERO, &mut |n| notices.push(n.clone())).expect("free"));
+        assert_eq!(notices, []);
+        // Still held, by a descriptor the dead run passed on.
+        let _held = hold(&path, dead);
+        let lock = FileLock::exclusive(&path, Duration::from_secs(60), &mut |n| notices.push(n.clone()))
+            .expect("taken over");
+        assert!(same_file(&lock._file, &path));
+        assert_eq!(read_pid(&lock._file), Some(std::process::id()));
+        assert_eq!(notices, [LockNotice::TookOver { path: path.display().to_string(), dead }]);
+    }
+
+    #[test]
+    fn the_lock_wait_reads_durations_and_seconds() {
+        let cases =
+            [("2s", Some(2000)), ("500ms", Some(500)), ("0", Some(0)), ("1.5", Some(1500)), ("x", None)];
+        for (text, millis) in cases {
+            assert_eq!(parse_lock_wait(text), millis.map(Duration::from_millis), "{text}");
+        }
     }
 }

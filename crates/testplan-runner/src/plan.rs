@@ -527,10 +527,17 @@ impl RunMemory {
     ///
     /// The history read at the start is merged into and written back when the file is
     /// unchanged since; it is taken out of `self`.
-    pub fn save_history(&mut self, report: &RunReport) -> std::io::Result<()> {
+    ///
+    /// `notify` hears about waiting for another run's lock on the history
+    /// ([`crate::history::LockNotice`]).
+    pub fn save_history(
+        &mut self,
+        report: &RunReport,
+        notify: &mut dyn FnMut(&crate::history::LockNotice),
+    ) -> std::io::Result<()> {
         let Some(path) = &self.history_path else { return Ok(()) };
         let known = self.history_stamp.take().map(|stamp| (std::mem::take(&mut self.history), stamp));
-        History::update_file_from(path.as_std_path(), &measurements_from_report(report), known)
+        History::update_file_from(path.as_std_path(), &measurements_from_report(report), known, notify)
     }
 }
 
