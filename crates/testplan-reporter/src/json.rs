@@ -314,17 +314,11 @@ pub fn write_report(report: &RunReport, path: &Path) -> std::io::Result<()> {
     write_atomically(path, &json)
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, creating parent
-/// directories.
+/// Writes `bytes` to `path` durably and atomically, creating parent directories
+/// ([`testplan_runner::files::write_atomically`]: a random temporary file, never a
+/// symlink followed, removed on failure).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp.{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    testplan_runner::files::write_atomically(path, bytes, testplan_runner::files::Durability::Durable)
 }
 
 /// Reads a report written by any version-1 cargo-testplan.
