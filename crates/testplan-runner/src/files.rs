@@ -93,7 +93,7 @@ pub fn append(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// `O_NOFOLLOW` fails with `ELOOP`, whose text ("too many levels of symbolic links") does
 /// not say what happened.
-fn not_followed(e: io::Error) -> io::Error {
+pub(crate) fn not_followed(e: io::Error) -> io::Error {
     if e.raw_os_error() == Some(libc::ELOOP) {
         return io::Error::new(e.kind(), format!("a symbolic link, not followed ({e})"));
     }

@@ -335,6 +335,10 @@ fn open_lock_file(path: &Path) -> io::Result<File> {
         .mode(0o666)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
+        .map_err(|e| {
+            let e = crate::files::not_followed(e);
+            io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+        })
 }
 
 /// `flock(LOCK_EX | LOCK_NB)`: whether the lock was taken.

@@ -5,6 +5,7 @@
 mod baseline;
 mod faults;
 mod json_schema;
+mod outputs;
 mod redact;
 mod shards;
 mod terminal;
