@@ -41,7 +41,7 @@ pub fn status_detail(status: &TestStatus) -> String {
         TestStatus::Failed { exit_code: None } => "failed".to_owned(),
         TestStatus::Crashed { signal } => format!("crashed ({})", signal_name(*signal)),
         TestStatus::TimedOut { after } => format!("timed out (after {})", secs(*after)),
-        TestStatus::Skipped { reason } => format!("skipped ({reason})"),
+        TestStatus::Skipped { reason } => format!("skipped ({})", crate::sanitize::inline(reason)),
         TestStatus::NotRun { reason } => format!("not run ({})", stop_reason(*reason)),
         TestStatus::Interrupted => "interrupted (killed while running)".to_owned(),
         TestStatus::MemoryExceeded { peak, limit } => {

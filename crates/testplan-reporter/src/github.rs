@@ -21,14 +21,17 @@ pub fn annotations(report: &RunReport, repo_root: Option<&Path>) -> Vec<String> 
 fn annotation(report: &RunReport, test: &TestReport, repo_root: Option<&Path>) -> String {
     let mut props = Vec::new();
     if let Some(source) = &test.source {
-        props.push(format!("file={}", property(&source_path(report, test, &source.file, repo_root))));
+        props.push(format!(
+            "file={}",
+            property(&crate::sanitize::inline(&source_path(report, test, &source.file, repo_root)))
+        ));
         props.push(format!("line={}", source.line));
     }
-    props.push(format!("title={}", property(&test.display_name())));
+    props.push(format!("title={}", property(&crate::sanitize::inline(&test.display_name()))));
     let mut message = report_status_detail(test);
     if let Some(output) = &test.output {
         message.push('\n');
-        message.push_str(&excerpt(output));
+        message.push_str(&crate::sanitize::block(&excerpt(output)));
     }
     format!("::error {}::{}", props.join(","), data(&message))
 }

@@ -15,6 +15,7 @@ use testplan_runner::model::{TestIdx, TestList};
 use testplan_schema::{PhaseStatus, ReportCounts, ReportStatus, RunReport};
 
 use crate::format::{bytes, secs, secs_f64, status_detail, stop_reason};
+use crate::sanitize;
 use crate::summary::{self, Summary, counts_text, status_breakdown};
 
 /// How much to print.
@@ -148,6 +149,11 @@ impl<'a> HumanReporter<'a> {
         }
     }
 
+    /// A test's display name, safe for the terminal.
+    fn name(&self, test: TestIdx) -> String {
+        sanitize::inline(&self.list.display_name(test)).into_owned()
+    }
+
     fn line(&mut self, text: &str) {
         self.out.push_str(text);
         self.out.push('\n');
@@ -205,6 +211,7 @@ impl<'a> HumanReporter<'a> {
             return;
         }
         let head = self.style.paint(YELLOW, &format!("{:>11}", "Skipped"));
+        let reason = sanitize::inline(reason);
         self.line(&format!("{head} phase {name} ({tests} tests): {reason}"));
     }
 
@@ -259,7 +266,7 @@ impl<'a> HumanReporter<'a> {
         if let Some(phase) = &mut self.phase {
             phase.running = phase.running.saturating_sub(1);
         }
-        let name = self.list.display_name(test);
+        let name = self.name(test);
         match reason {
             Reschedule::Retry { attempt, max_attempts, status } => {
                 if self.verbosity == Verbosity::Quiet {
@@ -298,7 +305,7 @@ impl<'a> HumanReporter<'a> {
         if self.verbosity != Verbosity::Verbose {
             return;
         }
-        let name = self.list.display_name(test);
+        let name = self.name(test);
         let label = self.style.paint(YELLOW, &format!("{:>8}", "ALONE"));
         self.line(&format!(
             "{label} {name} — its memory estimate ({}) exceeds the budget ({}); it runs alone",
@@ -314,7 +321,7 @@ impl<'a> HumanReporter<'a> {
             return;
         }
         let label = self.style.paint(YELLOW, &format!("{:>8}", "SLOW"));
-        let name = self.list.display_name(test);
+        let name = self.name(test);
         self.line(&format!("{label} [>{:>8}] {name}", secs(elapsed)));
     }
 
@@ -353,7 +360,7 @@ impl<'a> HumanReporter<'a> {
         };
         let label = self.style.paint(color, &format!("{label:>8}"));
         let rss = result.peak_rss.map(|b| format!(" {:>9}", bytes(b))).unwrap_or_default();
-        let name = self.list.display_name(test);
+        let name = self.name(test);
         let detail = match &result.status {
             TestStatus::Passed => String::new(),
             other => format!(" — {}", status_detail(other)),
@@ -372,9 +379,10 @@ impl<'a> HumanReporter<'a> {
         if result.output.is_empty() {
             return;
         }
-        let name = self.list.display_name(test);
+        let name = self.name(test);
         self.line(&format!("--- output of {name} ---"));
         let text = result.output.to_text();
+        let text = sanitize::block(&text);
         self.out.push_str(&text);
         if !text.ends_with('\n') {
             self.out.push('\n');
@@ -431,7 +439,7 @@ impl<'a> HumanReporter<'a> {
             names.len()
         ));
         for name in names.iter().take(SHOWN) {
-            self.line(&format!("      {name}"));
+            self.line(&format!("      {}", sanitize::inline(name)));
         }
         if names.len() > SHOWN {
             self.line(&format!("      ... and {} more", names.len() - SHOWN));
@@ -441,7 +449,7 @@ impl<'a> HumanReporter<'a> {
     fn failed_list(&mut self) {
         let failures = std::mem::take(&mut self.failures);
         for (test, status) in &failures {
-            let name = self.list.display_name(*test);
+            let name = self.name(*test);
             let label = match status {
                 TestStatus::Interrupted => self.style.paint(YELLOW, "INTERRUPTED"),
                 _ => self.style.paint(RED, "FAILED"),
@@ -467,33 +475,32 @@ pub fn phase_block(summary: &Summary<'_>, style: Style) -> String {
     }
     section("Results:", vec![results]);
     if !summary.skip_reasons.is_empty() {
-        section("Skipped:", summary.skip_reasons.iter().map(|(r, n)| format!("{n} × {r}")).collect());
+        let reasons = summary.skip_reasons.iter().map(|(r, n)| format!("{n} × {}", sanitize::inline(r)));
+        section("Skipped:", reasons.collect());
     }
     let binaries = summary
         .binaries
         .iter()
-        .map(|b| format!("{} ({}): {}", b.binary_id, b.kind, counts_text(&b.counts)))
+        .map(|b| format!("{} ({}): {}", sanitize::inline(&b.binary_id), b.kind, counts_text(&b.counts)))
         .collect();
     section("Binaries:", binaries);
     if !summary.slowest.is_empty() {
-        let lines =
-            summary.slowest.iter().map(|t| format!("{:>9}  {}", secs_f64(t.duration_secs), t.display_name()));
+        let lines = summary.slowest.iter().map(|t| format!("{:>9}  {}", secs_f64(t.duration_secs), shown(t)));
         section("Slowest:", lines.collect());
     }
     if !summary.largest.is_empty() {
         let lines = summary
             .largest
             .iter()
-            .map(|t| format!("{:>9}  {}", bytes(t.peak_rss_bytes.unwrap_or(0)), t.display_name()));
+            .map(|t| format!("{:>9}  {}", bytes(t.peak_rss_bytes.unwrap_or(0)), shown(t)));
         section("Peak RSS:", lines.collect());
     }
     if !summary.flaky.is_empty() {
-        let lines =
-            summary.flaky.iter().map(|t| format!("{} (passed on attempt {})", t.display_name(), t.attempts));
+        let lines = summary.flaky.iter().map(|t| format!("{} (passed on attempt {})", shown(t), t.attempts));
         section("Flaky:", lines.collect());
     }
     if !summary.budget.is_empty() {
-        let lines = summary.budget.iter().map(|f| format!("{} {}", f.test.display_name(), f.advice()));
+        let lines = summary.budget.iter().map(|f| format!("{} {}", shown(f.test), f.advice()));
         section("Time budget:", lines.collect());
     }
     if let Some(changes) = summary.changes.as_ref().filter(|c| !c.is_empty()) {
@@ -512,7 +519,7 @@ fn change_lines(diff: &testplan_schema::BaselineDiff, style: Style) -> Vec<Strin
         };
         for name in names {
             let label = if color.is_empty() { label.to_owned() } else { style.paint(color, label) };
-            lines.push(format!("{label}: {name}"));
+            lines.push(format!("{label}: {}", sanitize::inline(&name)));
         }
     }
     lines
@@ -527,7 +534,11 @@ pub fn end_block(report: &RunReport, style: Style) -> String {
         let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
         let text = match phase.status {
             PhaseStatus::Skipped => {
-                format!("{} tests skipped: {}", counts.total, phase.reason.as_deref().unwrap_or(""))
+                format!(
+                    "{} tests skipped: {}",
+                    counts.total,
+                    sanitize::inline(phase.reason.as_deref().unwrap_or(""))
+                )
             }
             _ => format!("{} [{}]", counts_text(&counts), secs_f64(phase.duration_secs)),
         };
@@ -541,7 +552,8 @@ pub fn end_block(report: &RunReport, style: Style) -> String {
     let _ = writeln!(out, "      {:<width$}  {text}", "total");
     if let Some(diff) = &report.baseline {
         let head = style.head("Changes");
-        let _ = writeln!(out, "{head} since {}: {}", diff.source, crate::baseline::headline(diff));
+        let source = sanitize::inline(&diff.source);
+        let _ = writeln!(out, "{head} since {source}: {}", crate::baseline::headline(diff));
         for line in change_lines(diff, style) {
             let _ = writeln!(out, "      {line}");
         }
@@ -571,7 +583,7 @@ pub fn render_report(report: &RunReport, style: Style) -> String {
     for phase in &report.phases {
         if phase.status == PhaseStatus::Skipped {
             let head = style.paint(YELLOW, &format!("{:>11}", "Skipped"));
-            let reason = phase.reason.as_deref().unwrap_or("");
+            let reason = sanitize::inline(phase.reason.as_deref().unwrap_or(""));
             let _ = writeln!(out, "{head} phase {} ({} tests): {reason}", phase.name, phase.counts.total);
             continue;
         }
@@ -596,13 +608,19 @@ pub fn render_report(report: &RunReport, style: Style) -> String {
             ReportStatus::Interrupted => style.paint(YELLOW, "INTERRUPTED"),
             _ => style.paint(RED, "FAILED"),
         };
-        let _ = writeln!(out, "  {} {} — {}", label, test.display_name(), report_status_detail(test));
+        let _ = writeln!(out, "  {} {} — {}", label, shown(test), report_status_detail(test));
     }
     let _ = writeln!(out, "{}", painted_final_line(&report.counts, style));
     out
 }
 
-/// `failed (exit code 101)`, `crashed (SIGSEGV)`, ... from a report entry.
+/// A report entry's display name, safe for the terminal.
+fn shown(test: &testplan_schema::TestReport) -> String {
+    sanitize::inline(&test.display_name()).into_owned()
+}
+
+/// `failed (exit code 101)`, `crashed (SIGSEGV)`, ... from a report entry (the skip reason
+/// sanitized for one line).
 pub fn report_status_detail(test: &testplan_schema::TestReport) -> String {
     match test.status {
         ReportStatus::Failed => match test.exit_code {
@@ -615,7 +633,9 @@ pub fn report_status_detail(test: &testplan_schema::TestReport) -> String {
             Some(peak) => format!("memory limit exceeded (peak {})", bytes(peak)),
             None => "memory limit exceeded".to_owned(),
         },
-        ReportStatus::Skipped => format!("skipped ({})", test.skip_reason.as_deref().unwrap_or("skipped")),
+        ReportStatus::Skipped => {
+            format!("skipped ({})", sanitize::inline(test.skip_reason.as_deref().unwrap_or("skipped")))
+        }
         ReportStatus::NotRun => format!("not run ({})", test.skip_reason.as_deref().unwrap_or("stopped")),
         ReportStatus::Interrupted => "interrupted (killed while running)".to_owned(),
         ReportStatus::Passed => "passed".to_owned(),

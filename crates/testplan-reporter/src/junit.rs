@@ -2,6 +2,9 @@
 //! (`unit: geometry (lib)`), the phase, binary and markers as properties, failures with
 //! their captured output.
 //!
+//! Text from tests goes through [`crate::sanitize`] (names inline, output as a block), and
+//! quick-junit escapes the rest for XML, so the file stays valid XML whatever a test prints.
+//!
 //! Statuses map as CI systems read them: a plain failure is a `<failure>`; a crash, a
 //! timeout or a memory kill is an `<error>` (the test did not get to decide); skipped,
 //! not-run and interrupted tests are `<skipped>` (with `type` saying which).
@@ -13,6 +16,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 use testplan_schema::{ReportStatus, RunReport, TestReport};
 
 use crate::human::report_status_detail;
+use crate::sanitize;
 
 /// The JUnit document of a run.
 pub fn to_junit(report: &RunReport) -> Report {
@@ -60,8 +64,8 @@ fn suite(phase: &str, binary_id: &str, tests: &[&TestReport]) -> TestSuite {
 }
 
 fn test_case(test: &TestReport) -> TestCase {
-    let mut case = TestCase::new(test.name.clone(), status(test));
-    case.set_classname(test.binary_id.clone());
+    let mut case = TestCase::new(sanitize::inline(&test.name), status(test));
+    case.set_classname(sanitize::inline(&test.binary_id));
     case.set_time(Duration::from_secs_f64(test.duration_secs.max(0.0)));
     if let Some(phase) = &test.phase {
         case.add_property(Property::new("phase", phase.clone()));
@@ -96,7 +100,7 @@ fn status(test: &TestReport) -> TestCaseStatus {
     status.set_message(detail);
     status.set_type(status_type(test.status));
     if let Some(output) = &test.output {
-        status.set_description(output.clone());
+        status.set_description(sanitize::block(output));
     }
     status
 }

@@ -19,6 +19,7 @@ pub mod merge;
 pub mod progress;
 #[cfg(test)]
 mod render_tests;
+pub mod sanitize;
 pub mod session;
 pub mod summary;
 #[cfg(test)]

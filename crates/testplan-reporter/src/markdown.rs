@@ -9,6 +9,7 @@ use testplan_schema::{PhaseStatus, ReportCounts, RunReport};
 
 use crate::format::{bytes, secs_f64};
 use crate::human::{final_line_of, report_status_detail};
+use crate::sanitize::{html, md_code_block, md_code_span, md_text};
 use crate::summary::{self, Summary, counts_text, status_breakdown};
 
 /// Failures shown with their output; the rest are listed by name only.
@@ -39,13 +40,13 @@ pub fn to_markdown(report: &RunReport) -> String {
 fn run_line(report: &RunReport) -> String {
     let mut parts = Vec::new();
     if let Some(profile) = &report.profile {
-        parts.push(format!("profile `{profile}`"));
+        parts.push(format!("profile {}", md_code_span(profile)));
     }
     if let Some(partition) = &report.partition {
-        parts.push(format!("partition `{partition}`"));
+        parts.push(format!("partition {}", md_code_span(partition)));
     }
     parts.push(format!("{} tests in {}", report.tests.len(), secs_f64(report.duration_secs)));
-    let reason = report.jobs_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+    let reason = report.jobs_reason.as_ref().map(|r| format!(" ({})", md_text(r))).unwrap_or_default();
     parts.push(format!("jobs {}{reason}", report.jobs));
     if !report.deselected.is_empty() {
         parts.push(format!("{} deselected", report.deselected.total()));
@@ -62,7 +63,7 @@ fn phase_table(report: &RunReport, out: &mut String) {
     for phase in &report.phases {
         let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
         if phase.status == PhaseStatus::Skipped {
-            let reason = cell(phase.reason.as_deref().unwrap_or(""));
+            let reason = md_text(phase.reason.as_deref().unwrap_or(""));
             let skipped = counts.skipped + counts.not_run + counts.interrupted;
             let _ = writeln!(out, "| {} | ⏭️ skipped: {reason} | – | – | {skipped} | – |", cell(&phase.name));
             continue;
@@ -70,7 +71,7 @@ fn phase_table(report: &RunReport, out: &mut String) {
         let status = match phase.status {
             PhaseStatus::Passed => "✅ passed".to_owned(),
             PhaseStatus::Failed => "❌ failed".to_owned(),
-            PhaseStatus::Skipped => format!("⏭️ skipped: {}", cell(phase.reason.as_deref().unwrap_or(""))),
+            PhaseStatus::Skipped => format!("⏭️ skipped: {}", md_text(phase.reason.as_deref().unwrap_or(""))),
         };
         let _ = writeln!(
             out,
@@ -100,10 +101,10 @@ fn changes(report: &RunReport, out: &mut String) {
         return;
     };
     let _ = writeln!(out, "### Changes since the previous run\n");
-    let _ = writeln!(out, "{} (baseline `{}`)\n", crate::baseline::headline(diff), diff.source);
+    let _ = writeln!(out, "{} (baseline {})\n", crate::baseline::headline(diff), md_code_span(&diff.source));
     for (label, names) in crate::baseline::groups(diff) {
         for name in names {
-            let _ = writeln!(out, "- {label}: `{name}`");
+            let _ = writeln!(out, "- {label}: {}", md_code_span(&name));
         }
     }
     out.push('\n');
@@ -120,11 +121,8 @@ fn failures(report: &RunReport, out: &mut String) {
             format!("<code>{}</code> — {}", html(&test.display_name()), html(&report_status_detail(test)));
         match test.output.as_deref().filter(|_| i < FAILURES_WITH_OUTPUT) {
             Some(output) => {
-                let _ = writeln!(
-                    out,
-                    "<details><summary>{title}</summary>\n\n````text\n{}\n````\n\n</details>\n",
-                    tail(output)
-                );
+                let block = md_code_block(&tail(output), "text");
+                let _ = writeln!(out, "<details><summary>{title}</summary>\n\n{block}\n\n</details>\n");
             }
             None => {
                 let _ = writeln!(out, "- {title}\n");
@@ -136,62 +134,60 @@ fn failures(report: &RunReport, out: &mut String) {
 
 fn phase_section(summary: &Summary<'_>, out: &mut String) {
     let name = summary.phase.as_deref().unwrap_or("run");
-    let _ = writeln!(out, "### Phase `{name}`: {}\n", counts_text(&summary.counts));
+    let _ = writeln!(out, "### Phase {}: {}\n", md_code_span(name), counts_text(&summary.counts));
     let mut results = status_breakdown(&summary.counts);
     if summary.deselected_by_partition > 0 {
         results.push_str(&format!("; {} in other shards", summary.deselected_by_partition));
     }
     let _ = writeln!(out, "**Results:** {results} in {}\n", secs_f64(summary.duration_secs));
     if !summary.skip_reasons.is_empty() {
-        let reasons: Vec<String> = summary.skip_reasons.iter().map(|(r, n)| format!("{n} × {r}")).collect();
+        let reasons: Vec<String> =
+            summary.skip_reasons.iter().map(|(r, n)| format!("{n} × {}", md_text(r))).collect();
         let _ = writeln!(out, "**Skipped:** {}\n", reasons.join("; "));
     }
     let _ = writeln!(out, "| Binary | Result |\n|:--|:--|");
     for binary in &summary.binaries {
         let _ = writeln!(
             out,
-            "| `{}` ({}) | {} |",
-            cell(&binary.binary_id),
+            "| {} ({}) | {} |",
+            cell(&md_code_span(&binary.binary_id)),
             binary.kind,
             counts_text(&binary.counts)
         );
     }
     out.push('\n');
     if !summary.slowest.is_empty() {
-        let _ = writeln!(
-            out,
-            "**Slowest:** {}\n",
-            list(
-                summary
-                    .slowest
-                    .iter()
-                    .map(|t| { format!("`{}` {}", t.display_name(), secs_f64(t.duration_secs)) })
-            )
-        );
+        let _ =
+            writeln!(
+                out,
+                "**Slowest:** {}\n",
+                list(summary.slowest.iter().map(|t| {
+                    format!("{} {}", md_code_span(&t.display_name()), secs_f64(t.duration_secs))
+                }))
+            );
     }
     if !summary.largest.is_empty() {
         let _ = writeln!(
             out,
             "**Largest peak RSS:** {}\n",
-            list(
-                summary
-                    .largest
-                    .iter()
-                    .map(|t| { format!("`{}` {}", t.display_name(), bytes(t.peak_rss_bytes.unwrap_or(0))) })
-            )
+            list(summary.largest.iter().map(|t| format!(
+                "{} {}",
+                md_code_span(&t.display_name()),
+                bytes(t.peak_rss_bytes.unwrap_or(0))
+            )))
         );
     }
     if !summary.flaky.is_empty() {
         let flaky = summary
             .flaky
             .iter()
-            .map(|t| format!("`{}` (passed on attempt {})", t.display_name(), t.attempts));
+            .map(|t| format!("{} (passed on attempt {})", md_code_span(&t.display_name()), t.attempts));
         let _ = writeln!(out, "**Flaky:** {}\n", list(flaky));
     }
     if !summary.budget.is_empty() {
         let _ = writeln!(out, "**Time budget:**\n");
         for finding in &summary.budget {
-            let _ = writeln!(out, "- `{}` {}", finding.test.display_name(), finding.advice());
+            let _ = writeln!(out, "- {} {}", md_code_span(&finding.test.display_name()), finding.advice());
         }
         out.push('\n');
     }
@@ -201,13 +197,10 @@ fn list(items: impl Iterator<Item = String>) -> String {
     items.collect::<Vec<_>>().join(", ")
 }
 
-/// A table cell: pipes escaped, on one line.
+/// A table cell: pipes escaped (inside code spans too: GFM reads `\|` there as a pipe), on
+/// one line.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
-}
-
-fn html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// The last [`OUTPUT_TAIL_BYTES`] of `output`, starting at a line.

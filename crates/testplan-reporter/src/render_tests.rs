@@ -103,3 +103,124 @@ fn an_interrupted_run_says_so_in_every_output() {
         .collect();
     assert_eq!(types, [None, Some("interrupted"), Some("not-run")], "{xml}");
 }
+
+/// What a hostile test prints: a longer fence than ours, the end of our `<details>`, a
+/// script, a window title (OSC ... BEL), a screen clear, NUL, and Markdown line syntax.
+const HOSTILE_OUTPUT: &str = "before\n````\n</details>\n<script>alert(1)</script>\n\
+                              \x1b]0;title\x07\x1b[2J\0after ``` ``\n# not a heading\n";
+
+fn hostile_report() -> testplan_schema::RunReport {
+    let mut failed = test_report("alpha", "tests::`odd`|name</details>", ReportStatus::Failed, 0.1);
+    failed.output = Some(HOSTILE_OUTPUT.to_owned());
+    failed.exit_code = Some(101);
+    let mut skipped = test_report("alpha", "tests::skipped", ReportStatus::Skipped, 0.0);
+    skipped.skip_reason = Some("ignored: <script>x</script> *bold* `tick` | pipe\n# h".to_owned());
+    let mut report = report_of(vec![failed, skipped]);
+    for test in &mut report.tests {
+        test.phase = Some("unit".to_owned());
+    }
+    report.phases = vec![testplan_schema::PhaseReport {
+        name: "unit".to_owned(),
+        status: testplan_schema::PhaseStatus::Failed,
+        reason: None,
+        duration_secs: 0.1,
+        counts: report.counts.clone(),
+        position: Some(0),
+        deselected_by_partition: 0,
+    }];
+    report
+}
+
+#[test]
+fn hostile_test_text_keeps_the_markdown_structure() {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let markdown = crate::markdown::to_markdown(&hostile_report());
+    let events: Vec<Event<'_>> = Parser::new_ext(&markdown, Options::ENABLE_TABLES).collect();
+    let html: String = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Html(h) | Event::InlineHtml(h) => Some(h.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(!html.contains("<script"), "only our own HTML:\n{html}\n---\n{markdown}");
+    assert_eq!((html.matches("<details>").count(), html.matches("</details>").count()), (1, 1), "{html}");
+    let mut blocks = Vec::new();
+    let mut inside = None;
+    for event in &events {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => inside = Some(String::new()),
+            Event::Text(text) => inside.iter_mut().for_each(|b| b.push_str(text)),
+            Event::End(TagEnd::CodeBlock) => blocks.extend(inside.take()),
+            _ => {}
+        }
+    }
+    assert_eq!(blocks.len(), 1, "{markdown}");
+    let expected = "before\n````\n</details>\n<script>alert(1)</script>\nafter ``` ``\n# not a heading\n";
+    assert_eq!(blocks[0], expected, "the whole output, escapes removed, in one block:\n{markdown}");
+    let headings = events.iter().filter(|e| matches!(e, Event::Start(Tag::Heading { .. }))).count();
+    assert_eq!(headings, 3, "the title, Failures, Phase unit:\n{markdown}");
+    let code: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Code(c) => Some(c.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(code.contains(&"alpha tests::`odd`|name</details>".to_owned()), "{code:?}\n{markdown}");
+    assert!(
+        markdown.contains("ignored: &lt;script&gt;x&lt;/script&gt; \\*bold\\* \\`tick\\` \\| pipe^J# h"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains(['\x1b', '\x07', '\0']), "{markdown:?}");
+}
+
+#[test]
+fn hostile_test_text_reaches_the_terminal_without_its_escapes() {
+    use testplan_runner::events::{Event, TestResult, TestStatus};
+    use testplan_runner::model::TestIdx;
+    use testplan_runner::output::CapturedOutput;
+
+    let report = hostile_report();
+    for color in [false, true] {
+        let text = render_report(&report, Style { color });
+        // Our own colours only: every ESC starts one of the reporter's SGR sequences.
+        let ours = ["\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[1m", "\x1b[0m"];
+        let theirs =
+            text.match_indices('\x1b').filter(|(i, _)| !ours.iter().any(|o| text[*i..].starts_with(o)));
+        assert_eq!(theirs.count(), 0, "{text:?}");
+        assert!(text.contains("alpha tests::`odd`|name</details> — failed (exit code 101)"), "{text}");
+    }
+    // The live run prints the captured output of a failure.
+    let list = test_list();
+    let mut human = HumanReporter::new(&list, Verbosity::Normal, true, HeaderInfo::default());
+    let output = CapturedOutput { head: HOSTILE_OUTPUT.as_bytes().to_vec(), ..CapturedOutput::default() };
+    let result = TestResult {
+        status: TestStatus::Failed { exit_code: Some(101) },
+        duration: std::time::Duration::from_millis(5),
+        peak_rss: None,
+        output,
+        leaked_processes: false,
+        attempts: 1,
+    };
+    human.handle(&Event::TestFinished { test: TestIdx(1), result: Box::new(result) }, &report);
+    let text = human.take_output();
+    assert!(text.contains("\n<script>alert(1)</script>\nafter ``` ``\n"), "{text:?}");
+    assert!(
+        !text.contains(['\x07', '\0']) && !text.contains("\x1b]") && !text.contains("\x1b[2J"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn junit_stays_valid_xml_whatever_a_test_prints() {
+    let xml = crate::junit::to_junit_string(&hostile_report()).expect("junit");
+    // XML 1.0's Char production: tab, newline, carriage return and U+0020 up, less U+FFFE/F.
+    let bad: Vec<char> = xml
+        .chars()
+        .filter(|&c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}'))
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parse back");
+    assert_eq!(parsed.test_suites[0].test_cases[0].name.as_str(), "tests::`odd`|name</details>");
+}
