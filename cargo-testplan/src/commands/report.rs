@@ -400,7 +400,7 @@ pub fn prune_saved_runs(dir: &Path, current: &Path, keep: usize) {
         .filter_map(|p| Some((std::fs::symlink_metadata(&p).and_then(|m| m.modified()).ok()?, p)))
         .collect();
     // Newest first; the current run counts as one of the kept.
-    saved.sort_by(|a, b| b.0.cmp(&a.0));
+    saved.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     for (_, path) in saved.iter().skip(keep.saturating_sub(1)) {
         let _ = std::fs::remove_file(path);
     }
