@@ -43,6 +43,10 @@ const NEW_FILE_MODE: u32 = 0o666;
 /// Writes `bytes` to `path` atomically (see the module docs), creating its parent
 /// directories.
 pub fn write_atomically(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
+    write_through_temp(path, bytes, durability).map_err(without_temp_path)
+}
+
+fn write_through_temp(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
     let dir = parent_dir(path)?;
     let prefix = temp_prefix(path);
     let mut temp = temp_builder(&prefix).tempfile_in(dir)?;
@@ -63,9 +67,22 @@ pub fn write_atomically(path: &Path, bytes: &[u8], durability: Durability) -> io
 pub fn link_atomically(source: &Path, path: &Path) -> io::Result<()> {
     let dir = parent_dir(path)?;
     let prefix = temp_prefix(path);
-    let link = temp_builder(&prefix).make_in(dir, |temp| fs::hard_link(source, temp))?;
-    link.persist(path).map_err(|e| e.error)?;
+    let link =
+        temp_builder(&prefix).make_in(dir, |temp| fs::hard_link(source, temp)).map_err(without_temp_path)?;
+    link.persist(path).map_err(|e| without_temp_path(e.error))?;
     Ok(())
+}
+
+/// tempfile appends ` at path "<temporary file>"` to its errors: a name that is gone by the
+/// time the error is shown (the caller names the destination instead).
+fn without_temp_path(e: io::Error) -> io::Error {
+    if e.get_ref().is_none() {
+        return e;
+    }
+    match e.to_string().split_once(" at path \"") {
+        Some((message, _)) => io::Error::new(e.kind(), message.to_owned()),
+        None => e,
+    }
 }
 
 /// Appends `bytes` to `path` (created when missing) in one write, refusing a symlink at
@@ -182,7 +199,8 @@ mod tests {
         let path = dir.path().join("taken");
         fs::create_dir(&path).expect("mkdir");
         fs::write(path.join("inside"), "x").expect("write");
-        assert!(write_atomically(&path, b"report", Durability::Durable).is_err());
+        let error = write_atomically(&path, b"report", Durability::Durable).expect_err("a directory");
+        assert!(!error.to_string().contains(".tmp"), "{error}");
         assert!(link_atomically(&path.join("inside"), &path).is_err());
         assert_eq!(names(dir.path()), ["taken"]);
     }
