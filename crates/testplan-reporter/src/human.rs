@@ -268,7 +268,7 @@ impl<'a> HumanReporter<'a> {
         }
         let name = self.name(test);
         match reason {
-            Reschedule::Retry { attempt, max_attempts, status } => {
+            Reschedule::Retry { attempt, max_attempts, status, output, .. } => {
                 if self.verbosity == Verbosity::Quiet {
                     return;
                 }
@@ -277,6 +277,7 @@ impl<'a> HumanReporter<'a> {
                     "{label} {name} — {} (attempt {attempt} of {max_attempts})",
                     status_detail(status)
                 ));
+                self.output_block(&format!("{name} (attempt {attempt})"), output);
             }
             Reschedule::Isolated { cause } => {
                 // Only with -v: the test's own result follows.
@@ -376,12 +377,16 @@ impl<'a> HumanReporter<'a> {
     }
 
     fn failure_output(&mut self, test: TestIdx, result: &TestResult) {
-        if result.output.is_empty() {
+        self.output_block(&self.name(test), &result.output);
+    }
+
+    /// `--- output of NAME ---`, the captured output (sanitized), `--- end of output ... ---`.
+    fn output_block(&mut self, name: &str, output: &testplan_runner::output::CapturedOutput) {
+        if output.is_empty() {
             return;
         }
-        let name = self.name(test);
         self.line(&format!("--- output of {name} ---"));
-        let text = result.output.to_text();
+        let text = output.to_text();
         let text = sanitize::block(&text);
         self.out.push_str(&text);
         if !text.ends_with('\n') {
@@ -639,6 +644,20 @@ pub fn report_status_detail(test: &testplan_schema::TestReport) -> String {
         ReportStatus::NotRun => format!("not run ({})", test.skip_reason.as_deref().unwrap_or("stopped")),
         ReportStatus::Interrupted => "interrupted (killed while running)".to_owned(),
         ReportStatus::Passed => "passed".to_owned(),
+    }
+}
+
+/// `failed (exit code 101)`, `crashed (SIGSEGV)`, `timed out (after 5.000s)`: how a failed
+/// attempt of a retried test ended.
+pub fn attempt_detail(attempt: &testplan_schema::AttemptReport) -> String {
+    match attempt.status {
+        ReportStatus::Failed => match attempt.exit_code {
+            Some(code) => format!("failed (exit code {code})"),
+            None => "failed".to_owned(),
+        },
+        ReportStatus::Crashed => format!("crashed ({})", attempt.signal.as_deref().unwrap_or("signal")),
+        ReportStatus::TimedOut => format!("timed out (after {})", secs_f64(attempt.duration_secs)),
+        other => format!("{other:?}").to_lowercase(),
     }
 }
 

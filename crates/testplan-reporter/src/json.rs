@@ -4,18 +4,19 @@
 //! The report is also the model every other output renders from: phase summaries,
 //! Markdown, JUnit and `cargo testplan report` all read a [`RunReport`], live or saved.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use testplan_markers::{Classification, MarkerRegistry};
-use testplan_runner::events::{Event, RunStats, StopReason, TestResult, TestStatus};
+use testplan_runner::events::{Event, Reschedule, RunStats, StopReason, TestResult, TestStatus};
 use testplan_runner::model::{TestIdx, TestList};
+use testplan_runner::output::CapturedOutput;
 use testplan_runner::plan::TestPlan;
 use testplan_runner::platform::signal_name;
 use testplan_schema::{
-    DeselectedCounts, MarkerSourceReport, PhaseReport, PhaseStatus, ReportCounts, ReportStatus,
-    ResourcesReport, RunReport, TestRef, TestReport,
+    AttemptReport, DeselectedCounts, MarkerSourceReport, PhaseReport, PhaseStatus, ReportCounts,
+    ReportStatus, ResourcesReport, RunReport, TestRef, TestReport,
 };
 
 use crate::format::stop_reason;
@@ -63,6 +64,8 @@ pub struct JsonReportBuilder<'a> {
     report: RunReport,
     annotations: Annotations<'a>,
     meta: RunMeta,
+    /// Failed attempts of tests that run again (`--retries`), until their result comes.
+    failed_attempts: HashMap<TestIdx, Vec<AttemptReport>>,
 }
 
 /// Where each test's [`TestAnnotation`] comes from.
@@ -86,6 +89,7 @@ impl<'a> JsonReportBuilder<'a> {
             report,
             annotations: Annotations::Given(Vec::new()),
             meta: RunMeta::default(),
+            failed_attempts: HashMap::new(),
         }
     }
 
@@ -153,6 +157,13 @@ impl<'a> JsonReportBuilder<'a> {
                 let counts = ReportCounts { total: *tests, ..ReportCounts::default() };
                 let phase = self.phase_report(name, PhaseStatus::Skipped, Some(reason.clone()), 0.0, counts);
                 self.report.phases.push(phase);
+            }
+            Event::TestRescheduled {
+                test,
+                reason: Reschedule::Retry { attempt, status, duration, output, .. },
+            } => {
+                let entry = attempt_report(*attempt, status, *duration, output);
+                self.failed_attempts.entry(*test).or_default().push(entry);
             }
             Event::TestStarted { .. }
             | Event::TestRescheduled { .. }
@@ -237,13 +248,31 @@ impl<'a> JsonReportBuilder<'a> {
             attempts: result.attempts,
             flaky: result.is_flaky(),
             time_budget_secs: annotation.time_budget.map(|d| d.as_secs_f64()),
-            failed_attempts: Vec::new(),
+            failed_attempts: self.failed_attempts.remove(&test).unwrap_or_default(),
         }
     }
 
     /// The finished report.
     pub fn finish(self) -> RunReport {
         self.report
+    }
+}
+
+/// A failed attempt as the report keeps it.
+fn attempt_report(
+    attempt: u32,
+    status: &TestStatus,
+    duration: Duration,
+    output: &CapturedOutput,
+) -> AttemptReport {
+    let (status, exit_code, signal, _) = status_fields(status);
+    AttemptReport {
+        attempt,
+        status,
+        exit_code,
+        signal,
+        duration_secs: duration.as_secs_f64(),
+        output: (!output.is_empty()).then(|| output.to_text()),
     }
 }
 

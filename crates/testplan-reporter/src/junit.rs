@@ -7,15 +7,18 @@
 //!
 //! Statuses map as CI systems read them: a plain failure is a `<failure>`; a crash, a
 //! timeout or a memory kill is an `<error>` (the test did not get to decide); skipped,
-//! not-run and interrupted tests are `<skipped>` (with `type` saying which).
+//! not-run and interrupted tests are `<skipped>` (with `type` saying which). The failed
+//! attempts of a retried test (`--retries`) keep their output: `<flakyFailure>` /
+//! `<flakyError>` in a test that passed in the end, `<rerunFailure>` / `<rerunError>` in
+//! one that did not (nextest's elements).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-use testplan_schema::{ReportStatus, RunReport, TestReport};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
+use testplan_schema::{AttemptReport, ReportStatus, RunReport, TestReport};
 
-use crate::human::report_status_detail;
+use crate::human::{attempt_detail, report_status_detail};
 use crate::sanitize;
 
 /// The JUnit document of a run.
@@ -90,7 +93,12 @@ fn test_case(test: &TestReport) -> TestCase {
 fn status(test: &TestReport) -> TestCaseStatus {
     let detail = report_status_detail(test);
     let mut status = match test.status {
-        ReportStatus::Passed => return TestCaseStatus::success(),
+        ReportStatus::Passed => {
+            // A flaky test: its failures are `<flakyFailure>`/`<flakyError>` (nextest's names).
+            let mut status = TestCaseStatus::success();
+            status.add_reruns(test.failed_attempts.iter().map(rerun));
+            return status;
+        }
         ReportStatus::Failed => TestCaseStatus::non_success(NonSuccessKind::Failure),
         ReportStatus::Crashed | ReportStatus::TimedOut | ReportStatus::MemoryExceeded => {
             TestCaseStatus::non_success(NonSuccessKind::Error)
@@ -102,7 +110,25 @@ fn status(test: &TestReport) -> TestCaseStatus {
     if let Some(output) = &test.output {
         status.set_description(sanitize::block(output));
     }
+    // A test that failed every attempt: the earlier ones are `<rerunFailure>`/`<rerunError>`.
+    status.add_reruns(test.failed_attempts.iter().map(rerun));
     status
+}
+
+/// A failed attempt of a retried test.
+fn rerun(attempt: &AttemptReport) -> TestRerun {
+    let kind = match attempt.status {
+        ReportStatus::Failed => NonSuccessKind::Failure,
+        _ => NonSuccessKind::Error,
+    };
+    let mut rerun = TestRerun::new(kind);
+    rerun.set_time(Duration::from_secs_f64(attempt.duration_secs.max(0.0)));
+    rerun.set_message(format!("attempt {}: {}", attempt.attempt, attempt_detail(attempt)));
+    rerun.set_type(status_type(attempt.status));
+    if let Some(output) = &attempt.output {
+        rerun.set_description(sanitize::block(output));
+    }
+    rerun
 }
 
 fn status_type(status: ReportStatus) -> &'static str {

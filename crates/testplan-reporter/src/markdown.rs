@@ -1,14 +1,15 @@
 //! Markdown (`--markdown PATH`, `$GITHUB_STEP_SUMMARY`): the run's headline, a table of the
 //! phases, the changes against the baseline, the failures with the end of their output,
-//! and per phase the binaries, slowest tests, largest peak RSS and time-budget findings —
+//! and per phase the binaries, slowest tests, largest peak RSS, flaky tests (with the output
+//! of their failed attempts) and time-budget findings —
 //! the summary teams paste into pull requests.
 
 use std::fmt::Write as _;
 
-use testplan_schema::{PhaseStatus, ReportCounts, RunReport};
+use testplan_schema::{PhaseStatus, ReportCounts, RunReport, TestReport};
 
 use crate::format::{bytes, secs_f64};
-use crate::human::{final_line_of, report_status_detail};
+use crate::human::{attempt_detail, final_line_of, report_status_detail};
 use crate::sanitize::{html, md_code_block, md_code_span, md_text};
 use crate::summary::{self, Summary, counts_text, status_breakdown};
 
@@ -132,6 +133,21 @@ fn failures(report: &RunReport, out: &mut String) {
     out.push('\n');
 }
 
+/// The output of each failed attempt of these (flaky) tests, collapsed.
+fn failed_attempts(tests: &[&TestReport], out: &mut String) {
+    let attempts = tests.iter().flat_map(|t| t.failed_attempts.iter().map(move |a| (*t, a)));
+    for (test, attempt) in attempts.take(FAILURES_WITH_OUTPUT) {
+        let title = format!(
+            "<code>{}</code> — attempt {}: {}",
+            html(&test.display_name()),
+            attempt.attempt,
+            html(&attempt_detail(attempt))
+        );
+        let block = md_code_block(&tail(attempt.output.as_deref().unwrap_or("")), "text");
+        let _ = writeln!(out, "<details><summary>{title}</summary>\n\n{block}\n\n</details>\n");
+    }
+}
+
 fn phase_section(summary: &Summary<'_>, out: &mut String) {
     let name = summary.phase.as_deref().unwrap_or("run");
     let _ = writeln!(out, "### Phase {}: {}\n", md_code_span(name), counts_text(&summary.counts));
@@ -183,6 +199,7 @@ fn phase_section(summary: &Summary<'_>, out: &mut String) {
             .iter()
             .map(|t| format!("{} (passed on attempt {})", md_code_span(&t.display_name()), t.attempts));
         let _ = writeln!(out, "**Flaky:** {}\n", list(flaky));
+        failed_attempts(&summary.flaky, out);
     }
     if !summary.budget.is_empty() {
         let _ = writeln!(out, "**Time budget:**\n");

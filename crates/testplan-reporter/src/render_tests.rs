@@ -224,3 +224,89 @@ fn junit_stays_valid_xml_whatever_a_test_prints() {
     let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parse back");
     assert_eq!(parsed.test_suites[0].test_cases[0].name.as_str(), "tests::`odd`|name</details>");
 }
+
+/// A flaky test (failed, then passed on a retry): the failed attempt's output is in the
+/// JSON report, the JUnit XML (`<flakyFailure>`) and the Markdown.
+#[test]
+fn a_flaky_tests_failed_attempt_is_in_every_report() {
+    use std::time::Duration;
+    use testplan_runner::events::{Event, Reschedule, RunStats, TestResult, TestStatus};
+    use testplan_runner::model::TestIdx;
+    use testplan_runner::output::CapturedOutput;
+
+    let list = test_list();
+    let mut builder = JsonReportBuilder::new(&list, vec!["cargo".to_owned()]).with_annotations(annotations());
+    let test = TestIdx(0);
+    let failed = TestStatus::Failed { exit_code: Some(101) };
+    let output =
+        CapturedOutput { head: b"first attempt: boom ```` </details>\n".to_vec(), ..Default::default() };
+    let retry = Reschedule::Retry {
+        attempt: 1,
+        max_attempts: 3,
+        status: failed,
+        duration: Duration::from_millis(20),
+        output,
+    };
+    let passed = TestResult {
+        status: TestStatus::Passed,
+        duration: Duration::from_millis(10),
+        peak_rss: None,
+        output: CapturedOutput::default(),
+        leaked_processes: false,
+        attempts: 2,
+    };
+    let mut stats = RunStats { total: 1, ..RunStats::default() };
+    stats.record(&TestStatus::Passed);
+    let events = [
+        Event::RunStarted { tests: 1, binaries: 1, jobs: 1 },
+        Event::PhaseStarted { index: 0, name: "unit".to_owned(), tests: 1, jobs: 1 },
+        Event::TestStarted { test },
+        Event::TestRescheduled { test, reason: retry },
+        Event::TestStarted { test },
+        Event::TestFinished { test, result: Box::new(passed) },
+        Event::PhaseFinished {
+            index: 0,
+            name: "unit".to_owned(),
+            stats: stats.clone(),
+            duration: Duration::from_millis(30),
+            stopped: None,
+        },
+        Event::RunFinished { stats, duration: Duration::from_millis(30), stopped: None },
+    ];
+    for event in &events {
+        builder.handle(event);
+    }
+    let report = builder.finish();
+
+    let entry = &report.tests[0];
+    assert!(entry.flaky && entry.output.is_none(), "{entry:?}");
+    let attempt = &entry.failed_attempts[..];
+    assert_eq!(attempt.len(), 1, "{entry:?}");
+    assert_eq!(
+        (attempt[0].attempt, attempt[0].status, attempt[0].exit_code),
+        (1, ReportStatus::Failed, Some(101))
+    );
+    assert_eq!(attempt[0].output.as_deref(), Some("first attempt: boom ```` </details>\n"));
+    let json = serde_json::to_string(&report).expect("json");
+    let back: testplan_schema::RunReport = serde_json::from_str(&json).expect("read back");
+    assert_eq!(back.tests[0].failed_attempts, entry.failed_attempts);
+
+    let xml = crate::junit::to_junit_string(&report).expect("junit");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parse back");
+    match &parsed.test_suites[0].test_cases[0].status {
+        quick_junit::TestCaseStatus::Success { flaky_runs } => {
+            assert_eq!(flaky_runs.len(), 1, "{xml}");
+            let description = flaky_runs[0].description.as_ref().map(|d| d.as_str().trim_end());
+            assert_eq!(description, Some("first attempt: boom ```` </details>"), "{xml}");
+        }
+        other => panic!("{other:?}\n{xml}"),
+    }
+    assert!(xml.contains("<flakyFailure"), "{xml}");
+
+    let markdown = crate::markdown::to_markdown(&report);
+    assert!(markdown.contains("**Flaky:** `alpha tests::passes` (passed on attempt 2)"), "{markdown}");
+    assert!(
+        markdown.contains("attempt 1: failed (exit code 101)</summary>\n\n`````text\nfirst attempt: boom ```` </details>\n`````"),
+        "{markdown}"
+    );
+}

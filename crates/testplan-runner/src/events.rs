@@ -150,6 +150,11 @@ pub enum Reschedule {
         max_attempts: u32,
         /// How that attempt ended.
         status: TestStatus,
+        /// How long that attempt ran.
+        duration: Duration,
+        /// What that attempt printed: reporters keep it with the test's final result (a
+        /// flaky test's failures stay visible).
+        output: CapturedOutput,
     },
 }
 

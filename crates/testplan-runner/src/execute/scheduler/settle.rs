@@ -88,7 +88,8 @@ impl Scheduler<'_, '_> {
     ) -> bool {
         let mut output = process::lock(&running.capture).take_output();
         let (status, note) = resolve::single_status(ending, filtered, &output);
-        if self.retry(&running.job, &status) {
+        let duration = exit_at.saturating_duration_since(running.started);
+        if self.retry(&running.job, &status, duration, &output) {
             return false;
         }
         if let Some(note) = note {
@@ -97,7 +98,7 @@ impl Scheduler<'_, '_> {
         let failed = status.is_failure();
         let result = TestResult {
             status,
-            duration: exit_at.saturating_duration_since(running.started),
+            duration,
             peak_rss: running.peak_rss(&ending.exit),
             output,
             leaked_processes: running.leaked,
@@ -109,9 +110,10 @@ impl Scheduler<'_, '_> {
 
     /// Re-queues a failed single test at the front when `--retries` allows another attempt
     /// (not for a memory-limit kill: it would only be killed again).
-    fn retry(&mut self, job: &Job, status: &TestStatus) -> bool {
+    fn retry(&mut self, job: &Job, status: &TestStatus, duration: Duration, output: &CapturedOutput) -> bool {
         let Some(max_attempts) = self.retry_allowed(job, status) else { return false };
-        let reason = Reschedule::Retry { attempt: job.attempt, max_attempts, status: status.clone() };
+        let (attempt, status, output) = (job.attempt, status.clone(), output.clone());
+        let reason = Reschedule::Retry { attempt, max_attempts, status, duration, output };
         self.emit.event_in(job.lane, Event::TestRescheduled { test: job.tests[0], reason });
         let mut again = job.clone();
         again.attempt += 1;
@@ -217,7 +219,7 @@ impl Scheduler<'_, '_> {
                 let exit_code = ended.ending.exit.as_ref().ok().and_then(|e| e.code);
                 let result = failed_member(Ok(section), duration, false, exit_code);
                 let result = TestResult { attempts, ..result };
-                return (!self.retry_member(running, pos, &result.status)).then_some(result);
+                return (!self.retry_member(running, pos, &result)).then_some(result);
             }
             // Failed (or ended unknown) and its output was lost with the process.
             return self.isolate_or_end(running, pos, ended, is_failed);
@@ -230,7 +232,7 @@ impl Scheduler<'_, '_> {
             {
                 ended.timed_out = true;
                 let result = timed_out_member(ended, &name, attempts);
-                return (!self.retry_member(running, pos, &result.status)).then_some(result);
+                return (!self.retry_member(running, pos, &result)).then_some(result);
             }
             return self.isolate_or_end(running, pos, ended, false);
         }
@@ -271,11 +273,12 @@ impl Scheduler<'_, '_> {
     }
 
     /// Re-queues a failed batch member alone when `--retries` allows another attempt.
-    fn retry_member(&mut self, running: &Running, pos: usize, status: &TestStatus) -> bool {
+    fn retry_member(&mut self, running: &Running, pos: usize, result: &TestResult) -> bool {
         let job = &running.job;
-        let Some(max_attempts) = self.retry_allowed(job, status) else { return false };
+        let Some(max_attempts) = self.retry_allowed(job, &result.status) else { return false };
         let Some(mut again) = job.member_alone(pos, self.fresh_id()) else { return false };
-        let reason = Reschedule::Retry { attempt: job.attempt, max_attempts, status: status.clone() };
+        let (status, duration, output) = (result.status.clone(), result.duration, result.output.clone());
+        let reason = Reschedule::Retry { attempt: job.attempt, max_attempts, status, duration, output };
         self.emit.event_in(job.lane, Event::TestRescheduled { test: job.tests[pos], reason });
         again.attempt += 1;
         self.requeue_front(job.lane, vec![again]);

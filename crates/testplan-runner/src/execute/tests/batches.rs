@@ -303,10 +303,13 @@ fn a_flaky_test_in_a_batch_is_retried_alone() {
     assert_eq!(run.result("flaky").attempts, 2);
     assert!(run.result("flaky").is_flaky());
     assert_eq!(run.result("a").attempts, 1);
-    assert!(matches!(
-        run.rescheduled()[..],
-        [("flaky", Reschedule::Retry { attempt: 1, max_attempts: 3, .. })]
-    ));
+    match run.rescheduled()[..] {
+        // The failed attempt's output travels with the event, for the reports.
+        [("flaky", Reschedule::Retry { attempt: 1, max_attempts: 3, output, .. })] => {
+            assert!(output.to_text().contains("first try fails"), "{output:?}");
+        }
+        ref other => panic!("{other:?}"),
+    }
     assert!(
         fx.calls("bin").contains(&"--exact flaky --nocapture --test-threads 1".to_owned()),
         "{:?}",
