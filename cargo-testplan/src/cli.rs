@@ -430,10 +430,38 @@ pub struct RunnerArgs {
     /// phases' `isolation` (default: unit and doc batch).
     #[arg(long, value_enum, value_name = "MODE")]
     pub isolation: Option<IsolationArg>,
+    /// `cgroup`: every test (or batch) in a cgroup of its own, inside the runner's: the
+    /// kernel enforces its memory limit and reports the kill, and every process it started
+    /// is found and killed (an error where no writable cgroup memory controller exists);
+    /// `none`: process groups and memory sampling; `auto`: cgroup where possible
+    /// (docs/memory.md#containment).
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = ContainmentArg::Auto)]
+    pub containment: ContainmentArg,
     /// Also write the run report (JSON, docs/report-schema.md) to this path. It is always
     /// written to `<target-dir>/testplan/last-run.json`.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub report_json: Option<Utf8PathBuf>,
+}
+
+/// `--containment`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ContainmentArg {
+    /// cgroup where possible, else none.
+    Auto,
+    /// A cgroup per test, or an error.
+    Cgroup,
+    /// Process groups and sampling only.
+    None,
+}
+
+impl From<ContainmentArg> for testplan_runner::platform::containment::ContainmentMode {
+    fn from(arg: ContainmentArg) -> Self {
+        match arg {
+            ContainmentArg::Auto => Self::Auto,
+            ContainmentArg::Cgroup => Self::Cgroup,
+            ContainmentArg::None => Self::None,
+        }
+    }
 }
 
 /// `--isolation`.

@@ -12,6 +12,7 @@ use testplan_runner::execute::{
 };
 use testplan_runner::history::{HEADROOM_BYTES, KEEP_PEAKS};
 use testplan_runner::plan::{BUILTIN_MARKER_ESTIMATES, BUILTIN_MARKER_TIMEOUTS};
+use testplan_runner::platform::containment::{Containment, ContainmentMode};
 use testplan_runner::resources::{
     DEFAULT_PER_TEST_ESTIMATE, GpuChoice, MemoryWatch, Probe, Resources, SampleSource, default_jobs,
     describe, format_size, format_size_compact,
@@ -47,11 +48,21 @@ fn report(resources: &Resources, env_build_jobs: Option<&str>, budget_given: boo
     }
     out.push_str(&format!("  {}\n", gpu_phases(resources)));
     out.push_str(&format!("  {}\n", live_memory(resources)));
+    out.push_str(&format!("  containment: {}\n", containment(resources)));
     out.push_str("\nDefaults for `cargo testplan run`\n");
     for line in defaults(resources, env_build_jobs, budget_given) {
         out.push_str(&format!("  {line}\n"));
     }
     out
+}
+
+/// The containment a run would get: a run group is created and removed again, so this is
+/// a real check that the cgroup is writable.
+fn containment(resources: &Resources) -> String {
+    match Containment::setup(ContainmentMode::Auto, &resources.memory) {
+        Ok(containment) => containment.describe(),
+        Err(why) => format!("none ({why})"),
+    }
 }
 
 fn gpu_phases(resources: &Resources) -> String {

@@ -1,5 +1,7 @@
-//! Cancellation: Ctrl-C (SIGINT) and SIGTERM set a flag the executor polls, so it can stop
-//! starting tests, kill the running ones' process groups and still report what ran.
+//! Cancellation: Ctrl-C (SIGINT), SIGTERM, SIGHUP (terminal closed, SSH dropped) and SIGQUIT
+//! (Ctrl-\) set a flag the executor polls, so it can stop starting tests, kill the running
+//! ones' process groups (and cgroups) and still write every report. Test processes die
+//! with the runner if it is killed outright (SIGKILL): see [`crate::platform::contain`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,11 +18,13 @@ impl CancelToken {
         Self::default()
     }
 
-    /// A token raised when the process receives SIGINT or SIGTERM. The signals no longer
-    /// kill the runner; the caller is responsible for exiting with 130 afterwards.
+    /// A token raised when the process receives SIGINT, SIGTERM, SIGHUP or SIGQUIT. The
+    /// signals no longer kill the runner (nor, for SIGQUIT, dump core); the caller is
+    /// responsible for exiting with 130 afterwards.
     pub fn from_signals() -> std::io::Result<Self> {
         let token = Self::new();
-        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
             signal_hook::flag::register(signal, Arc::clone(&token.flag))?;
         }
         Ok(token)

@@ -182,6 +182,8 @@ pub struct ExecuteOptions {
     pub memory: MemoryOptions,
     /// Times a failed test is run again (`--retries`); one that then passes is flaky.
     pub retries: u32,
+    /// A cgroup per job, when the run has one ([`crate::platform::containment`]).
+    pub containment: Option<std::sync::Arc<crate::platform::containment::Containment>>,
     /// A running test is reported slow (`Event::TestSlow`) after this long, and at each
     /// multiple; `None`: never.
     pub slow_after: Option<Duration>,

@@ -6,6 +6,8 @@
 
 use std::io;
 
+pub mod containment;
+
 /// How a child process ended, with its resource usage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExitInfo {
@@ -109,6 +111,65 @@ pub fn kill_group(pgid: i32, signal: i32) -> io::Result<()> {
     }
     let err = io::Error::last_os_error();
     if err.raw_os_error() == Some(libc::ESRCH) { Ok(()) } else { Err(err) }
+}
+
+/// Sends `signal` to one process (best effort: a process that is gone is fine).
+pub fn kill_pid(pid: i32, signal: i32) {
+    if pid <= 1 {
+        return;
+    }
+    // SAFETY: `kill` has no memory-safety preconditions; pid 0, 1 and negative ids (groups,
+    // every process) were refused above.
+    let _ = unsafe { libc::kill(pid, signal) };
+}
+
+/// Whether process `pid` exists (zombies included).
+pub fn pid_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks existence and permission; no memory is involved.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Makes the process `command` starts join the cgroup whose `cgroup.procs` is `procs`
+/// before it runs anything (between fork and exec), and die with SIGKILL when the runner
+/// dies (`PR_SET_PDEATHSIG`), so a SIGKILLed runner leaves no test running. Joining
+/// fails the spawn: a test must not run outside its group.
+pub fn contain(command: &mut std::process::Command, procs: Option<std::ffi::CString>) {
+    use std::os::unix::process::CommandExt;
+    let setup = move || {
+        #[cfg(target_os = "linux")]
+        // SAFETY: `prctl(PR_SET_PDEATHSIG)` is a plain system call on the calling (child)
+        // process, async-signal-safe and touching no memory of the parent.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+        }
+        if let Some(procs) = &procs {
+            join_cgroup(procs)?;
+        }
+        Ok(())
+    };
+    // SAFETY: the closure makes only async-signal-safe system calls (prctl, open, write,
+    // close) on memory prepared before the fork (the CString), and allocates nothing.
+    unsafe { command.pre_exec(setup) };
+}
+
+/// Writes `0` ("the writing process") to a cgroup's `cgroup.procs`.
+fn join_cgroup(procs: &std::ffi::CStr) -> io::Result<()> {
+    // SAFETY: `procs` is a valid NUL-terminated path; `open`, `write` and `close` are
+    // async-signal-safe system calls on a descriptor this function owns.
+    unsafe {
+        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+        let err = io::Error::last_os_error();
+        libc::close(fd);
+        if written != 1 {
+            return Err(err);
+        }
+    }
+    Ok(())
 }
 
 /// Makes the process `command` starts run at a lower CPU priority: nice value `nice`

@@ -22,7 +22,7 @@
 //! memory every ~50 ms for the scheduler), [`tree_rss`] and [`TreeRssScanner`] (the RSS of a
 //! test's process group) and [`describe`] (human lines for `cargo testplan doctor`).
 
-mod cgroup;
+pub(crate) mod cgroup;
 mod cpu;
 mod describe;
 #[cfg(test)]

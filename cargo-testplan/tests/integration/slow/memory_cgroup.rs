@@ -52,6 +52,11 @@ impl MemCgroup {
         Ok(cgroup)
     }
 
+    /// Its directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn write(&self, file: &str, value: &str) -> Result<(), String> {
         let path = self.path.join(file);
         std::fs::write(&path, value).map_err(|e| format!("cannot write {value} to {}: {e}", path.display()))

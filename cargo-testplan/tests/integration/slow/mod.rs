@@ -5,6 +5,7 @@ mod batches;
 mod cargo_side;
 mod config_errors;
 mod configured;
+mod containment;
 mod custom_harnesses;
 mod env;
 mod equality;

@@ -1,5 +1,6 @@
-//! Starting one job's process: its own process group, stdin from `/dev/null`, stdout and
-//! stderr merged into one pipe. Two threads serve it and report to the scheduler through a
+//! Starting one job's process: its own process group (and its own cgroup, when the run has
+//! containment: [`crate::platform::containment`]), death with the runner
+//! (`PR_SET_PDEATHSIG`), stdin from `/dev/null`, stdout and stderr merged into one pipe. Two threads serve it and report to the scheduler through a
 //! channel: an output reader (bounded capture, plus libtest result parsing for batches)
 //! and a waiter that reaps the process with `wait4` to learn its peak RSS.
 
@@ -157,13 +158,15 @@ pub(crate) fn own_peak_rss() -> Option<u64> {
 pub(crate) const BACKGROUND_NICE: i32 = 10;
 
 /// Starts `spec` for `job`; the helper threads report on `tx`. A `background` job runs at
-/// nice [`BACKGROUND_NICE`].
+/// nice [`BACKGROUND_NICE`]; with `cgroup` (its group's `cgroup.procs`) it joins that group
+/// before it runs anything.
 pub(crate) fn start(
     job: JobId,
     spec: &CommandSpec,
     capture: Capture,
     tx: &Sender<Msg>,
     background: bool,
+    cgroup: Option<std::ffi::CString>,
 ) -> std::io::Result<Started> {
     let (reader, writer) = std::io::pipe()?;
     let capture = Arc::new(Mutex::new(capture));
@@ -185,6 +188,7 @@ pub(crate) fn start(
     if background {
         platform::lower_priority(&mut command, BACKGROUND_NICE);
     }
+    platform::contain(&mut command, cgroup);
     let child = command.spawn()?;
     let at = Instant::now();
     // Read after the spawn returned, so after the exec: the runner's peak then is at least

@@ -47,6 +47,7 @@ use super::resolve::{self, KillReason};
 use crate::cancel::CancelToken;
 use crate::events::{Event, StopReason, TestResult, TestStatus};
 use crate::model::TestIdx;
+use crate::platform::containment::JobGroup;
 use crate::platform::{self, ExitInfo, SIGKILL, SIGTERM};
 
 /// Longest wait for a message, so cancellation is noticed promptly.
@@ -108,6 +109,10 @@ struct Running {
     batch: Option<BatchProgress>,
     /// The test last reported slow, and how many thresholds it has passed.
     slow: Option<(TestIdx, u32)>,
+    /// Its cgroup, with containment.
+    cgroup: Option<JobGroup>,
+    /// The cgroup's peak memory, read when the process ended.
+    cgroup_peak: Option<u64>,
 }
 
 impl Running {
@@ -140,6 +145,8 @@ impl Running {
             leaked: false,
             batch,
             slow: None,
+            cgroup: None,
+            cgroup_peak: None,
         }
     }
 
@@ -231,6 +238,10 @@ impl Running {
     /// runner's own peak (the test stayed below it: see [`process::own_peak_rss`]), the
     /// largest tree RSS seen is the better figure, if the test lived long enough to be seen.
     fn peak_rss(&self, exit: &Result<ExitInfo, String>) -> Option<u64> {
+        // A cgroup charges exactly what the job's processes used, children included.
+        if let Some(peak) = self.cgroup_peak {
+            return Some(peak);
+        }
         let sampled = (self.rss.peak > 0).then_some(self.rss.peak);
         match exit {
             Ok(exit) if self.rss_floor.is_some_and(|floor| exit.max_rss <= floor) => {
@@ -543,35 +554,53 @@ impl<'r, 's> Scheduler<'r, 's> {
                 self.emit.started_in(lane, test);
             }
         }
-        let started = match &job.command {
-            Ok(spec) => process::start(job.id, spec, self.capture_for(&job), &self.tx, grant.background)
-                .map_err(|e| format!("could not start `{}`: {e}", spec.program)),
-            Err(why) => Err(why.clone()),
+        let limit = self.job_limit(&job);
+        let cgroup = self.job_cgroup(&job, limit);
+        let started = match (&job.command, &cgroup) {
+            (Ok(spec), Ok(group)) => {
+                let procs = group.as_ref().map(|g| g.procs_path().clone());
+                process::start(job.id, spec, self.capture_for(&job), &self.tx, grant.background, procs)
+                    .map_err(|e| format!("could not start `{}`: {e}", spec.program))
+            }
+            (Err(why), _) | (_, Err(why)) => Err(String::clone(why)),
         };
         match started {
             Ok(started) => {
-                let memory = &self.opts.memory;
-                let limit = match job.kind {
-                    JobKind::Single { .. } => {
-                        memory::effective_limit(job.memory_limit, memory.budget, memory.default_limit)
-                    }
-                    // A batch past the default limit is stopped and its running test re-run
-                    // alone, where its own limit judges it.
-                    JobKind::Batch { doctest: false, .. } => {
-                        memory::effective_limit(None, memory.budget, memory.default_limit)
-                    }
-                    JobKind::Batch { doctest: true, .. } => None,
-                };
                 let lane = &mut self.lanes[lane];
                 lane.running += 1;
                 lane.first_start.get_or_insert(started.at);
-                self.running.insert(job.id, Running::new(job, started, grant, limit));
+                let mut running = Running::new(job, started, grant, limit);
+                running.cgroup = cgroup.ok().flatten();
+                self.running.insert(running.job.id, running);
             }
             Err(why) => {
                 self.admission.release(grant);
                 self.fail_to_start(&job, &why);
             }
         }
+    }
+
+    /// The memory limit a job runs under (the memory guard's, and its cgroup's).
+    fn job_limit(&self, job: &Job) -> Option<u64> {
+        let memory = &self.opts.memory;
+        match job.kind {
+            JobKind::Single { .. } => {
+                memory::effective_limit(job.memory_limit, memory.budget, memory.default_limit)
+            }
+            // A batch past the default limit is stopped and its running test re-run alone,
+            // where its own limit judges it.
+            JobKind::Batch { doctest: false, .. } => {
+                memory::effective_limit(None, memory.budget, memory.default_limit)
+            }
+            JobKind::Batch { doctest: true, .. } => None,
+        }
+    }
+
+    /// A cgroup for `job` when the run has containment (an error fails the job's start: a
+    /// test must not run uncontained where containment was promised).
+    fn job_cgroup(&self, job: &Job, limit: Option<u64>) -> Result<Option<JobGroup>, String> {
+        let Some(containment) = &self.opts.containment else { return Ok(None) };
+        containment.job_group(job.id.0, limit).map_err(|e| format!("could not create the job's cgroup: {e}"))
     }
 
     fn capture_for(&self, job: &Job) -> Capture {
@@ -633,6 +662,30 @@ impl<'r, 's> Scheduler<'r, 's> {
     fn on_exit(&mut self, job: JobId, exit: Result<ExitInfo, String>, at: Instant) {
         let Some(running) = self.running.get_mut(&job) else { return };
         running.exit = Some((exit, at));
+        if let Some(group) = &running.cgroup {
+            let report = group.report();
+            running.cgroup_peak = report.peak;
+            if report.oom_kills > 0 && running.kill.is_none() {
+                // The kernel stopped it: at its own limit a memory failure (a batch's running
+                // test then runs alone, judged by its own limit); below it an enclosing group
+                // ran out — memory pressure, so it runs again alone.
+                let reason = match (report.own_limit_hit(), report.limit) {
+                    (true, Some(limit)) => {
+                        KillReason::MemoryLimit { peak: report.peak.unwrap_or(limit), limit }
+                    }
+                    _ => KillReason::MemoryPressure {
+                        used: report.peak.unwrap_or(0),
+                        limit: report.limit.unwrap_or(0),
+                    },
+                };
+                running.kill = Some(Kill { reason, escalate_at: at, escalated: true });
+            }
+            if group.kill_all() > 0 {
+                // Processes that left the process group (setsid daemons, setpgid children)
+                // outlived it: killed, and reported as a leak.
+                running.leaked |= running.kill.is_none();
+            }
+        }
         if platform::group_alive(running.pgid) {
             // Processes the test started outlived it. They must not outlive the run, and
             // they may hold the output pipe open. Only a test the runner did not already
@@ -807,7 +860,10 @@ impl<'r, 's> Scheduler<'r, 's> {
         let done: Vec<JobId> =
             self.running.iter().filter(|(_, r)| r.is_complete(now)).map(|(id, _)| *id).collect();
         for id in done {
-            if let Some(running) = self.running.remove(&id) {
+            if let Some(mut running) = self.running.remove(&id) {
+                let cgroup = running.cgroup.take();
+                // Removed after the job is settled: its figures were read at exit.
+                let _remove = RemoveOnDrop(cgroup);
                 self.admission.release(running.grant);
                 let lane = running.job.lane;
                 self.lanes[lane].running -= 1;
@@ -839,6 +895,17 @@ impl<'r, 's> Scheduler<'r, 's> {
                 let _ = platform::kill_group(pgid, SIGKILL);
             }
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Removes a job's cgroup when dropped (after its job is settled, on every path).
+struct RemoveOnDrop(Option<JobGroup>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(group) = self.0.take() {
+            group.remove();
         }
     }
 }

@@ -115,6 +115,12 @@ impl MemoryInfo {
         MemoryInfo { total, available, cgroup, limit, usable, usable_from }
     }
 
+    /// What the machine (or the runner's cgroup) can hand out now, by the formula of the
+    /// module docs, whatever budget the user gave (`usable` may be that budget).
+    pub fn machine_usable(&self) -> Option<u64> {
+        usable(self.total, self.available, self.cgroup.as_ref()).0
+    }
+
     /// The binding cgroup limit, if any.
     pub fn cgroup_limit(&self) -> Option<u64> {
         self.cgroup.as_ref().and_then(|c| c.limit)
