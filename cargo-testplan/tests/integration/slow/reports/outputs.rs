@@ -360,23 +360,16 @@ fn a_history_lock_of_a_dead_run_is_taken_over_and_a_live_one_named() {
     let mut child = cmd.spawn().expect("spawn run");
     let stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let waiting = format!("held by pid {} (another cargo-testplan run?)", std::process::id());
-    let mut lines = Vec::new();
-    let mut seen_waiting_while_running = false;
-    for line in stderr.lines() {
-        let line = line.expect("read stderr");
-        if line.contains(&waiting) {
-            // The run is still waiting: it has not exited.
-            seen_waiting_while_running = child.try_wait().expect("try_wait").is_none();
-        }
-        lines.push(line);
-    }
+    let gave_up = "warning: could not save the test history: gave up after 3s waiting for the lock";
+    // Read as the run writes: the waiting line comes while it waits, the give-up after.
+    let lines: Vec<String> = stderr.lines().map(|line| line.expect("read stderr")).collect();
     let status = child.wait().expect("wait run");
     drop(held);
     let text = lines.join("\n");
-    assert!(seen_waiting_while_running, "no {waiting:?} while the run waited:\n{text}");
-    assert!(
-        text.contains("warning: could not save the test history: gave up after 3s waiting for the lock"),
-        "{text}"
-    );
+    let position = |needle: &str| lines.iter().position(|line| line.contains(needle));
+    match (position(&waiting), position(gave_up)) {
+        (Some(w), Some(g)) if w < g => {}
+        found => panic!("expected {waiting:?}, then {gave_up:?}; found at {found:?}:\n{text}"),
+    }
     assert_eq!(status.code(), Some(0), "the history is not an output: {text}");
 }
