@@ -1,6 +1,7 @@
 //! Check 4 of the walking-skeleton issue: crashes are named, hung tests end at the timeout
 //! without leaving processes behind, build errors exit 101 with the compiler's message, and
-//! Ctrl-C stops the run cleanly (exit 130, no test process left, summary still printed).
+//! Ctrl-C stops the run cleanly (exit 130, no test process left, summary still printed,
+//! the tests it stopped reported `interrupted`).
 
 use std::io::Read;
 use std::path::Path;
@@ -164,7 +165,14 @@ fn sigint_mid_run_exits_130_leaves_no_test_process_and_prints_the_summary() {
     assert!(survivors.is_empty(), "processes left behind: {survivors:#?}\n{stdout}\n{stderr}");
     assert_eq!(status.code(), Some(130), "{stdout}\n{stderr}");
     assert!(is_summary_line(last_line(&stdout)), "summary is the last line of stdout:\n{stdout}\n{stderr}");
-    assert_eq!(RunReport::load(&report_path).stopped.as_deref(), Some("interrupted"), "{stdout}\n{stderr}");
+    // Both hung tests were running: interrupted (not "not run"), and the final line says so.
+    assert_eq!(last_line(&stdout), "0 passed, 0 failed, 0 skipped, 2 interrupted", "{stdout}\n{stderr}");
+    let report = RunReport::load(&report_path);
+    assert_eq!(report.stopped.as_deref(), Some("interrupted"), "{stdout}\n{stderr}");
+    for name in ["hang_forever", "hang_child_never_exits"] {
+        assert_eq!(find(&report, "faults::hang", name).status, "interrupted", "{stdout}\n{stderr}");
+    }
+    assert!(stdout.contains("INTERRUPTED faults::hang hang_forever"), "listed at the end:\n{stdout}");
 }
 
 fn read_all(pipe: &mut impl Read) -> String {

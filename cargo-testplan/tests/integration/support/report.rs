@@ -25,7 +25,7 @@ pub struct ReportTest {
     pub binary_id: String,
     /// Test name.
     pub name: String,
-    /// `passed`, `failed`, `crashed`, `timed-out`, `skipped`, `not-run`.
+    /// `passed`, `failed`, `crashed`, `timed-out`, `skipped`, `not-run`, `interrupted`.
     pub status: String,
     /// Signal name, for `crashed`.
     #[serde(default)]

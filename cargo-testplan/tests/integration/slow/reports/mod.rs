@@ -9,3 +9,4 @@ mod outputs;
 mod redact;
 mod shards;
 mod terminal;
+mod untrusted;
