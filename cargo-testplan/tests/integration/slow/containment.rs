@@ -108,6 +108,11 @@ fn escaped_daemons_and_children_are_killed_and_reported_as_leaks() {
     }
 }
 
+/// The `sleep MARKER` processes running now.
+fn sleeping_children(marker: &str) -> usize {
+    processes_with_marker(marker).into_iter().filter(|(_, cmd)| cmd.starts_with("sleep ")).count()
+}
+
 /// The faults fixture's test whose child never exits, started in the background with every
 /// report requested; returns the runner and the paths of its reports.
 struct HungRun {
@@ -132,13 +137,13 @@ fn start_hung_run(fixture: &Fixture, marker: &str, extra: &[&str]) -> HungRun {
         .stderr(Stdio::null());
     let child = cmd.spawn().expect("start cargo-testplan");
     let flag = started.join("hang_child_never_exits");
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + Duration::from_secs(300);
     while !flag.exists() {
         assert!(Instant::now() < deadline, "the hanging test never started");
         std::thread::sleep(Duration::from_millis(50));
     }
     // The test has started; its `sleep` child (carrying the marker) follows.
-    while processes_with_marker(&format!("sleep {marker}")).is_empty() {
+    while sleeping_children(marker) == 0 {
         assert!(Instant::now() < deadline, "the test's child never started");
         std::thread::sleep(Duration::from_millis(20));
     }
