@@ -32,6 +32,10 @@ pub struct Cli {
 const ENVIRONMENT_HELP: &str = "\
 Environment:
   CARGO_TESTPLAN_GPU=yes|no|auto   GPU detection, like --gpu (docs/phases.md)
+  CARGO_TESTPLAN_HISTORY_LOCK_WAIT=DURATION
+                                   how long a run waits for another run's lock on the test
+                                   history before it skips updating it (default 10s;
+                                   docs/running.md#the-history-lock)
   CARGO_TESTPLAN_LIST_CACHE=0      list binaries and doctests again instead of using the
                                    listing cache (docs/performance.md)
   CARGO_TESTPLAN_TIMINGS=1         print when each stage of a run ends, and the runner's own CPU
