@@ -5,7 +5,7 @@
 //!   `<target-dir>/testplan/`, `$GITHUB_STEP_SUMMARY`) is never followed;
 //! - a read-only report directory, and a full 64 KiB tmpfs, as one output's destination:
 //!   the other outputs are written, no temporary file is left, and the exit code is 100
-//!   when a test failed (110 when none did);
+//!   when a test failed (110 when none did); the same for `merge -o`;
 //! - `--timeout 0`, `-j 0` and `--memory-limit 100` exit 2 saying what to write instead;
 //! - a history lock held under a dead pid is taken over; one held by a live pid is named
 //!   while the run waits, and given up after `CARGO_TESTPLAN_HISTORY_LOCK_WAIT`.
@@ -237,13 +237,49 @@ fn fill(dir: &Path) {
     let _ = file.sync_all();
 }
 
+/// What is wrong with a run (or merge) whose output under `dir` could not be written.
+struct Expect<'a> {
+    code: i32,
+    /// The outputs that must be written.
+    others: &'a [PathBuf],
+    /// The start of the error line of the failed output.
+    said: String,
+    dir: &'a Path,
+    before: &'a [String],
+}
+
+impl Expect<'_> {
+    fn problems(&self, ran: &Ran) -> Vec<String> {
+        let mut problems = Vec::new();
+        if ran.code != Some(self.code) {
+            problems.push(format!("exit {:?}, expected {}", ran.code, self.code));
+        }
+        for path in self.others {
+            if fs::read(path).map_or(true, |b| b.is_empty()) {
+                problems.push(format!("{} not written", path.display()));
+            }
+        }
+        if !ran.stderr.contains(&self.said) {
+            problems.push(format!("no line starting {:?}", self.said));
+        }
+        let after = tree(self.dir);
+        if after != self.before {
+            problems.push(format!("left in the destination: {after:?} (before: {:?})", self.before));
+        }
+        problems
+    }
+}
+
 /// One output fails (its directory read-only, or its file system full); the others are
 /// written, nothing is left behind, and the exit code says tests failed (100) before it
-/// says an output failed (110).
+/// says an output failed (110). The same for `merge`.
 #[test]
 fn an_output_that_cannot_be_written_leaves_the_others_written() {
     let fixture = Fixture::copy("fixtures/configured");
     let ok = fixture.scratch("ok");
+    let shard = ok.join("shard.json");
+    let ran = run(&mut unit_run(&fixture, true, &["--report-json", arg(&shard)]));
+    assert_eq!(ran.code, Some(100), "{}", ran.all);
     let mut skipped = Vec::new();
     for case in ["read-only", "full"] {
         let dir = fixture.scratch("mounts").join(case);
@@ -264,27 +300,13 @@ fn an_output_that_cannot_be_written_leaves_the_others_written() {
         }
         let before = tree(&dir);
         let failing = dir.join("report.json");
-        for (fail, expected) in [(true, 100), (false, 110)] {
+        for (fail, code) in [(true, 100), (false, 110)] {
             let others = [ok.join(format!("{case}-{fail}.xml")), ok.join(format!("{case}-{fail}.md"))];
             let extra =
                 ["--report-json", arg(&failing), "--junit", arg(&others[0]), "--markdown", arg(&others[1])];
             let ran = run(&mut unit_run(&fixture, fail, &extra));
-            let mut problems = Vec::new();
-            if ran.code != Some(expected) {
-                problems.push(format!("exit {:?}, expected {expected}", ran.code));
-            }
-            for path in &others {
-                if fs::read(path).map_or(true, |b| b.is_empty()) {
-                    problems.push(format!("{} not written", path.display()));
-                }
-            }
             let said = format!("error: could not write the run report to {}: ", failing.display());
-            if !ran.stderr.contains(&said) {
-                problems.push(format!("no line starting {said:?}"));
-            }
-            if tree(&dir) != before {
-                problems.push(format!("left in the destination: {:?} (before: {before:?})", tree(&dir)));
-            }
+            let problems = Expect { code, others: &others, said, dir: &dir, before: &before }.problems(&ran);
             assert!(
                 problems.is_empty(),
                 "{case}, failing test {fail}:\n{}\n{}",
@@ -292,6 +314,14 @@ fn an_output_that_cannot_be_written_leaves_the_others_written() {
                 ran.all
             );
         }
+        let merged = dir.join("merged.json");
+        let others = [ok.join(format!("{case}-merged.xml"))];
+        let mut cmd =
+            fixture.testplan(&["merge", arg(&shard), "-o", arg(&merged), "--junit", arg(&others[0])]);
+        let ran = run(cmd.env_remove("GITHUB_ACTIONS"));
+        let said = format!("error: could not write the merged report to {}: ", merged.display());
+        let problems = Expect { code: 100, others: &others, said, dir: &dir, before: &before }.problems(&ran);
+        assert!(problems.is_empty(), "{case}, merge:\n{}\n{}", problems.join("\n"), ran.all);
     }
     if !skipped.is_empty() {
         println!("cases skipped (printed above): {skipped:?}");
