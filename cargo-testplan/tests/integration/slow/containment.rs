@@ -44,26 +44,36 @@ fn run_groups_in(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Check 1: inside a 2 GiB memory cgroup, with no history and no `--memory-limit`, a test
-/// allocating without bound is stopped by its own cgroup and reported `memory limit
-/// exceeded`; the small tests beside it pass; the enclosing cgroup's OOM-kill counter does
-/// not move; no cgroup of the run is left (check 6).
+/// Check 1 (and 4, 6): inside a 2 GiB memory cgroup, with no history and no
+/// `--memory-limit`, a test allocating 64 MiB chunks in a tight loop, one allocating about
+/// 100 MB/s and one whose four children each allocate are each stopped by their own cgroup
+/// and reported `memory limit exceeded`; the small tests beside them pass, and so does a
+/// test forking 500 sleeping children, whose peak is not over-counted; the enclosing
+/// cgroup's OOM-kill counter does not move; no cgroup of the run is left.
 #[test]
-fn a_runaway_test_is_stopped_by_its_own_cgroup_in_a_2_gib_cgroup() {
+fn runaways_are_stopped_by_their_own_cgroups_in_a_2_gib_cgroup() {
     let cgroup = match MemCgroup::create(2 * GIB) {
         Ok(cgroup) => cgroup,
         Err(why) => return eprintln!("skipped: no memory cgroup for this test: {why}"),
     };
     let fixture = Fixture::copy("fixtures/memory");
     let target = fixture.scratch("target");
-    let mut build = fixture.testplan(&["list", "--test", "grow"]);
+    let mut build = fixture.testplan(&["list", "--test", "runaway"]);
     let (code, text) = run_merged(build.env("CARGO_TARGET_DIR", &target));
     assert_eq!(code, Some(0), "{text}");
 
     let report = fixture.scratch("out").join("report.json");
     let report_arg = report.to_str().expect("utf-8 path");
-    let args =
-        ["run", "--no-fail-fast", "--test", "grow", "--containment", "cgroup", "--report-json", report_arg];
+    let args = [
+        "run",
+        "--no-fail-fast",
+        "--test",
+        "runaway",
+        "--containment",
+        "cgroup",
+        "--report-json",
+        report_arg,
+    ];
     let mut cmd = fixture.testplan(&args);
     cmd.env("CARGO_TARGET_DIR", &target);
     let before = cgroup.oom_kills();
@@ -71,13 +81,47 @@ fn a_runaway_test_is_stopped_by_its_own_cgroup_in_a_2_gib_cgroup() {
     assert_eq!(cgroup.oom_kills() - before, 0, "the enclosing cgroup saw an OOM kill:\n{text}");
     assert_eq!(code, Some(100), "{text}");
     let report = load(&report);
-    let runaway = test(&report, "memhog::grow", "grows_without_bound");
-    assert_eq!(runaway["status"], "memory-exceeded", "{text}");
-    for name in ["small_a", "small_b"] {
-        assert_eq!(test(&report, "memhog::grow", name)["status"], "passed", "{text}");
+    for name in ["tight_loop_of_64_mib_chunks", "about_100_mb_per_second", "four_children_allocate"] {
+        assert_eq!(test(&report, "memhog::runaway", name)["status"], "memory-exceeded", "{name}\n{text}");
     }
-    assert!(text.contains("memory limit exceeded"), "{text}");
+    for name in ["small_c", "small_d", "forks_500_sleeping_children"] {
+        assert_eq!(test(&report, "memhog::runaway", name)["status"], "passed", "{name}\n{text}");
+    }
+    let forks = &test(&report, "memhog::runaway", "forks_500_sleeping_children")["peak_rss_bytes"];
+    assert!(
+        forks.as_u64().is_some_and(|peak| peak < 512 << 20),
+        "500 sleepers over-counted: {forks}\n{text}"
+    );
     assert_eq!(run_groups_in(cgroup.path()), Vec::<PathBuf>::new(), "cgroups left behind:\n{text}");
+}
+
+/// Check 4: the peak of a test holding 100, 200 or 400 MiB is within 2% of it on a cgroup
+/// level (the group's own peak: everything its processes were charged).
+#[test]
+fn cgroup_peaks_are_within_2_percent() {
+    if let Err(why) = MemCgroup::create(GIB) {
+        return eprintln!("skipped: no writable memory cgroup here: {why}");
+    }
+    let fixture = Fixture::copy("fixtures/memory");
+    let report = fixture.scratch("out").join("report.json");
+    let report_arg = report.to_str().expect("utf-8 path");
+    let args = ["run", "--test", "sizes", "--containment", "cgroup", "--report-json", report_arg];
+    let (code, text) = run_merged(&mut fixture.testplan(&args));
+    assert_eq!(code, Some(0), "{text}");
+    let report = load(&report);
+    let mut checked = 0;
+    for test in report["tests"].as_array().expect("tests") {
+        let name = test["name"].as_str().unwrap_or_default();
+        let Some(mib) =
+            name.strip_prefix("touches_").and_then(|n| n.strip_suffix("_mib")?.parse::<f64>().ok())
+        else {
+            continue;
+        };
+        let peak = test["peak_rss_bytes"].as_f64().expect("a peak") / f64::from(1 << 20);
+        assert!((peak - mib).abs() <= mib * 0.02, "{name}: peak {peak:.1} MiB\n{text}");
+        checked += 1;
+    }
+    assert_eq!(checked, 3, "{text}");
 }
 
 /// Check 2: a `setsid` daemon and a `setpgid` child started by passing tests are killed by
@@ -213,4 +257,35 @@ fn a_sigkilled_runners_tests_die_and_the_next_run_cleans_up() {
     assert_eq!(code, Some(0), "{text}");
     let survivors = survivors_after(&marker, GRACE);
     assert!(survivors.is_empty(), "the next run did not clean up: {survivors:#?}\n{text}");
+}
+
+/// Check 5: with containment forced off, the documented fallback: `-v` says so, and a test
+/// past its limit is still stopped — by sampling its process tree's RSS, so its peak is
+/// past the limit rather than at it.
+#[test]
+fn without_containment_sampling_stops_a_test_past_its_limit() {
+    let fixture = Fixture::copy("fixtures/memory");
+    let report = fixture.scratch("out").join("report.json");
+    let report_arg = report.to_str().expect("utf-8 path");
+    let args = [
+        "run",
+        "--no-fail-fast",
+        "--test",
+        "grow",
+        "--memory-limit",
+        "512MiB",
+        "--containment",
+        "none",
+        "-v",
+        "--report-json",
+        report_arg,
+    ];
+    let (code, text) = run_merged(&mut fixture.testplan(&args));
+    assert_eq!(code, Some(100), "{text}");
+    assert!(text.contains("Containment: none: process groups and sampling (--containment none)"), "{text}");
+    let report = load(&report);
+    let grown = test(&report, "memhog::grow", "grows_without_bound");
+    assert_eq!(grown["status"], "memory-exceeded", "{text}");
+    let peak = grown["peak_rss_bytes"].as_u64().expect("a peak");
+    assert!(peak > 512 << 20, "sampling sees it past the limit: {peak}\n{text}");
 }

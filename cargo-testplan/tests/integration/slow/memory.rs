@@ -52,7 +52,8 @@ fn a_test_allocating_without_bound_is_killed_at_its_limit_and_the_others_pass() 
     let grown = test(&report, "grows_without_bound");
     assert_eq!(grown["status"], "memory-exceeded", "{text}");
     let peak = grown["peak_rss_bytes"].as_f64().expect("peak measured");
-    assert!(peak > 512.0 * MIB, "peak {peak} is past the limit\n{text}");
+    // At the limit where a cgroup stopped it (containment), past it where sampling did.
+    assert!(peak >= 512.0 * MIB, "peak {peak} is not at or past the limit\n{text}");
     assert!(peak < 4096.0 * MIB, "killed long before its own 6 GiB stop: {peak}\n{text}");
     assert!(text.contains("memory limit exceeded (peak "), "{text}");
     assert!(text.contains("> limit 512.0 MiB)"), "{text}");
