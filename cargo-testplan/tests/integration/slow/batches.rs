@@ -186,3 +186,11 @@ fn fail_fast_in_a_batched_phase_stops_the_later_phases() {
         assert_eq!(status(&report, binary, name), "not-run", "{name}\n{text}");
     }
 }
+
+/// Custom harnesses that list like libtest (libtest-mimic, libtest2-mimic) share a process
+/// when the batch is their whole binary (one run with `--test-threads 1`): the same
+/// outcomes as `cargo test`, run-time ignores included.
+#[test]
+fn batch_mode_results_equal_cargo_test_on_mimics() {
+    check_equal_in_batch_mode("fixtures/mimics");
+}

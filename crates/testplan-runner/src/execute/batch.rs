@@ -444,7 +444,8 @@ pub(crate) fn parse_result_line(line: &str, is_known: impl Fn(&str) -> bool) -> 
         .filter_map(|(at, sep)| Some((&body[..at], parse_outcome(&body[at + sep.len()..])?)));
     let mut fallback = None;
     for (printed, outcome) in candidates {
-        let bare = strip_mode(printed);
+        // libtest-mimic and libtest2-mimic pad names to a column: `test adds      ... ok`.
+        let bare = strip_mode(printed.trim_end());
         if let Some(name) = [printed, bare].into_iter().find(|name| is_known(name)) {
             return Some(ResultLine { name: name.to_owned(), outcome });
         }
@@ -461,7 +462,7 @@ pub(crate) fn parse_start_line(line: &str, is_known: impl Fn(&str) -> bool) -> O
         let name = &body[..at];
         let rest = body[at + sep.len()..].strip_prefix(' ').unwrap_or(&body[at + sep.len()..]);
         let rest_ok = at + sep.len() == body.len() || body[at + sep.len()..].starts_with(' ');
-        let name = [name, strip_mode(name)].into_iter().find(|n| is_known(n))?;
+        let name = [name, strip_mode(name.trim_end())].into_iter().find(|n| is_known(n))?;
         rest_ok.then_some((name, rest))
     })
 }
@@ -540,6 +541,14 @@ impl LineSplitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padded_names_of_libtest_look_alikes_are_read() {
+        let known = |n: &str| n == "adds";
+        let line = "test adds                 ... ok";
+        assert_eq!(parse_result_line(line, known), result("adds", Outcome::Ok));
+        assert_eq!(parse_start_line("test adds                 ... ", known), Some(("adds", "")));
+    }
 
     #[test]
     fn doctest_batches_key_results_by_the_crate_of_the_doc_tests_line() {

@@ -80,6 +80,9 @@ pub(crate) struct BatchMember {
     pub timeout: Duration,
     /// Its memory estimate.
     pub memory: u64,
+    /// Of a libtest binary (`false`: a custom harness, which gets only the arguments
+    /// `cargo test` would give it).
+    pub libtest: bool,
 }
 
 /// How a job's output and exit status map to test results.
@@ -162,11 +165,10 @@ impl Job {
     pub fn member_alone(&self, pos: usize, id: JobId) -> Option<Job> {
         let JobKind::Batch { members, doctest: false } = &self.kind else { return None };
         let member = members.get(pos)?;
-        let command = self
-            .command
-            .as_ref()
-            .map_err(Clone::clone)
-            .map(|spec| CommandSpec { args: exact_args(&member.name, member.ignored, true), ..spec.clone() });
+        let command = self.command.as_ref().map_err(Clone::clone).map(|spec| CommandSpec {
+            args: exact_args(&member.name, member.ignored, member.libtest),
+            ..spec.clone()
+        });
         Some(Job {
             id,
             tests: vec![*self.tests.get(pos)?],
@@ -183,9 +185,13 @@ impl Job {
     }
 
     /// The members at `positions` of a libtest batch as a batch of their own (used for the
-    /// tests that never started when their batch crashed on another test).
+    /// tests that never started when their batch crashed on another test). `None` for a
+    /// custom harness, which takes one filter only: its members then run one per process.
     pub fn sub_batch(&self, positions: &[usize], id: JobId) -> Option<Job> {
         let JobKind::Batch { members, doctest: false } = &self.kind else { return None };
+        if members.iter().any(|m| !m.libtest) {
+            return None;
+        }
         let picked: Vec<(TestIdx, BatchMember)> =
             positions.iter().filter_map(|&p| Some((*self.tests.get(p)?, members.get(p)?.clone()))).collect();
         let spec = self.command.as_ref().ok()?;
@@ -245,6 +251,7 @@ pub(crate) fn plan_jobs(
             plan.push(Pending::Single { test: p.test, ignored, limits: test_limits });
         }
     }
+    let plan = split_partial_harness_batches(list, plan);
     let chunks = chunk_plan(list, &plan, jobs);
     let mut out = Vec::new();
     for (pending, sizes) in plan.into_iter().zip(chunks) {
@@ -290,12 +297,35 @@ fn is_doctest_binary(binary: &TestBinary) -> bool {
     binary.kind == TargetKind::Doc || binary.list_method == ListMethod::Rustdoc
 }
 
-/// libtest harnesses only: a custom harness may not accept several filters, `--exact` or
-/// `--test-threads`, or may not print libtest's lines, so its tests keep a process each.
+/// Binaries whose tests can share a process: libtest's, and custom harnesses that list
+/// their tests in libtest's format (libtest-mimic, libtest2-mimic, tester) — those run
+/// libtest-like, but may take one filter only, so they share a process only when the batch
+/// is the whole binary ([`split_partial_harness_batches`]).
 fn is_batchable_binary(binary: &TestBinary) -> bool {
-    !binary.custom_harness
-        && matches!(binary.list_method, ListMethod::LibtestJson | ListMethod::LibtestTerse)
+    matches!(binary.list_method, ListMethod::LibtestJson | ListMethod::LibtestTerse)
         && binary.executable.is_some()
+}
+
+/// A custom harness's batch that is not its whole binary becomes one job per test: such a
+/// harness takes one filter only (libtest-mimic's positional filter), so a subset cannot
+/// be named in one process.
+fn split_partial_harness_batches(list: &TestList, plan: Vec<Pending>) -> Vec<Pending> {
+    let mut out = Vec::with_capacity(plan.len());
+    for pending in plan {
+        match pending {
+            Pending::Batch { binary, doctest: false, tests }
+                if list.binaries[binary.0].custom_harness && !is_whole_binary(list, binary, &tests) =>
+            {
+                out.extend(tests.into_iter().map(|(test, ignored, limits)| Pending::Single {
+                    test,
+                    ignored,
+                    limits,
+                }));
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Whether `tests` (distinct tests of `binary`) are exactly what the binary runs without a
@@ -313,6 +343,7 @@ fn member(list: &TestList, test: TestIdx, ignored: bool, limits: TestLimits) -> 
         ignored,
         timeout: limits.timeout,
         memory: limits.memory_estimate,
+        libtest: !list.binary_of(test).custom_harness,
     }
 }
 
@@ -329,7 +360,17 @@ fn chunk_plan(list: &TestList, plan: &[Pending], jobs: usize) -> Vec<Vec<usize>>
         })
         .collect();
     let counts = chunk_counts(&batches, jobs.max(1) * BATCHES_PER_JOB);
-    batches.iter().zip(counts).map(|(&(tests, _), count)| chunk_sizes(tests, count)).collect()
+    let whole = plan.iter().map(|pending| match pending {
+        // A custom harness's batch is its whole binary, in one process (it cannot be cut).
+        Pending::Batch { binary, doctest: false, .. } => list.binaries[binary.0].custom_harness,
+        _ => false,
+    });
+    batches
+        .iter()
+        .zip(counts)
+        .zip(whole)
+        .map(|((&(tests, _), count), whole)| chunk_sizes(tests, if whole { 1 } else { count }))
+        .collect()
 }
 
 /// How many chunks each binary is cut into, given (tests, bytes of names) per binary:
@@ -456,7 +497,14 @@ fn libtest_batch_of(
         args.push("--exact".to_owned());
         args.extend(members.iter().map(|m| m.name.clone()));
     }
-    args.extend(["--test-threads", "1", "--color", "never", "--format", "pretty"].map(str::to_owned));
+    if members.iter().all(|m| m.libtest) {
+        args.extend(["--test-threads", "1", "--color", "never", "--format", "pretty"].map(str::to_owned));
+    } else {
+        // A custom harness: libtest2-mimic rejects `--format` (unstable) and `--color`
+        // may be unknown; `--test-threads 1` is understood by libtest's look-alikes and
+        // makes them print each start before the test runs.
+        args.extend(["--test-threads", "1"].map(str::to_owned));
+    }
     if members.iter().any(|m| m.ignored) {
         args.push("--include-ignored".to_owned());
     }
@@ -498,7 +546,7 @@ fn doc_batch_job(
         .zip(names)
         .map(|(&(test, ignored), name)| {
             let name = doc_member_key(&doc_crate_name(list.binary_of(test)), &name);
-            BatchMember { name, ignored, timeout, memory: 0 }
+            BatchMember { name, ignored, timeout, memory: 0, libtest: true }
         })
         .collect();
     Job {
@@ -729,6 +777,42 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_harness_batches_only_as_its_whole_binary() {
+        let mut list = sample_list();
+        let harness = TestBinary {
+            custom_harness: true,
+            ..binary("p::h", TargetKind::Test, ListMethod::LibtestTerse, Some("/t/h-1"))
+        };
+        list.binaries.push(harness);
+        list.tests.extend([case(3, "one"), case(3, "two")]);
+        let batch =
+            |_: TestIdx| TestLimits { batch: true, ..TestLimits::with_timeout(Duration::from_secs(5)) };
+        let mut doc = || ("cargo".into(), Vec::new());
+        let whole = super::plan_jobs(
+            &list,
+            &[run(5, false), run(6, false)],
+            4,
+            Duration::from_secs(5),
+            &batch,
+            &mut doc,
+        );
+        assert_eq!(whole.len(), 1, "one process for the whole binary: {whole:#?}");
+        assert_eq!(whole[0].command.as_ref().expect("command").args, ["--test-threads", "1"]);
+        let alone = whole[0].member_alone(0, JobId(9)).expect("a member alone");
+        assert_eq!(
+            alone.command.as_ref().expect("command").args,
+            ["--exact", "one"],
+            "no libtest-only flags"
+        );
+        assert!(whole[0].sub_batch(&[0, 1], JobId(10)).is_none(), "a harness takes one filter");
+
+        let part = super::plan_jobs(&list, &[run(6, true)], 4, Duration::from_secs(5), &batch, &mut doc);
+        assert_eq!(part.len(), 1);
+        assert_eq!(part[0].kind, JobKind::Single { filtered: true });
+        assert_eq!(part[0].command.as_ref().expect("command").args, ["--exact", "two", "--include-ignored"]);
+    }
+
+    #[test]
     fn ignored_tests_get_ignored_flag_and_batches_fit_the_job_count() {
         let list = sample_list();
         let planned = [run(2, true), run(1, false), run(3, false)];
@@ -856,7 +940,8 @@ mod tests {
         let mut doc = || ("cargo".into(), Vec::new());
         let jobs = super::plan_jobs(&list, &planned, 1, Duration::from_secs(5), &batch, &mut doc);
 
-        // One job: at least two batches; `x` is opaque and `custom` a custom harness.
+        // One job: at least two batches — `custom`, a custom harness's whole binary, is one
+        // of them (it is never cut); `x` is opaque.
         let summary: Vec<(Vec<usize>, &str)> = jobs
             .iter()
             .map(|j| {
@@ -869,10 +954,11 @@ mod tests {
             .collect();
         assert_eq!(
             summary,
-            [(vec![0, 2], "batch"), (vec![5], "batch"), (vec![4], "single"), (vec![6], "single")]
+            [(vec![0, 2, 5], "batch"), (vec![4], "single"), (vec![6], "batch")]
         );
         let args = &jobs[0].command.as_ref().expect("command").args;
-        let expected = "--exact a b --test-threads 1 --color never --format pretty --include-ignored";
+        // The whole of binary 0 in one chunk: no names needed.
+        let expected = "--test-threads 1 --color never --format pretty --include-ignored";
         assert_eq!(args.join(" "), expected);
         assert_eq!(
             jobs[0].demand,
@@ -894,7 +980,7 @@ mod tests {
         );
         let rest = jobs[0].sub_batch(&[1], JobId(10)).expect("a batch");
         assert_eq!(rest.command.as_ref().expect("command").args[..3], ["--exact", "b", "--test-threads"]);
-        assert!(jobs[2].member_alone(0, JobId(11)).is_none(), "not a batch");
+        assert!(jobs[1].member_alone(0, JobId(11)).is_none(), "not a batch");
     }
 
     #[test]

@@ -319,8 +319,11 @@ impl Scheduler<'_, '_> {
         }
         let attributed = running.batch.as_ref().is_some_and(|b| b.started.iter().any(|&s| s));
         let culprit_known = !ended.isolated.is_empty() || ended.timed_out;
-        if ended.never_started.len() > 1 && attributed && culprit_known {
-            front.extend(job.sub_batch(&ended.never_started, self.fresh_id()));
+        let sub_batch = (ended.never_started.len() > 1 && attributed && culprit_known)
+            .then(|| job.sub_batch(&ended.never_started, self.fresh_id()))
+            .flatten();
+        if let Some(batch) = sub_batch {
+            front.push(batch);
         } else {
             front
                 .extend(ended.never_started.iter().filter_map(|&pos| job.member_alone(pos, self.fresh_id())));
