@@ -100,6 +100,9 @@ pub(crate) enum BatchEvent {
     /// A harness run began (`running N tests`; doctest batches only): rustdoc has compiled
     /// what it compiles up front (merged doctests) and cargo has built what it needed.
     RunBegan,
+    /// `Doc-tests CRATE` (doctest batches): cargo goes on to the next library, whose
+    /// doctests rustdoc compiles before its `running N tests` line.
+    CrateBegan,
 }
 
 /// Where the parser is in libtest's output.
@@ -210,7 +213,7 @@ impl BatchParser {
             self.doc_crate = crate_name.trim().to_owned();
             self.state = State::Summary;
             self.in_failed_list = false;
-            out.push(BatchEvent::RunBegan);
+            out.push(BatchEvent::CrateBegan);
             return;
         }
         if is_running_line(line) {
@@ -747,7 +750,7 @@ error: doctest failed, to rerun pass `--doc`
             .into_iter()
             .filter_map(|e| match e {
                 BatchEvent::Result(r) => Some(r),
-                BatchEvent::Started(_) | BatchEvent::RunBegan => None,
+                BatchEvent::Started(_) | BatchEvent::RunBegan | BatchEvent::CrateBegan => None,
             })
             .collect();
         (results, sections)

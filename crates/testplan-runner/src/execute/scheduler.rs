@@ -85,7 +85,15 @@ struct BatchProgress {
     /// Sequential batches: the test running now, and since when.
     running: Option<(usize, Instant)>,
     last_result: Instant,
+    /// A doctest batch before its (current library's) `running N tests` line: cargo checks
+    /// and rustdoc compiles, so the watchdog allows at least [`DOCTEST_COMPILE_ALLOWANCE`].
+    compiling: bool,
 }
+
+/// The least time a doctest batch may go without output while cargo and rustdoc compile
+/// (a `--timeout` of a few seconds is meant for tests, not for compiling a crate's
+/// doctests on a loaded machine).
+pub(crate) const DOCTEST_COMPILE_ALLOWANCE: Duration = Duration::from_secs(300);
 
 /// A started job.
 #[derive(Debug)]
@@ -126,6 +134,7 @@ impl Running {
                 deferred: HashMap::new(),
                 running: None,
                 last_result: started.at,
+                compiling: *doctest,
             }),
             JobKind::Single { .. } => None,
         };
@@ -180,7 +189,7 @@ impl Running {
             (Some((pos, since)), JobKind::Batch { members, doctest: false }) => {
                 since + members.get(pos).map_or(self.job.timeout, |m| m.timeout)
             }
-            _ => self.last_activity + self.job.timeout,
+            _ => self.last_activity + self.current_timeout(),
         }
     }
 
@@ -191,6 +200,7 @@ impl Running {
             (Some((pos, _)), JobKind::Batch { members, doctest: false }) => {
                 members.get(pos).map_or(self.job.timeout, |m| m.timeout)
             }
+            _ if self.batch.as_ref().is_some_and(|b| b.compiling) => self.job.timeout.max(DOCTEST_COMPILE_ALLOWANCE),
             _ => self.job.timeout,
         }
     }

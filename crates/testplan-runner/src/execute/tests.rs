@@ -595,6 +595,21 @@ fn a_silent_doctest_batch_is_killed_by_its_watchdog() {
     assert_gone(&run, BOOM);
 }
 
+/// The watchdog of a doctest batch gives cargo and rustdoc time to compile: a `--timeout`
+/// shorter than the compile does not kill the batch before its `running N tests` line.
+#[test]
+fn a_doctest_batch_compiling_longer_than_the_timeout_is_not_killed() {
+    let mut fx = Fixture::new();
+    let cargo = doc_fixture(
+        &mut fx,
+        &[ADD],
+        &format!("sleep 1; echo 'running 1 test'; echo 'test {ADD} ... ok'; echo 'test result: ok. 1 passed'"),
+    );
+    let opts = ExecuteOptions { timeout: Duration::from_millis(200), ..options(1) };
+    let run = run_with(&fx, &fx.run_all(), &opts, &CancelToken::new(), Some(cargo), &mut |_, _| {});
+    assert_eq!(run.status(ADD), TestStatus::Passed);
+}
+
 #[test]
 fn a_batch_waits_for_all_the_slots_it_needs() {
     let mut fx = Fixture::new();

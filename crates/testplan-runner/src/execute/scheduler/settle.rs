@@ -386,8 +386,12 @@ pub(super) fn apply_batch_events(
             // A doctest batch's first duration counts from here, not from the process start:
             // cargo's checks and the compile of merged doctests (and, in the background, the
             // wait for the CPU) are not the first doctest's time.
-            BatchEvent::RunBegan if !sequential => batch.last_result = batch.last_result.max(at),
+            BatchEvent::RunBegan if !sequential => {
+                batch.last_result = batch.last_result.max(at);
+                batch.compiling = false;
+            }
             BatchEvent::RunBegan => {}
+            BatchEvent::CrateBegan => batch.compiling = true,
             BatchEvent::Started(name) => {
                 let Some(&pos) = batch.position.get(&name) else { continue };
                 if batch.reported[pos] {
