@@ -112,7 +112,7 @@ fn validator_catches_what_the_schema_forbids() {
             "$.format_version: 2 is not 1",
             "$.tests[0].status: \"exploded\" is not one of [String(\"passed\"), String(\"failed\"), \
              String(\"crashed\"), String(\"timed-out\"), String(\"memory-exceeded\"), String(\"skipped\"), \
-             String(\"not-run\")]",
+             String(\"not-run\"), String(\"interrupted\")]",
             "$.tests[0]: `surprise` is not in the documented schema",
         ]
     );

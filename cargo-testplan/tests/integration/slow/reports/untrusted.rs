@@ -11,6 +11,7 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use quick_junit::{Report, TestCaseStatus};
 use serde_json::Value;
 
+use super::json_schema::{report_schema, validate};
 use crate::support::fixture::{Fixture, run_output};
 
 fn path_arg(path: &Path) -> &str {
@@ -122,6 +123,7 @@ fn hostile_test_text_keeps_every_output_intact() {
     let report: Value = serde_json::from_str(&read(&json)).expect("report is JSON");
     let raw = entry(&report, "tests::prints_hostile_text_and_fails")["output"].as_str().unwrap_or_default();
     assert!(raw.contains("</details>\n<script>alert(1)</script>\n"), "{raw:?}");
+    assert_eq!(validate(&report_schema(), &report), Vec::<String>::new());
 }
 
 #[test]
@@ -154,6 +156,7 @@ fn a_flaky_tests_failed_attempt_is_in_all_three_reports() {
     assert!(stdout[try_line..].contains(said), "the TRY line shows the attempt's output:\n{stdout}");
 
     let report: Value = serde_json::from_str(&read(&json)).expect("report is JSON");
+    assert_eq!(validate(&report_schema(), &report), Vec::<String>::new(), "failed_attempts is documented");
     let test = entry(&report, "fails_once");
     assert_eq!((test["flaky"].as_bool(), test["attempts"].as_u64()), (Some(true), Some(2)), "{test:#}");
     let attempts = test["failed_attempts"].as_array().unwrap_or_else(|| panic!("{test:#}"));
