@@ -102,23 +102,47 @@ pub(crate) fn single_status(
 }
 
 /// The skip reason (`ignored`, `ignored: REASON`) when a one-test process says its test
-/// was ignored: its last result line is `test NAME ... ignored[, REASON]`. That is how a
-/// harness that decides ignores at run time (libtest2-mimic's `cx.ignore()`, which
-/// `--list --ignored` cannot show) reports one; `cargo test` shows it as ignored too.
+/// was ignored. That is how a harness that decides ignores at run time (libtest2-mimic's
+/// `cx.ignore()`, which `--list --ignored` cannot show) reports one; `cargo test` shows it
+/// as ignored too. The harness's summary decides (`test result: ok. 0 passed; 0 failed; 1
+/// ignored`): a test's own output may contain `... ignored` (trycmd prints `Testing
+/// tests/cmd/x.toml ... ignored` per case, right after `test cli_tests ... `). The reason
+/// comes from the last result line that says ignored; without a summary line, that line
+/// alone decides.
 fn ignored_at_run_time(output: &CapturedOutput) -> Option<String> {
-    let last = [&output.head, &output.tail]
+    let lines: Vec<&str> = [&output.head, &output.tail]
         .into_iter()
         .flat_map(|bytes| bytes.split(|&b| b == b'\n'))
-        .filter_map(|line| {
-            let line = std::str::from_utf8(line).ok()?.trim_end_matches('\r');
-            parse_result_line(line, |_| false)
-        })
-        .next_back()?;
-    match last.outcome {
-        Outcome::Ignored(None) => Some("ignored".to_owned()),
-        Outcome::Ignored(Some(reason)) => Some(format!("ignored: {reason}")),
-        _ => None,
+        .filter_map(|line| Some(std::str::from_utf8(line).ok()?.trim_end_matches('\r')))
+        .collect();
+    let summary = lines.iter().rev().find_map(|line| summary_counts(line));
+    let last = lines.iter().filter_map(|line| parse_result_line(line, |_| false)).next_back();
+    let reason = match last.map(|l| l.outcome) {
+        Some(Outcome::Ignored(Some(reason))) => format!("ignored: {reason}"),
+        Some(Outcome::Ignored(None)) => "ignored".to_owned(),
+        _ if summary.is_some() => "ignored".to_owned(),
+        _ => return None,
+    };
+    match summary {
+        Some((passed, ignored)) => (passed == 0 && ignored > 0).then_some(reason),
+        None => Some(reason),
     }
+}
+
+/// `(passed, ignored)` of a libtest-style `test result: ok. 1 passed; 0 failed; 0 ignored; ...`.
+fn summary_counts(line: &str) -> Option<(u64, u64)> {
+    let rest = line.strip_prefix("test result: ")?;
+    let count = |word: &str| {
+        rest.split(';').find_map(|part| {
+            part.trim()
+                .trim_start_matches(|c: char| !c.is_ascii_digit())
+                .strip_suffix(word)?
+                .trim()
+                .parse()
+                .ok()
+        })
+    };
+    Some((count("passed")?, count("ignored")?))
 }
 
 /// The status of a doctest batch member that got no result line, and the note explaining
@@ -325,6 +349,10 @@ mod tests {
                      test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 4 filtered out; finished in 0.00s\n\n";
         let with_reason = "\nrunning 1 test\ntest a ... ignored, needs a GPU\n\ntest result: ok. 0 passed";
         let printed_then_passed = "\nrunning 1 test\ntest a ... test b ... ignored\nok\ntest a ... ok\n";
+        // trycmd: the test's own lines end `... ignored`; the summary says it passed.
+        let trycmd = "\nrunning 1 test\ntest cli_tests ... Testing tests/cmd/schema.toml ... ignored\n\
+                      Testing tests/cmd/basic.toml ... ok 24ms\nok\n\n\
+                      test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n";
         let skipped = |reason: &str| TestStatus::Skipped { reason: reason.to_owned() };
         let passed = ending(exited(Some(0), None), None);
         let cases = [
@@ -332,6 +360,7 @@ mod tests {
             (&passed, true, with_reason, skipped("ignored: needs a GPU")),
             (&passed, true, mimic, TestStatus::Passed),
             (&passed, true, printed_then_passed, TestStatus::Passed),
+            (&passed, true, trycmd, TestStatus::Passed),
             // An opaque binary's output is its own business.
             (&passed, false, libtest2, TestStatus::Passed),
         ];
