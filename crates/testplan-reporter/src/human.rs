@@ -249,7 +249,12 @@ impl<'a> HumanReporter<'a> {
         if failed || interrupted {
             self.failures.push((test, result.status.clone()));
         }
-        let show_line = failed || interrupted || result.is_flaky() || self.verbosity == Verbosity::Verbose;
+        // Leaks show without -v (nextest's LEAK): processes that outlived a passing test.
+        let show_line = failed
+            || interrupted
+            || result.is_flaky()
+            || (result.leaked_processes && self.verbosity != Verbosity::Quiet)
+            || self.verbosity == Verbosity::Verbose;
         if show_line && !matches!(result.status, TestStatus::NotRun { .. }) {
             self.status_line(test, result);
         }

@@ -141,6 +141,10 @@ fn escaped_daemons_and_children_are_killed_and_reported_as_leaks() {
     let survivors = survivors_after(&marker, GRACE);
     assert!(survivors.is_empty(), "processes left behind: {survivors:#?}\n{text}");
     assert_eq!(code, Some(0), "{text}");
+    for name in ["leaves_a_setsid_daemon", "leaves_a_setpgid_child"] {
+        let line = format!("memhog::leak {name} (leaked processes were killed)");
+        assert!(text.contains(&line), "shown without -v: {line}\n{text}");
+    }
     let report = load(&report);
     for name in ["leaves_a_setsid_daemon", "leaves_a_setpgid_child"] {
         let test = test(&report, "memhog::leak", name);
