@@ -25,9 +25,11 @@ pub fn exec(args: ExplainArgs) -> Result<(), AppError> {
     let planned = plan_only(&args.cargo, &args.plan, Some(&filter), args.output.color, None)?;
     let tests = find(&planned.list, &args.name)?;
     let text: Vec<String> = tests.iter().map(|t| explain(&planned, *t)).collect();
+    // Names, ignore reasons and paths are the tests' own text: no escape sequence of theirs acts.
+    let text = testplan_reporter::sanitize::block(&text.join("\n")).into_owned();
     std::io::stdout()
         .lock()
-        .write_all(text.join("\n").as_bytes())
+        .write_all(text.as_bytes())
         .map_err(|source| AppError::WriteOutput { what: "the explanation".to_owned(), source })
 }
 

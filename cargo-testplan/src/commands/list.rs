@@ -71,7 +71,8 @@ fn human(planned: &Planned) -> String {
         }
     }
     out.push_str(&format!("{count} tests in {binaries} binaries\n"));
-    out
+    // Names and ignore reasons are the tests' own text: no escape sequence of theirs acts.
+    testplan_reporter::sanitize::block(&out).into_owned()
 }
 
 /// `  [slow, unit] → slow (ignored: slow)`.

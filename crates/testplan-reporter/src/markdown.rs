@@ -129,11 +129,16 @@ fn failures(report: &RunReport, out: &mut String) {
                 let _ = writeln!(out, "- {title}\n");
             }
         }
+        if i < FAILURES_WITH_OUTPUT {
+            // With `--retries`, its earlier attempts too.
+            failed_attempts(&[test], out);
+        }
     }
     out.push('\n');
 }
 
-/// The output of each failed attempt of these (flaky) tests, collapsed.
+/// The output of each failed attempt of these tests (flaky, or failing after retries),
+/// collapsed.
 fn failed_attempts(tests: &[&TestReport], out: &mut String) {
     let attempts = tests.iter().flat_map(|t| t.failed_attempts.iter().map(move |a| (*t, a)));
     for (test, attempt) in attempts.take(FAILURES_WITH_OUTPUT) {

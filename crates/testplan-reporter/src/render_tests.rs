@@ -310,3 +310,40 @@ fn a_flaky_tests_failed_attempt_is_in_every_report() {
         "{markdown}"
     );
 }
+
+/// A test that failed every attempt: the last is its failure, the earlier ones are
+/// `<rerunFailure>` in JUnit and collapsed blocks under its failure in Markdown.
+#[test]
+fn a_test_failing_after_retries_keeps_its_earlier_attempts() {
+    let mut test = test_report("alpha", "tests::always_fails", ReportStatus::Failed, 0.2);
+    test.exit_code = Some(101);
+    test.attempts = 2;
+    test.output = Some("second attempt: boom\n".to_owned());
+    test.failed_attempts = vec![testplan_schema::AttemptReport {
+        attempt: 1,
+        status: ReportStatus::Crashed,
+        exit_code: None,
+        signal: Some("SIGSEGV".to_owned()),
+        duration_secs: 0.1,
+        output: Some("first attempt: segfault\n".to_owned()),
+    }];
+    let report = report_of(vec![test]);
+
+    let xml = crate::junit::to_junit_string(&report).expect("junit");
+    assert!(
+        xml.contains("<rerunError time=\"0.100\" message=\"attempt 1: crashed (SIGSEGV)\" type=\"crashed\">"),
+        "{xml}"
+    );
+    assert!(xml.contains("first attempt: segfault"), "{xml}");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parse back");
+    match &parsed.test_suites[0].test_cases[0].status {
+        quick_junit::TestCaseStatus::NonSuccess { reruns, .. } => assert_eq!(reruns.runs.len(), 1, "{xml}"),
+        other => panic!("{other:?}"),
+    }
+
+    let markdown = crate::markdown::to_markdown(&report);
+    let last = markdown.find("second attempt: boom").expect("the last attempt's output");
+    let first = markdown.find("first attempt: segfault").expect("the first attempt's output");
+    assert!(last < first, "{markdown}");
+    assert!(markdown.contains("— attempt 1: crashed (SIGSEGV)</summary>"), "{markdown}");
+}
