@@ -10,6 +10,7 @@ use crate::runners::Runner;
 pub const USAGE: &str = "\
 Usage: cargo xtask bench [OPTIONS]
        cargo xtask profile [OPTIONS]
+       cargo xtask diff [OPTIONS] PATH...   (see `cargo xtask diff --help`)
 
 bench: generate workspaces under target/bench/, build each once, then time
 `cargo testplan run`, `cargo test` and `cargo nextest run` (all --no-fail-fast,

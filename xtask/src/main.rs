@@ -4,12 +4,16 @@
 //!   workspaces of several shapes plus a real crate, `cargo testplan run` timed against
 //!   `cargo test` and `cargo nextest run`, and listing time and runner RSS at 10k/50k tests.
 //! - `cargo xtask profile`: where cargo-testplan's time goes on the tiny shape.
+//! - `cargo xtask diff PATH...`: the differential check against `cargo test` on whole
+//!   workspaces (docs/real-crates.md).
 //!
 //! Everything is generated and built under `target/bench/`.
 
 mod bench;
+mod cargo_output;
 mod cli;
 mod context;
+mod diff;
 mod listing;
 mod measure;
 mod profile;
@@ -31,6 +35,9 @@ pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("diff") {
+        return run_diff(&args[1..]);
+    }
     let outcome = match cli::parse(&args) {
         Ok(Cli::Help) => {
             print!("{}", cli::USAGE);
@@ -48,6 +55,27 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_diff(args: &[String]) -> ExitCode {
+    match diff::parse_args(args) {
+        Ok(None) => {
+            print!("{}", diff::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(Some(args)) => match diff::run(&args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Err(message) => {
+            eprintln!("error: {message}\n\n{}", diff::USAGE);
+            ExitCode::from(2)
         }
     }
 }
