@@ -371,7 +371,7 @@ impl<'a> HumanReporter<'a> {
             TestStatus::Passed => String::new(),
             other => format!(" — {}", status_detail(other)),
         };
-        let leak = if result.leaked_processes { " (leaked processes were killed)" } else { "" };
+        let leak = if result.leaked_processes { " (leaked processes)" } else { "" };
         let flaky = if result.is_flaky() {
             format!(" (flaky: passed on attempt {})", result.attempts)
         } else {

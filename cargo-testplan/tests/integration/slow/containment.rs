@@ -141,12 +141,12 @@ fn escaped_daemons_and_children_are_killed_and_reported_as_leaks() {
     let survivors = survivors_after(&marker, GRACE);
     assert!(survivors.is_empty(), "processes left behind: {survivors:#?}\n{text}");
     assert_eq!(code, Some(0), "{text}");
-    for name in ["leaves_a_setsid_daemon", "leaves_a_setpgid_child"] {
-        let line = format!("memhog::leak {name} (leaked processes were killed)");
+    for name in ["leaves_a_setsid_daemon", "leaves_a_setpgid_child", "leaves_a_daemon_holding_the_output"] {
+        let line = format!("memhog::leak {name} (leaked processes)");
         assert!(text.contains(&line), "shown without -v: {line}\n{text}");
     }
     let report = load(&report);
-    for name in ["leaves_a_setsid_daemon", "leaves_a_setpgid_child"] {
+    for name in ["leaves_a_setsid_daemon", "leaves_a_setpgid_child", "leaves_a_daemon_holding_the_output"] {
         let test = test(&report, "memhog::leak", name);
         assert_eq!(
             (test["status"].as_str(), test["leaked_processes"].as_bool()),
@@ -292,4 +292,36 @@ fn without_containment_sampling_stops_a_test_past_its_limit() {
     assert_eq!(grown["status"], "memory-exceeded", "{text}");
     let peak = grown["peak_rss_bytes"].as_u64().expect("a peak");
     assert!(peak > 512 << 20, "sampling sees it past the limit: {peak}\n{text}");
+}
+
+/// Check 5, leaks: without containment, a process that escaped the process group but still
+/// holds the test's output pipe is reported as a leak (it cannot be found to be killed); the
+/// test kills it afterwards.
+#[test]
+fn without_containment_a_daemon_holding_the_output_is_reported() {
+    let fixture = Fixture::copy("fixtures/memory");
+    let marker = unique_marker("1000.");
+    let report = fixture.scratch("out").join("report.json");
+    let report_arg = report.to_str().expect("utf-8 path");
+    let args = [
+        "run",
+        "--test",
+        "leak",
+        "--exact",
+        "leaves_a_daemon_holding_the_output",
+        "--containment",
+        "none",
+        "--report-json",
+        report_arg,
+    ];
+    let mut cmd = fixture.testplan(&args);
+    let (code, text) = run_merged(cmd.env("MEMHOG_SLEEP_SECONDS", &marker));
+    for (pid, _) in processes_with_marker(&marker) {
+        // SAFETY: `kill` has no memory-safety preconditions; the pid was just found by its marker.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    assert_eq!(code, Some(0), "{text}");
+    let report = load(&report);
+    let test = test(&report, "memhog::leak", "leaves_a_daemon_holding_the_output");
+    assert_eq!(test["leaked_processes"].as_bool(), Some(true), "{text}");
 }

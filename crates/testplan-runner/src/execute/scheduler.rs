@@ -874,6 +874,13 @@ impl<'r, 's> Scheduler<'r, 's> {
                 let cgroup = running.cgroup.take();
                 // Removed after the job is settled: its figures were read at exit.
                 let _remove = RemoveOnDrop(cgroup);
+                if !running.output_closed && running.kill.is_none() && _remove.0.is_none() {
+                    // Without a cgroup (which finds every process precisely), a process
+                    // outside the test's group still holding its output pipe a second after
+                    // it ended is a leak the runner cannot kill, but reports (nextest's
+                    // pipe rule, with a longer grace).
+                    running.leaked = true;
+                }
                 self.admission.release(running.grant);
                 let lane = running.job.lane;
                 self.lanes[lane].running -= 1;
