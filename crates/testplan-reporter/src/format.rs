@@ -45,7 +45,9 @@ pub fn status_detail(status: &TestStatus) -> String {
         TestStatus::NotRun { reason } => format!("not run ({})", stop_reason(*reason)),
         TestStatus::Interrupted => "interrupted (killed while running)".to_owned(),
         TestStatus::MemoryExceeded { peak, limit } => {
-            format!("memory limit exceeded (peak {} > limit {})", bytes(*peak), bytes(*limit))
+            // A cgroup stops a test at its limit: its peak is the limit, not past it.
+            let relation = if peak > limit { ">" } else { "at" };
+            format!("memory limit exceeded (peak {} {relation} limit {})", bytes(*peak), bytes(*limit))
         }
         TestStatus::Passed => "passed".to_owned(),
     }
