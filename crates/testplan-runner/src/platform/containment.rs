@@ -441,6 +441,33 @@ mod tests {
         assert!(!report(0, 100 * mib).own_limit_hit(), "no kill");
     }
 
+    /// The v2 set-up in a directory standing in for the runner's cgroup (this project's
+    /// machines have the memory controller on v1 only): the runner moves into
+    /// `testplan-PID/runner`, the controller is enabled below home and the run group, the
+    /// limits are written where the kernel's documentation puts them.
+    #[test]
+    fn v2_groups_write_the_documented_files() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let read = |path: PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+        let run = RunGroup::create_v2(home.path().to_path_buf(), Some(1 << 30)).expect("run group");
+        assert_eq!(run.dir, home.path().join(format!("testplan-{}", std::process::id())));
+        assert_eq!(read(run.dir.join("runner/cgroup.procs")), "0");
+        assert_eq!(read(home.path().join("cgroup.subtree_control")), "+memory");
+        assert_eq!(read(run.dir.join("cgroup.subtree_control")), "+memory");
+        assert_eq!(read(run.dir.join("memory.max")), (1u64 << 30).to_string());
+        let containment = Containment { level: Some(run), why_not: None };
+        let job = containment.job_group(7, Some(2 << 30)).expect("job group").expect("cgroup level");
+        assert_eq!(job.limit(), Some(1 << 30), "capped by the run group");
+        let dir = home.path().join(format!("testplan-{}/job-7", std::process::id()));
+        assert_eq!(read(dir.join("memory.max")), (1u64 << 30).to_string());
+        assert_eq!(job.procs_path().to_str().ok(), dir.join("cgroup.procs").to_str());
+        std::fs::write(dir.join("memory.events"), "oom 1\noom_kill 1\n").expect("write");
+        std::fs::write(dir.join("memory.peak"), format!("{}\n", 1u64 << 30)).expect("write");
+        let report = job.report();
+        assert_eq!((report.oom_kills, report.peak), (1, Some(1 << 30)));
+        assert!(report.own_limit_hit());
+    }
+
     #[test]
     fn flat_keyed_files_are_read() {
         let dir = tempfile::tempdir().expect("temp dir");
