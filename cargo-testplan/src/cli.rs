@@ -199,6 +199,54 @@ pub struct RunArgs {
     /// Reports and summaries.
     #[command(flatten)]
     pub reports: ReportOutputArgs,
+    /// Re-running what failed, stepwise runs, durations.
+    #[command(flatten)]
+    pub daily: DailyArgs,
+}
+
+/// pytest's daily loop (docs/daily-loop.md): what failed last time, stepwise runs, the
+/// slowest tests.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Daily loop")]
+pub struct DailyArgs {
+    /// Run only the tests that failed (or crashed, timed out, exceeded memory) when they
+    /// last ran with this selection; every test when none did.
+    #[arg(long = "lf", visible_alias = "last-failed")]
+    pub last_failed: bool,
+    /// Run the tests that failed last time first (within each phase), then the rest.
+    #[arg(long = "ff", visible_alias = "failed-first")]
+    pub failed_first: bool,
+    /// Stop at the first failure; the next `--sw` run starts at that test, leaving out the
+    /// tests before it.
+    #[arg(long = "sw", visible_alias = "stepwise")]
+    pub stepwise: bool,
+    /// With --sw: also leave out the test the last stepwise run stopped at.
+    #[arg(long, requires = "stepwise")]
+    pub sw_skip: bool,
+    /// Stop starting tests after N failures (1: fail fast; running tests finish).
+    #[arg(long, value_name = "N", value_parser = parse_max_fail, conflicts_with = "no_fail_fast")]
+    pub max_fail: Option<usize>,
+    /// Stop after the first failure: `--max-fail 1`.
+    #[arg(short = 'x', long = "exitfirst", conflicts_with_all = ["max_fail", "no_fail_fast"])]
+    pub exit_first: bool,
+    /// Print the N slowest tests of the run at the end (0: all).
+    #[arg(long, value_name = "N")]
+    pub durations: Option<usize>,
+    /// With --durations: leave out tests faster than this (default 5ms, as pytest).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "durations")]
+    pub durations_min: Option<Duration>,
+}
+
+impl DailyArgs {
+    /// `--max-fail`, `-x`, or none.
+    pub fn max_fail(&self) -> Option<usize> {
+        self.max_fail.or((self.exit_first || self.stepwise).then_some(1))
+    }
+}
+
+/// `--max-fail`: at least one.
+fn parse_max_fail(text: &str) -> Result<usize, String> {
+    positive_count(text, "--max-fail 0 would stop before any test: give 1 or more, or --no-fail-fast")
 }
 
 /// `cargo testplan list`.

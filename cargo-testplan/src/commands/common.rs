@@ -62,6 +62,7 @@ pub fn plan_only(
         default_timeout: DEFAULT_TIMEOUT,
         timeout_override: None,
         isolation_override: None,
+        focus: None,
     };
     let plan = plan::build(&list, &request);
     Ok(Planned { loaded, selection, list, plan })

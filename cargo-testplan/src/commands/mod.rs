@@ -1,6 +1,7 @@
 //! One file per subcommand, each with an `exec` function.
 
 pub mod common;
+pub mod daily;
 pub mod doctor;
 pub mod explain;
 pub mod init;

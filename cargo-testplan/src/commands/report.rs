@@ -105,6 +105,15 @@ pub fn history_key(profile: &str, args: &RunArgs) -> String {
         ("ignored", args.filter.run_ignored.map(|r| format!("{r:?}")).unwrap_or_default()),
         ("p", args.cargo.packages.join(",")),
         ("exclude", args.cargo.exclude.join(",")),
+        ("workspace", flag(args.cargo.workspace)),
+        ("targets", target_selection(&args.cargo)),
+        ("features", args.cargo.features.join(",")),
+        ("all-features", flag(args.cargo.all_features)),
+        ("no-default-features", flag(args.cargo.no_default_features)),
+        ("release", flag(args.cargo.release)),
+        ("cargo-profile", args.cargo.cargo_profile.clone().unwrap_or_default()),
+        ("target", args.cargo.target.clone().unwrap_or_default()),
+        ("manifest", args.cargo.manifest_path.as_ref().map(ToString::to_string).unwrap_or_default()),
     ];
     let given: Vec<String> =
         options.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={v}")).collect();
@@ -113,6 +122,28 @@ pub fn history_key(profile: &str, args: &RunArgs) -> String {
         key.push_str(&format!("+{:08x}", hash as u32));
     }
     key
+}
+
+fn flag(on: bool) -> String {
+    if on { "yes".to_owned() } else { String::new() }
+}
+
+/// `--lib`, `--bins`, `--bin NAME`, `--tests`, `--test NAME`, ... as one key part.
+fn target_selection(cargo: &crate::cli::CargoArgs) -> String {
+    let flags = [
+        ("lib", cargo.lib),
+        ("bins", cargo.bins),
+        ("tests", cargo.tests),
+        ("examples", cargo.examples),
+        ("benches", cargo.benches),
+        ("all-targets", cargo.all_targets),
+        ("doc", cargo.doc),
+    ];
+    let mut parts: Vec<String> =
+        flags.iter().filter(|(_, on)| *on).map(|(name, _)| (*name).to_owned()).collect();
+    parts.extend(cargo.bin.iter().map(|b| format!("bin:{b}")));
+    parts.extend(cargo.test.iter().map(|t| format!("test:{t}")));
+    parts.join(",")
 }
 
 /// Applies `--partition` to the plan (after `plan::build`), printing the fallback warning.
@@ -179,8 +210,9 @@ pub struct RunContext<'a> {
     pub config: &'a Config,
     /// [`profile_name`].
     pub profile: String,
-    /// [`history_key`].
-    pub history_key: String,
+    /// [`history_key`]; `None` for a run narrowed by `--lf` / `--sw`, which is not saved
+    /// as the selection's last run.
+    pub history_key: Option<String>,
     /// Why `jobs` has its value.
     pub jobs_reason: String,
     /// The machine, when probed.
@@ -191,6 +223,8 @@ pub struct RunContext<'a> {
     pub target_dir: &'a Utf8Path,
     /// The command line.
     pub argv: Vec<String>,
+    /// `--durations N` and `--durations-min`.
+    pub durations: Option<(usize, std::time::Duration)>,
 }
 
 /// The reporters of a run: human output with progress on stdout, the report builder, the
@@ -212,6 +246,9 @@ pub fn run_reporter<'a>(
     let mut human = HumanReporter::new(ctx.list, verbosity, color, header(ctx));
     if mode == ProgressMode::Plain {
         human = human.with_plain_progress(PLAIN_PROGRESS_INTERVAL);
+    }
+    if let Some((count, min)) = ctx.durations {
+        human = human.with_durations(count, min);
     }
     let json = JsonReportBuilder::new(ctx.list, ctx.argv.clone())
         .with_plan(ctx.test_plan, &ctx.config.registry)
@@ -283,13 +320,15 @@ fn planned_keys<'a>(list: &'a TestList, test_plan: &TestPlan) -> HashSet<(&'a st
 /// (ignored when unreadable: it is only a convenience).
 /// The baseline a run is compared with, read in the background: parsing the previous
 /// report of a large suite takes milliseconds the build and the listing can hide.
+/// `skip`: compare with nothing (`--no-baseline`, a narrowed run).
 pub fn read_baseline_in_background(
     target_dir: &Utf8Path,
     history_key: &str,
     reports: &ReportOutputArgs,
+    skip: bool,
 ) -> std::thread::JoinHandle<Result<Option<Baseline>, AppError>> {
     let path = history_path(target_dir.as_std_path(), history_key);
-    let (skip, file) = (reports.no_baseline, reports.baseline.clone());
+    let file = reports.baseline.clone();
     std::thread::spawn(move || baseline(skip, file.as_deref(), &path))
 }
 
@@ -352,22 +391,24 @@ pub fn write_run_outputs(
 ) -> OutputFailures {
     let mut failures = OutputFailures::default();
     let target = ctx.target_dir.as_std_path();
-    let history = history_path(target, &ctx.history_key);
+    let history = ctx.history_key.as_deref().map(|key| history_path(target, key));
     // Serialized once, compact (megabytes for large suites; `cargo testplan report --format
     // json` pretty-prints). The two copies under the target dir are one file, hard-linked;
     // `--report-json` gets its own (a user may edit it in place).
     let bytes = serde_json::to_vec(report).map_err(std::io::Error::other);
     crate::timings::mark("report serialized");
-    let mut json_paths = vec![last_run_path(target), history.clone()];
-    json_paths.extend(report_json.map(|p| p.as_std_path().to_path_buf()));
+    let mut copies = vec![last_run_path(target)];
+    copies.extend(history.clone());
     match &bytes {
-        Ok(bytes) => write_copies(&json_paths[..2], bytes, &mut failures),
-        Err(e) => failures.check("the run report", &json_paths[0], Err(std::io::Error::other(e.to_string()))),
+        Ok(bytes) => write_copies(&copies, bytes, &mut failures),
+        Err(e) => failures.check("the run report", &copies[0], Err(std::io::Error::other(e.to_string()))),
     }
-    if let (Some(path), Ok(bytes)) = (json_paths.get(2), &bytes) {
+    if let (Some(path), Ok(bytes)) = (report_json.map(Utf8Path::as_std_path), &bytes) {
         failures.check("the run report", path, files::write_atomically(path, bytes, Durability::Durable));
     }
-    prune_saved_runs(&history_dir(target), &history, KEEP_SAVED_RUNS);
+    if let Some(history) = &history {
+        prune_saved_runs(&history_dir(target), history, KEEP_SAVED_RUNS);
+    }
     crate::timings::mark("report written");
     write_summaries(report, reports.junit.as_deref(), reports.markdown.as_deref(), &mut failures);
     failures
@@ -462,6 +503,21 @@ mod tests {
         assert_eq!(key(&["--profile", "nightly"]), "nightly");
         assert_eq!(key(&["--partition", "hash:1/2"]), "run+hash:1/2");
         assert_eq!(key(&["--no-fail-fast", "-j", "3"]), "run", "options that select nothing keep the key");
+        for narrowing in [
+            &["--test", "extra"][..],
+            &["--lib"],
+            &["--bin", "app"],
+            &["--doc"],
+            &["-F", "gpu"],
+            &["--all-features"],
+            &["--release"],
+            &["--target", "x86_64-unknown-linux-musl"],
+            &["-p", "app"],
+        ] {
+            assert_ne!(key(narrowing), "run", "{narrowing:?} selects other tests: its own key");
+        }
+        assert_ne!(key(&["--test", "a"]), key(&["--test", "b"]));
+        assert_eq!(key(&["--lf", "--ff", "--sw", "--durations", "3"]), "run", "the daily loop keeps the key");
         let (slow, unit) = (key(&["-m", "slow"]), key(&["-m", "unit"]));
         assert!(slow.starts_with("run+") && slow != unit, "{slow} {unit}");
         assert_eq!(profile_name(&Mode::Phase("unit".to_owned()), None), "phase:unit");

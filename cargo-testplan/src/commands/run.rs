@@ -17,10 +17,13 @@ use testplan_runner::platform::containment::Containment;
 use testplan_schema::{ResourcesReport, RunReport};
 
 use crate::cli::{NoTests, RunArgs};
-use crate::commands::report;
+use crate::commands::{daily, report};
 use crate::error::AppError;
 use crate::pipeline::{self, cancel_token};
 use crate::setup::{self, Mode};
+
+/// `--durations` leaves out tests faster than this by default (pytest's 0.005 s).
+const DURATIONS_MIN: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Runs the command.
 pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError> {
@@ -35,8 +38,19 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     crate::timings::mark("loaded metadata and configuration");
     let profile = report::profile_name(&mode, args.plan.profile.as_deref());
     let history_key = report::history_key(&profile, &args);
-    let baseline =
-        report::read_baseline_in_background(&loaded.workspace.target_dir, &history_key, &args.reports);
+    let loop_path = daily::state_path(loaded.workspace.target_dir.as_std_path(), &history_key);
+    let loop_state = daily::load(&loop_path);
+    let (focus, notices) = daily::focus(&args.daily, &loop_state);
+    notices.iter().for_each(|notice| eprintln!("note: {notice}"));
+    let narrowed = daily::narrows(focus.as_ref());
+    // A run narrowed by --lf / --sw is not compared with (nor saved as) a run of its selection.
+    let skip_baseline = args.reports.no_baseline || (narrowed && args.reports.baseline.is_none());
+    let baseline = report::read_baseline_in_background(
+        &loaded.workspace.target_dir,
+        &history_key,
+        &args.reports,
+        skip_baseline,
+    );
     let history = RunMemory::start_loading_history(&loaded.workspace.target_dir);
     let config = &loaded.plan.config;
     let selection = setup::selection(config, &mode, &args.plan, &args.filter)?;
@@ -69,13 +83,15 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         default_timeout: DEFAULT_TIMEOUT,
         timeout_override: args.runner.timeout,
         isolation_override: args.runner.isolation.map(Into::into),
+        focus: focus.as_ref(),
     };
     let mut test_plan = plan::build(&list, &request);
     let partition =
         report::apply_partition(&mut test_plan, &list, &args.partition, &loaded.workspace.target_dir)?;
     crate::timings::mark("planned");
     let jobs_reason = memory.plan(&mut test_plan, &list, args.runner.memory_limit, args.runner.jobs);
-    let fail_fast = !args.runner.no_fail_fast && selection.fail_fast.unwrap_or(true);
+    let max_fail = args.daily.max_fail();
+    let fail_fast = max_fail.is_some() || (!args.runner.no_fail_fast && selection.fail_fast.unwrap_or(true));
     if fail_fast && selection.fail_fast == Some(true) {
         // A profile's `fail-fast = true` stops the run at the first failure, whatever the
         // phases' `on-failure` says.
@@ -89,6 +105,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
     let opts = ExecuteOptions {
         jobs: default_jobs,
         fail_fast,
+        max_fail: max_fail.unwrap_or(1),
         timeout: args.runner.timeout.unwrap_or(DEFAULT_TIMEOUT),
         kill_grace: DEFAULT_KILL_GRACE,
         output_head: DEFAULT_HEAD_BYTES,
@@ -103,7 +120,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         list: &list,
         test_plan: &test_plan,
         config,
-        history_key,
+        history_key: (!narrowed).then_some(history_key),
         profile,
         jobs_reason,
         resources: Some(ResourcesReport {
@@ -116,6 +133,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         partition,
         target_dir: &loaded.workspace.target_dir,
         argv,
+        durations: args.daily.durations.map(|n| (n, args.daily.durations_min.unwrap_or(DURATIONS_MIN))),
     };
     let baseline = baseline.join().unwrap_or(Ok(None))?;
     crate::timings::mark("ready to execute");
@@ -132,6 +150,10 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         });
         let written =
             report::write_run_outputs(&report.0, &ctx, args.runner.report_json.as_deref(), &args.reports);
+        let state = daily::update(loop_state, &report.0, args.daily.stepwise);
+        if let Err(e) = daily::save(&loop_path, &state) {
+            eprintln!("warning: could not save the failed tests for --lf/--sw: {e}");
+        }
         match history.join() {
             Ok(Err(e)) => eprintln!("warning: could not save the test history: {e}"),
             Err(_) => eprintln!("warning: could not save the test history"),

@@ -98,6 +98,7 @@ pub struct HumanReporter<'a> {
     plain_progress: Option<Duration>,
     last_progress: Instant,
     phase: Option<PhaseProgress>,
+    durations: Option<(usize, Duration)>,
 }
 
 impl<'a> HumanReporter<'a> {
@@ -113,7 +114,15 @@ impl<'a> HumanReporter<'a> {
             plain_progress: None,
             last_progress: Instant::now(),
             phase: None,
+            durations: None,
         }
+    }
+
+    /// `--durations N --durations-min MIN`: the `count` slowest tests taking at least `min`
+    /// (all of them for 0), before the final line.
+    pub fn with_durations(mut self, count: usize, min: Duration) -> Self {
+        self.durations = Some((count, min));
+        self
     }
 
     /// Also prints a plain progress line (`unit: 12/40 done, 2 running, 1 failed [30s]`)
@@ -434,6 +443,10 @@ impl<'a> HumanReporter<'a> {
             self.not_in_plan();
             self.failed_list();
         }
+        if let Some((count, min)) = self.durations {
+            let table = durations_block(report, count, min, self.style);
+            self.out.push_str(&table);
+        }
         self.line(&painted_final_line(&report.counts, self.style));
     }
 
@@ -571,6 +584,29 @@ pub fn end_block(report: &RunReport, style: Style) -> String {
     out
 }
 
+/// `--durations`: the `count` slowest tests that ran (0: all) taking at least `min`,
+/// slowest first, as pytest's table: `Slowest 3 tests:` then `  1.503s  binary  name`.
+pub fn durations_block(report: &RunReport, count: usize, min: Duration, style: Style) -> String {
+    let mut ran: Vec<&testplan_schema::TestReport> = report
+        .tests
+        .iter()
+        .filter(|t| t.status == ReportStatus::Passed || t.status.is_failure())
+        .filter(|t| t.duration_secs >= min.as_secs_f64())
+        .collect();
+    ran.sort_by(|a, b| b.duration_secs.total_cmp(&a.duration_secs));
+    if count > 0 {
+        ran.truncate(count);
+    }
+    let mut out = String::new();
+    let what = if ran.len() == 1 { "test" } else { "tests" };
+    let _ = writeln!(out, "{} {} {what}:", style.head("Slowest"), ran.len());
+    for test in ran {
+        let name = test.display_name();
+        let _ = writeln!(out, "  {:>8}  {}", format!("{:.3}s", test.duration_secs), sanitize::inline(&name));
+    }
+    out
+}
+
 /// `N passed, N failed, N skipped`, colored by outcome.
 fn painted_final_line(counts: &ReportCounts, style: Style) -> String {
     let line = final_line_of(counts);
@@ -697,6 +733,26 @@ fn line_of_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_lists_the_slowest_tests_that_ran_above_the_minimum() {
+        use crate::testing::{report_of, test_report};
+        let report = report_of(vec![
+            test_report("b", "quick", ReportStatus::Passed, 0.001),
+            test_report("b", "slowest", ReportStatus::Failed, 3.0),
+            test_report("b", "skipped", ReportStatus::Skipped, 9.0),
+            test_report("b", "middle", ReportStatus::Passed, 1.5),
+            test_report("b", "third", ReportStatus::TimedOut, 0.25),
+        ]);
+        let style = Style { color: false };
+        let table = durations_block(&report, 2, Duration::from_millis(5), style);
+        assert_eq!(table, "    Slowest 2 tests:\n    3.000s  b slowest\n    1.500s  b middle\n");
+        let all = durations_block(&report, 0, Duration::from_millis(5), style);
+        assert_eq!(all.lines().count(), 4, "{all}");
+        assert!(
+            durations_block(&report, 0, Duration::from_secs(2), style).starts_with("    Slowest 1 test:\n")
+        );
+    }
 
     #[test]
     fn final_line_counts_every_failure_kind() {

@@ -166,8 +166,11 @@ impl std::fmt::Debug for LiveMemory {
 pub struct ExecuteOptions {
     /// Tests at once.
     pub jobs: usize,
-    /// Stop starting tests after the first failure.
+    /// Stop starting tests after `max_fail` failures.
     pub fail_fast: bool,
+    /// With `fail_fast`: the failures (of the whole run) after which no more tests start
+    /// (`--max-fail N`; 1 by default). 0 counts as 1.
+    pub max_fail: usize,
     /// Hard timeout per test (for a doctest batch: with no result for this long).
     pub timeout: Duration,
     /// SIGTERM → SIGKILL grace period.
@@ -274,7 +277,8 @@ fn execute_phases_with(
             continue;
         }
         let phase_stats = run_phase(index, phase, &mut sched);
-        if phase_stats.failures() > 0 && opts.fail_fast && !phase.continue_on_failure {
+        let max_failed = sched.emitter().stats().failures() >= opts.max_fail.max(1);
+        if phase_stats.failures() > 0 && max_failed && opts.fail_fast && !phase.continue_on_failure {
             halted = Some((StopReason::FailFast, format!("phase '{}' failed", phase.name)));
             sched.abandon_lanes_from(index + 1);
         }

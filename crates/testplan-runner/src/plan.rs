@@ -98,6 +98,73 @@ pub struct PlanRequest<'a> {
     /// `--isolation`: `process` runs every test in a process of its own; `batch` batches
     /// every phase (tests that need a process of their own still get one).
     pub isolation_override: Option<Isolation>,
+    /// What earlier runs add to the selection and the order (`--lf`, `--ff`, `--sw`).
+    pub focus: Option<&'a Focus>,
+}
+
+/// A test as earlier runs name it: `(binary id, name)`.
+pub type TestKey = (String, String);
+
+/// Selection and order decided from earlier runs, applied while the plan is built:
+///
+/// | option | effect |
+/// |---|---|
+/// | `only` (`--lf`) | tests not in it are deselected |
+/// | `first` (`--ff`) | within each phase, these start before the rest (order kept otherwise) |
+/// | `resume_at` (`--sw`) | tests before it in plan order are deselected; with `skip_resume` (`--sw-skip`) it is too |
+///
+/// A `resume_at` test that is not in the plan any more resumes nothing: every test runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Focus {
+    /// Run only these.
+    pub only: Option<std::collections::HashSet<TestKey>>,
+    /// Start these first.
+    pub first: std::collections::HashSet<TestKey>,
+    /// Start at this test.
+    pub resume_at: Option<TestKey>,
+    /// Leave out `resume_at` itself as well.
+    pub skip_resume: bool,
+}
+
+impl Focus {
+    fn key(list: &TestList, test: TestIdx) -> TestKey {
+        (list.binary_of(test).id.clone(), list.test(test).name.clone())
+    }
+
+    /// Applies the focus to the built phases; returns how many tests it deselected.
+    fn apply(&self, list: &TestList, phases: &mut [PhaseRun]) -> usize {
+        let mut deselected = 0;
+        if let Some(only) = &self.only {
+            for phase in phases.iter_mut() {
+                let before = phase.planned.len();
+                phase.planned.retain(|p| only.contains(&Self::key(list, p.test)));
+                deselected += before - phase.planned.len();
+            }
+        }
+        deselected += self.resume(list, phases);
+        if !self.first.is_empty() {
+            for phase in phases.iter_mut() {
+                // A stable sort: failed tests first, each group in its planned order.
+                phase.planned.sort_by_key(|p| !self.first.contains(&Self::key(list, p.test)));
+            }
+        }
+        deselected
+    }
+
+    /// `--sw`: deselects the tests planned before `resume_at` (and it, with `skip_resume`).
+    fn resume(&self, list: &TestList, phases: &mut [PhaseRun]) -> usize {
+        let Some(at) = &self.resume_at else { return 0 };
+        let position = phases.iter().flat_map(|p| &p.planned).position(|p| Self::key(list, p.test) == *at);
+        let Some(position) = position else { return 0 };
+        let mut drop = position + usize::from(self.skip_resume);
+        let dropped = drop;
+        for phase in phases.iter_mut() {
+            let here = drop.min(phase.planned.len());
+            phase.planned.drain(..here);
+            drop -= here;
+        }
+        dropped
+    }
 }
 
 /// The plan of one run.
@@ -187,6 +254,9 @@ pub fn build(list: &TestList, req: &PlanRequest<'_>) -> TestPlan {
         place(&mut plan, req, TestIdx(i), decision, reason);
     }
     plan.decisions = decisions;
+    if let Some(focus) = req.focus {
+        plan.deselected += focus.apply(list, &mut plan.phases);
+    }
     plan
 }
 

@@ -7,6 +7,7 @@ mod config_errors;
 mod configured;
 mod containment;
 mod custom_harnesses;
+mod daily;
 mod env;
 mod equality;
 mod explain;

@@ -33,6 +33,9 @@ pub struct ReportTest {
     /// Exit code, for `failed`.
     #[serde(default)]
     pub exit_code: Option<i32>,
+    /// Its phase, in a phased run.
+    #[serde(default)]
+    pub phase: Option<String>,
 }
 
 impl RunReport {

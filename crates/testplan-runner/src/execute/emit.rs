@@ -122,6 +122,12 @@ impl<'s> Emitter<'s> {
         self.finished.contains(&test)
     }
 
+    /// Failures sent and held (of phases running ahead): what `--max-fail` counts.
+    pub fn failures_seen(&self) -> usize {
+        let failing = |held: &Held| matches!(held, Held::Finished(_, result) if result.status.is_failure());
+        self.stats.failures() + self.held.values().flatten().filter(|h| failing(h)).count()
+    }
+
     /// The totals so far.
     pub fn stats(&self) -> &RunStats {
         &self.stats

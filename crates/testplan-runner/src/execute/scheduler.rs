@@ -200,7 +200,9 @@ impl Running {
             (Some((pos, _)), JobKind::Batch { members, doctest: false }) => {
                 members.get(pos).map_or(self.job.timeout, |m| m.timeout)
             }
-            _ if self.batch.as_ref().is_some_and(|b| b.compiling) => self.job.timeout.max(DOCTEST_COMPILE_ALLOWANCE),
+            _ if self.batch.as_ref().is_some_and(|b| b.compiling) => {
+                self.job.timeout.max(DOCTEST_COMPILE_ALLOWANCE)
+            }
             _ => self.job.timeout,
         }
     }
@@ -847,7 +849,7 @@ impl<'r, 's> Scheduler<'r, 's> {
     }
 
     fn on_failure(&mut self, lane: usize) {
-        if self.opts.fail_fast {
+        if self.opts.fail_fast && self.emit.failures_seen() >= self.opts.max_fail.max(1) {
             self.stop(lane, StopReason::FailFast);
         }
     }

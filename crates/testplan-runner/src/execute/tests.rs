@@ -120,6 +120,7 @@ fn options(jobs: usize) -> ExecuteOptions {
         containment: None,
         jobs,
         fail_fast: false,
+        max_fail: 1,
         timeout: Duration::from_secs(30),
         kill_grace: Duration::from_millis(200),
         output_head: 1024,
@@ -396,6 +397,20 @@ fn fail_fast_starts_nothing_after_the_first_failure() {
 }
 
 #[test]
+fn max_fail_starts_nothing_after_the_nth_failure() {
+    let mut fx = Fixture::new();
+    let cases = [("a", "exit 101"), ("b", "exit 0"), ("c", "exit 101"), ("d", "exit 0"), ("e", "exit 101")];
+    fx.libtest_binary("bin", &cases);
+    let opts = ExecuteOptions { fail_fast: true, max_fail: 2, ..options(1) };
+    let run = run(&fx, &fx.run_all(), &opts);
+    assert_eq!(run.started(), ["a", "b", "c"]);
+    for name in ["d", "e"] {
+        assert_eq!(run.status(name), TestStatus::NotRun { reason: StopReason::FailFast });
+    }
+    assert_eq!(run.stopped(), Some(StopReason::FailFast));
+}
+
+#[test]
 fn fail_fast_lets_running_tests_finish() {
     let mut fx = Fixture::new();
     let go = fx.path().join("failure-seen");
@@ -603,7 +618,9 @@ fn a_doctest_batch_compiling_longer_than_the_timeout_is_not_killed() {
     let cargo = doc_fixture(
         &mut fx,
         &[ADD],
-        &format!("sleep 1; echo 'running 1 test'; echo 'test {ADD} ... ok'; echo 'test result: ok. 1 passed'"),
+        &format!(
+            "sleep 1; echo 'running 1 test'; echo 'test {ADD} ... ok'; echo 'test result: ok. 1 passed'"
+        ),
     );
     let opts = ExecuteOptions { timeout: Duration::from_millis(200), ..options(1) };
     let run = run_with(&fx, &fx.run_all(), &opts, &CancelToken::new(), Some(cargo), &mut |_, _| {});

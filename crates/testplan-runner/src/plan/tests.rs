@@ -82,8 +82,60 @@ fn plan_isolated(
         default_timeout: Duration::from_secs(300),
         timeout_override: timeout,
         isolation_override: isolation,
+        focus: None,
     };
     build(&list(), &request)
+}
+
+/// The names each phase runs, in order, with `focus`.
+fn focused(focus: &Focus) -> Vec<(String, Vec<String>)> {
+    let config = config("");
+    let selection = Selection::from_profile(&config.plan, config.profile("run").expect("run profile"));
+    let gpu = GpuStatus { available: false, description: "none".into() };
+    let names = TestFilter::default();
+    let request = PlanRequest {
+        config: &config,
+        selection: &selection,
+        names: &names,
+        gpu: &gpu,
+        default_jobs: 3,
+        jobs_override: None,
+        default_timeout: Duration::from_secs(300),
+        timeout_override: None,
+        isolation_override: None,
+        focus: Some(focus),
+    };
+    let list = list();
+    let plan = build(&list, &request);
+    let phase_names = |p: &PhaseRun| p.planned.iter().map(|t| list.test(t.test).name.clone()).collect();
+    plan.phases.iter().filter(|p| !p.planned.is_empty()).map(|p| (p.name.clone(), phase_names(p))).collect()
+}
+
+fn keys(names: &[(&str, &str)]) -> std::collections::HashSet<TestKey> {
+    names.iter().map(|(b, n)| ((*b).to_owned(), (*n).to_owned())).collect()
+}
+
+fn in_phase(name: &str, tests: &[&str]) -> (String, Vec<String>) {
+    (name.to_owned(), tests.iter().map(|t| (*t).to_owned()).collect())
+}
+
+#[test]
+fn focus_selects_orders_and_resumes_within_the_plan() {
+    let all = focused(&Focus::default());
+    assert_eq!(all[0], in_phase("unit", &["a", "b", "serial::alone"]));
+    let only = Focus { only: Some(keys(&[("p", "b"), ("p::it", "it")])), ..Focus::default() };
+    assert_eq!(focused(&only), [in_phase("unit", &["b"]), in_phase("integration", &["it"])]);
+    let first = Focus { first: keys(&[("p", "serial::alone"), ("p", "b")]), ..Focus::default() };
+    assert_eq!(
+        focused(&first)[0],
+        in_phase("unit", &["b", "serial::alone", "a"]),
+        "failed first, order kept"
+    );
+    let resume = Focus { resume_at: Some(("p".into(), "serial::alone".into())), ..Focus::default() };
+    assert_eq!(focused(&resume)[0], in_phase("unit", &["serial::alone"]));
+    assert_eq!(focused(&Focus { skip_resume: true, ..resume })[0], in_phase("integration", &["it"]));
+    let gone = Focus { resume_at: Some(("p".into(), "removed".into())), ..Focus::default() };
+    assert_eq!(focused(&gone), all, "a resume point no longer planned resumes nothing");
 }
 
 fn limits_of(plan: &TestPlan, name: &str) -> TestLimits {
@@ -381,6 +433,7 @@ fn run_ignored_all_runs_every_test_of_a_listing_custom_harness_as_ignored() {
             default_timeout: Duration::from_secs(300),
             timeout_override: None,
             isolation_override: None,
+            focus: None,
         };
         let plan = build(&list, &request);
         let mut planned: Vec<(String, Action)> = plan
