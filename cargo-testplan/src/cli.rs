@@ -204,6 +204,77 @@ pub struct RunArgs {
     pub daily: DailyArgs,
 }
 
+impl RunArgs {
+    /// Takes libtest's options given after `--` (`cargo testplan run -- --nocapture`, as
+    /// with `cargo test`) out of the name filters and gives them their meaning here:
+    ///
+    /// | after `--` | means |
+    /// |---|---|
+    /// | `--nocapture` | `--no-capture` |
+    /// | `--test-threads N`, `--test-threads=N` | `-j N` |
+    /// | `--include-ignored` | `--run-ignored all` |
+    /// | `--ignored` | `--run-ignored only` |
+    /// | `--exact` | `--exact` |
+    /// | `--skip NAME`, `--skip=NAME` | `--skip NAME` |
+    ///
+    /// Anything else starting with `-` is an error naming the option to use instead (a
+    /// filter never starts with `-`: it used to become one and select nothing).
+    pub fn take_libtest_args(&mut self) -> Result<(), String> {
+        let words = std::mem::take(&mut self.filter.filters);
+        let mut words = words.into_iter();
+        while let Some(word) = words.next() {
+            if !word.starts_with('-') {
+                self.filter.filters.push(word);
+                continue;
+            }
+            let (flag, inline) = match word.split_once('=') {
+                Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+                None => (word.clone(), None),
+            };
+            let mut value = |what: &str| {
+                inline.clone().or_else(|| words.next()).ok_or_else(|| format!("`-- {flag}` needs {what}"))
+            };
+            match flag.as_str() {
+                "--nocapture" | "--no-capture" => self.runner.no_capture = true,
+                "--test-threads" => {
+                    let threads = value("a number")?;
+                    self.runner.jobs = Some(parse_jobs(&threads).map_err(|e| format!("`-- {flag}`: {e}"))?);
+                }
+                "--include-ignored" => self.filter.run_ignored = Some(RunIgnoredArg::All),
+                "--ignored" => self.filter.run_ignored = Some(RunIgnoredArg::Only),
+                "--exact" => self.filter.exact = true,
+                "--skip" => {
+                    let name = value("a name")?;
+                    self.filter.skip.push(name);
+                }
+                _ => return Err(libtest_flag_error(&flag)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The message for a libtest option after `--` that cargo-testplan does not take there.
+fn libtest_flag_error(flag: &str) -> String {
+    let instead = match flag {
+        "--show-output" => "passing tests' output is not kept: use --no-capture to see it as tests run",
+        "--list" => "use `cargo testplan list`",
+        "-q" | "--quiet" => "use -q before `--`",
+        "--color" => "use --color before `--`",
+        "--format" | "-Z" | "--report-time" | "--ensure-time" => {
+            "cargo-testplan reads libtest's output itself: see --report-json, --junit and --durations"
+        }
+        "--shuffle" | "--shuffle-seed" => "tests start in plan order (see --ff)",
+        "--bench" | "--test" => "use --benches / --tests before `--` to choose targets",
+        "--force-run-in-process" => "tests run in processes of their own or in batches (see --isolation)",
+        _ => {
+            "options after `--` that cargo-testplan understands: --nocapture, --test-threads N, \
+              --include-ignored, --ignored, --exact, --skip NAME"
+        }
+    };
+    format!("`-- {flag}` is not a cargo-testplan option: {instead}")
+}
+
 /// pytest's daily loop (docs/daily-loop.md): what failed last time, stepwise runs, the
 /// slowest tests.
 #[derive(Debug, Args, Default)]
@@ -463,6 +534,11 @@ pub struct RunnerArgs {
     /// Run every test even after failures (default: stop starting tests after the first).
     #[arg(long)]
     pub no_fail_fast: bool,
+    /// Show tests' output as they run instead of capturing it: one test at a time, each in a
+    /// process of its own (doctests stay captured: rustdoc runs them in batches). Also
+    /// `-- --nocapture`.
+    #[arg(long, visible_alias = "nocapture")]
+    pub no_capture: bool,
     /// Hard timeout per test: the test's process group gets SIGTERM, then SIGKILL.
     /// Units: ms, s, m, h (a bare number is seconds). Overrides the phases' timeouts.
     /// Default: the phase's, else 300s. Zero is rejected.
@@ -847,6 +923,47 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(parse_duration(text), expected, "{text}");
+        }
+    }
+
+    fn run_args(args: &[&str]) -> Result<RunArgs, String> {
+        let argv = ["cargo-testplan", "run"].iter().chain(args).copied();
+        let Command::Run(mut run) = Cli::try_parse_from(argv).expect("parses").command else {
+            panic!("not run");
+        };
+        run.take_libtest_args().map(|()| run)
+    }
+
+    #[test]
+    fn libtest_options_after_the_separator_get_their_meaning() {
+        let run = run_args(&["parse", "--", "--nocapture", "--test-threads=3", "--exact", "--skip", "slow"])
+            .expect("accepted");
+        assert_eq!(run.filter.filters, ["parse"]);
+        assert!(run.runner.no_capture && run.filter.exact);
+        assert_eq!((run.runner.jobs, run.filter.skip.as_slice()), (Some(3), &["slow".to_owned()][..]));
+        let run = run_args(&["--", "--test-threads", "1", "--include-ignored"]).expect("accepted");
+        assert_eq!((run.runner.jobs, run.filter.run_ignored), (Some(1), Some(RunIgnoredArg::All)));
+        assert_eq!(
+            run_args(&["--", "--ignored"]).expect("accepted").filter.run_ignored,
+            Some(RunIgnoredArg::Only)
+        );
+        let cases = [
+            (
+                &["--", "--show-output"][..],
+                "`-- --show-output` is not a cargo-testplan option: passing tests' output is not kept: use --no-capture to see it as tests run",
+            ),
+            (
+                &["--", "--frobnicate"],
+                "`-- --frobnicate` is not a cargo-testplan option: options after `--` that cargo-testplan understands: --nocapture, --test-threads N, --include-ignored, --ignored, --exact, --skip NAME",
+            ),
+            (&["--", "--test-threads"], "`-- --test-threads` needs a number"),
+            (
+                &["--", "--test-threads=0"],
+                "`-- --test-threads`: -j 0 would run nothing: give 1 or more, or leave -j out for the default",
+            ),
+        ];
+        for (args, message) in cases {
+            assert_eq!(run_args(args).map(|_| ()), Err(message.to_owned()), "{args:?}");
         }
     }
 

@@ -26,7 +26,15 @@ use crate::setup::{self, Mode};
 const DURATIONS_MIN: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Runs the command.
-pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError> {
+pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppError> {
+    args.take_libtest_args().map_err(AppError::Usage)?;
+    if args.runner.no_capture {
+        // Output straight to the terminal: one test at a time, each in a process of its own
+        // (a batch's output is read for its results), no progress bar drawn over it.
+        args.runner.jobs = Some(1);
+        args.runner.isolation = Some(crate::cli::IsolationArg::Process);
+        args.reports.no_progress = true;
+    }
     let cancel = cancel_token()?;
     let mut cargo_opts = args.cargo.to_options(args.output.color);
     let env_build_jobs = std::env::var("CARGO_BUILD_JOBS").ok();
@@ -106,6 +114,7 @@ pub fn exec(mode: Mode, args: RunArgs, argv: Vec<String>) -> Result<(), AppError
         jobs: default_jobs,
         fail_fast,
         max_fail: max_fail.unwrap_or(1),
+        no_capture: args.runner.no_capture,
         timeout: args.runner.timeout.unwrap_or(DEFAULT_TIMEOUT),
         kill_grace: DEFAULT_KILL_GRACE,
         output_head: DEFAULT_HEAD_BYTES,

@@ -573,7 +573,8 @@ pub fn end_block(report: &RunReport, style: Style) -> String {
         text.push_str(&format!(", {} deselected", report.deselected.total()));
     }
     let _ = writeln!(out, "      {:<width$}  {text}", "total");
-    if let Some(diff) = &report.baseline {
+    // Nothing changed: nothing to say (the Markdown and JSON report still record the diff).
+    if let Some(diff) = report.baseline.as_ref().filter(|d| !d.is_empty()) {
         let head = style.head("Changes");
         let source = sanitize::inline(&diff.source);
         let _ = writeln!(out, "{head} since {source}: {}", crate::baseline::headline(diff));
@@ -733,6 +734,23 @@ fn line_of_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unchanged_run_prints_no_changes_line() {
+        use crate::testing::{report_of, test_report};
+        let mut report = report_of(vec![test_report("b", "t", ReportStatus::Passed, 0.1)]);
+        let style = Style { color: false };
+        report.baseline = Some(testplan_schema::BaselineDiff::default());
+        assert!(!end_block(&report, style).contains("Changes"), "{}", end_block(&report, style));
+        let mut diff = testplan_schema::BaselineDiff::default();
+        diff.added.push(testplan_schema::TestRef { binary_id: "b".into(), name: "t".into(), phase: None });
+        report.baseline = Some(diff);
+        assert!(
+            end_block(&report, style).contains("Changes since : 1 added"),
+            "{}",
+            end_block(&report, style)
+        );
+    }
 
     #[test]
     fn durations_lists_the_slowest_tests_that_ran_above_the_minimum() {

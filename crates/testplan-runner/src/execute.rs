@@ -171,6 +171,9 @@ pub struct ExecuteOptions {
     /// With `fail_fast`: the failures (of the whole run) after which no more tests start
     /// (`--max-fail N`; 1 by default). 0 counts as 1.
     pub max_fail: usize,
+    /// `--no-capture`: single-test processes write to the runner's stdout and stderr as they
+    /// run, uncaptured (batches stay captured: their results are read from their output).
+    pub no_capture: bool,
     /// Hard timeout per test (for a doctest batch: with no result for this long).
     pub timeout: Duration,
     /// SIGTERM → SIGKILL grace period.

@@ -2,6 +2,7 @@
 //! shared target dir) and runs `cargo test` and/or `cargo testplan` on it.
 
 mod batches;
+mod capture;
 mod cargo_side;
 mod config_errors;
 mod configured;

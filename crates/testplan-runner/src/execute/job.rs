@@ -952,10 +952,7 @@ mod tests {
                 (j.tests.iter().map(|t| t.0).collect(), kind)
             })
             .collect();
-        assert_eq!(
-            summary,
-            [(vec![0, 2, 5], "batch"), (vec![4], "single"), (vec![6], "batch")]
-        );
+        assert_eq!(summary, [(vec![0, 2, 5], "batch"), (vec![4], "single"), (vec![6], "batch")]);
         let args = &jobs[0].command.as_ref().expect("command").args;
         // The whole of binary 0 in one chunk: no names needed.
         let expected = "--test-threads 1 --color never --format pretty --include-ignored";

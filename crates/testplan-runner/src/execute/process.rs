@@ -159,13 +159,14 @@ pub(crate) const BACKGROUND_NICE: i32 = 10;
 
 /// Starts `spec` for `job`; the helper threads report on `tx`. A `background` job runs at
 /// nice [`BACKGROUND_NICE`]; with `cgroup` (its group's `cgroup.procs`) it joins that group
-/// before it runs anything.
+/// before it runs anything. With `inherit` (`--no-capture`) its output goes to the runner's
+/// own stdout and stderr, uncaptured.
 pub(crate) fn start(
     job: JobId,
     spec: &CommandSpec,
     capture: Capture,
     tx: &Sender<Msg>,
-    background: bool,
+    (background, inherit): (bool, bool),
     cgroup: Option<std::ffi::CString>,
 ) -> std::io::Result<Started> {
     let (reader, writer) = std::io::pipe()?;
@@ -181,10 +182,15 @@ pub(crate) fn start(
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(writer.try_clone()?)
-        .stderr(writer)
         // Its own group, so a timeout or Ctrl-C can stop the test with everything it spawned.
         .process_group(0);
+    if inherit {
+        // The reader sees end of file at once: nothing is captured.
+        command.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+        drop(writer);
+    } else {
+        command.stdout(writer.try_clone()?).stderr(writer);
+    }
     if background {
         platform::lower_priority(&mut command, BACKGROUND_NICE);
     }

@@ -571,7 +571,10 @@ impl<'r, 's> Scheduler<'r, 's> {
         let started = match (&job.command, &cgroup) {
             (Ok(spec), Ok(group)) => {
                 let procs = group.as_ref().map(|g| g.procs_path().clone());
-                process::start(job.id, spec, self.capture_for(&job), &self.tx, grant.background, procs)
+                // Batches keep their output: their results are read from it.
+                let inherit = self.opts.no_capture && matches!(job.kind, JobKind::Single { .. });
+                let modes = (grant.background, inherit);
+                process::start(job.id, spec, self.capture_for(&job), &self.tx, modes, procs)
                     .map_err(|e| format!("could not start `{}`: {e}", spec.program))
             }
             (Err(why), _) | (_, Err(why)) => Err(String::clone(why)),

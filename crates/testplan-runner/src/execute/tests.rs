@@ -121,6 +121,7 @@ fn options(jobs: usize) -> ExecuteOptions {
         jobs,
         fail_fast: false,
         max_fail: 1,
+        no_capture: false,
         timeout: Duration::from_secs(30),
         kill_grace: Duration::from_millis(200),
         output_head: 1024,
