@@ -194,7 +194,8 @@ impl<'a> HumanReporter<'a> {
             r => format!(" ({r})"),
         };
         let head = self.style.head("Starting");
-        self.line(&format!("{head} {tests} tests in {binaries} binaries{filtered}; jobs {jobs}{reason}"));
+        let (tests, binaries) = (tests_count(tests), count_of(binaries, "binary", "binaries"));
+        self.line(&format!("{head} {tests} in {binaries}{filtered}; jobs {jobs}{reason}"));
     }
 
     fn phase_started(&mut self, name: &str, tests: usize, jobs: usize) {
@@ -212,16 +213,17 @@ impl<'a> HumanReporter<'a> {
             return;
         }
         let head = self.style.head("Phase");
-        self.line(&format!("{head} {name}: {tests} tests, jobs {jobs}"));
+        self.line(&format!("{head} {name}: {}, jobs {jobs}", tests_count(tests)));
     }
 
     fn phase_skipped(&mut self, name: &str, tests: usize, reason: &str) {
-        if self.verbosity == Verbosity::Quiet {
+        // An empty phase is named once, at the end (`not in this run`), outside -v.
+        if self.verbosity == Verbosity::Quiet || (tests == 0 && self.verbosity != Verbosity::Verbose) {
             return;
         }
         let head = self.style.paint(YELLOW, &format!("{:>11}", "Skipped"));
         let reason = sanitize::inline(reason);
-        self.line(&format!("{head} phase {name} ({tests} tests): {reason}"));
+        self.line(&format!("{head} phase {name} ({}): {reason}", tests_count(tests)));
     }
 
     fn phase_finished(&mut self, name: &str, stats: &RunStats, duration: Duration, report: &RunReport) {
@@ -232,7 +234,8 @@ impl<'a> HumanReporter<'a> {
         let head = self.style.head("Finished");
         self.line(&format!("{head} {name} [{:>8}]: {}", secs(duration), final_line(stats)));
         if let Some(phase) = report.phases.iter().rev().find(|p| p.name == name) {
-            let block = phase_block(&summary::phase_summary(report, phase), self.style);
+            let compact = self.verbosity != Verbosity::Verbose;
+            let block = phase_block_of(&summary::phase_summary(report, phase), self.style, compact);
             self.out.push_str(&block);
         }
     }
@@ -428,7 +431,7 @@ impl<'a> HumanReporter<'a> {
         if self.verbosity != Verbosity::Quiet {
             self.line("------------");
             let ran = stats.total - stats.skipped - stats.not_run - stats.interrupted;
-            let mut parts = vec![format!("{ran} tests run")];
+            let mut parts = vec![format!("{} run", tests_count(ran))];
             if stats.interrupted > 0 {
                 parts.push(format!("{} interrupted", stats.interrupted));
             }
@@ -438,7 +441,7 @@ impl<'a> HumanReporter<'a> {
             }
             let head = self.style.head("Summary");
             self.line(&format!("{head} [{:>8}] {}", secs(duration), parts.join(", ")));
-            let rest = end_block(report, self.style);
+            let rest = end_block_of(report, self.style, self.verbosity != Verbosity::Verbose);
             self.out.push_str(&rest);
             self.not_in_plan();
             self.failed_list();
@@ -485,6 +488,13 @@ impl<'a> HumanReporter<'a> {
 /// The block printed after a phase: results by status, skip reasons, per-binary counts,
 /// slowest tests, largest peak RSS, time-budget findings and changes.
 pub fn phase_block(summary: &Summary<'_>, style: Style) -> String {
+    phase_block_of(summary, style, false)
+}
+
+/// [`phase_block`]; `compact` (outside `-v`) leaves out the counts, binaries, slowest and
+/// peak RSS of a phase of at most [`SMALL_PHASE`] tests.
+pub fn phase_block_of(summary: &Summary<'_>, style: Style, compact: bool) -> String {
+    let small = compact && summary.counts.total <= SMALL_PHASE;
     let mut out = String::new();
     let mut section = |label: &str, lines: Vec<String>| {
         for (i, line) in lines.iter().enumerate() {
@@ -496,7 +506,9 @@ pub fn phase_block(summary: &Summary<'_>, style: Style) -> String {
     if summary.deselected_by_partition > 0 {
         results.push_str(&format!("; {} in other shards", summary.deselected_by_partition));
     }
-    section("Results:", vec![results]);
+    if !small {
+        section("Results:", vec![results]);
+    }
     if !summary.skip_reasons.is_empty() {
         let reasons = summary.skip_reasons.iter().map(|(r, n)| format!("{n} × {}", sanitize::inline(r)));
         section("Skipped:", reasons.collect());
@@ -506,12 +518,14 @@ pub fn phase_block(summary: &Summary<'_>, style: Style) -> String {
         .iter()
         .map(|b| format!("{} ({}): {}", sanitize::inline(&b.binary_id), b.kind, counts_text(&b.counts)))
         .collect();
-    section("Binaries:", binaries);
-    if !summary.slowest.is_empty() {
+    if !small {
+        section("Binaries:", binaries);
+    }
+    if !summary.slowest.is_empty() && !small {
         let lines = summary.slowest.iter().map(|t| format!("{:>9}  {}", secs_f64(t.duration_secs), shown(t)));
         section("Slowest:", lines.collect());
     }
-    if !summary.largest.is_empty() {
+    if !summary.largest.is_empty() && !small {
         let lines = summary
             .largest
             .iter()
@@ -551,15 +565,24 @@ fn change_lines(diff: &testplan_schema::BaselineDiff, style: Style) -> Vec<Strin
 /// The end of a run: the table of all phases, a total line, and the changes against the
 /// baseline.
 pub fn end_block(report: &RunReport, style: Style) -> String {
+    end_block_of(report, style, false)
+}
+
+/// [`end_block`]; `compact` (outside `-v`) folds the phases without tests into one `not in
+/// this run` line, and leaves out the row of a phase that ran alone (the total says it).
+pub fn end_block_of(report: &RunReport, style: Style, compact: bool) -> String {
     let mut out = String::new();
     let width = report.phases.iter().map(|p| p.name.len()).max().unwrap_or(0).max("total".len());
-    for phase in &report.phases {
+    let (empty, rows): (Vec<_>, Vec<_>) = report.phases.iter().partition(|p| compact && is_empty_phase(p));
+    let rows =
+        if compact && rows.len() == 1 && rows[0].status != PhaseStatus::Skipped { Vec::new() } else { rows };
+    for phase in rows {
         let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
         let text = match phase.status {
             PhaseStatus::Skipped => {
                 format!(
-                    "{} tests skipped: {}",
-                    counts.total,
+                    "{} skipped: {}",
+                    tests_count(counts.total),
                     sanitize::inline(phase.reason.as_deref().unwrap_or(""))
                 )
             }
@@ -573,8 +596,13 @@ pub fn end_block(report: &RunReport, style: Style) -> String {
         text.push_str(&format!(", {} deselected", report.deselected.total()));
     }
     let _ = writeln!(out, "      {:<width$}  {text}", "total");
-    // Nothing changed: nothing to say (the Markdown and JSON report still record the diff).
-    if let Some(diff) = report.baseline.as_ref().filter(|d| !d.is_empty()) {
+    if !empty.is_empty() {
+        let names: Vec<&str> = empty.iter().map(|p| p.name.as_str()).collect();
+        let _ = writeln!(out, "      not in this run: {} (no tests)", names.join(", "));
+    }
+    // Nothing changed: nothing to say outside -v (the Markdown and JSON report still record
+    // the diff).
+    if let Some(diff) = report.baseline.as_ref().filter(|d| !(compact && d.is_empty())) {
         let head = style.head("Changes");
         let source = sanitize::inline(&diff.source);
         let _ = writeln!(out, "{head} since {source}: {}", crate::baseline::headline(diff));
@@ -583,6 +611,26 @@ pub fn end_block(report: &RunReport, style: Style) -> String {
         }
     }
     out
+}
+
+/// `1 test`, `2 tests`; `1 binary`, `2 binaries`.
+pub fn count_of(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `N test(s)`.
+fn tests_count(n: usize) -> String {
+    count_of(n, "test", "tests")
+}
+
+/// A phase of at most this many tests gets no Results, Binaries, Slowest and Peak RSS lines
+/// outside `-v`: its Finished line says it all.
+pub const SMALL_PHASE: usize = 3;
+
+/// Whether a skipped phase had no tests at all: outside `-v` it is folded into one
+/// `not in this run` line instead of a line (and a table row) of its own.
+fn is_empty_phase(phase: &testplan_schema::PhaseReport) -> bool {
+    phase.status == PhaseStatus::Skipped && phase.counts.total == 0
 }
 
 /// `--durations`: the `count` slowest tests that ran (0: all) taking at least `min`,
@@ -620,18 +668,22 @@ pub fn render_report(report: &RunReport, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} {} tests{}; jobs {}{}",
+        "{} {}{}; jobs {}{}",
         style.head("Report"),
-        report.tests.len(),
+        tests_count(report.tests.len()),
         report.profile.as_ref().map(|p| format!(" (profile {p})")).unwrap_or_default(),
         report.jobs,
         report.jobs_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
     );
     for phase in &report.phases {
+        if is_empty_phase(phase) {
+            continue;
+        }
         if phase.status == PhaseStatus::Skipped {
             let head = style.paint(YELLOW, &format!("{:>11}", "Skipped"));
             let reason = sanitize::inline(phase.reason.as_deref().unwrap_or(""));
-            let _ = writeln!(out, "{head} phase {} ({} tests): {reason}", phase.name, phase.counts.total);
+            let tests = tests_count(phase.counts.total);
+            let _ = writeln!(out, "{head} phase {} ({tests}): {reason}", phase.name);
             continue;
         }
         let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
@@ -643,13 +695,13 @@ pub fn render_report(report: &RunReport, style: Style) -> String {
             secs_f64(phase.duration_secs),
             final_line_of(&counts)
         );
-        out.push_str(&phase_block(&summary::phase_summary(report, phase), style));
+        out.push_str(&phase_block_of(&summary::phase_summary(report, phase), style, true));
     }
     let _ = writeln!(out, "------------");
     let head = style.head("Summary");
     let ran = report.tests.iter().filter(|t| t.status.ran()).count();
-    let _ = writeln!(out, "{head} [{:>8}] {ran} tests run", secs_f64(report.duration_secs));
-    out.push_str(&end_block(report, style));
+    let _ = writeln!(out, "{head} [{:>8}] {} run", secs_f64(report.duration_secs), tests_count(ran));
+    out.push_str(&end_block_of(report, style, true));
     for test in report.tests.iter().filter(|t| t.is_failure() || t.status == ReportStatus::Interrupted) {
         let label = match test.status {
             ReportStatus::Interrupted => style.paint(YELLOW, "INTERRUPTED"),
@@ -741,7 +793,8 @@ mod tests {
         let mut report = report_of(vec![test_report("b", "t", ReportStatus::Passed, 0.1)]);
         let style = Style { color: false };
         report.baseline = Some(testplan_schema::BaselineDiff::default());
-        assert!(!end_block(&report, style).contains("Changes"), "{}", end_block(&report, style));
+        assert!(!end_block_of(&report, style, true).contains("Changes"), "{}", end_block(&report, style));
+        assert!(end_block(&report, style).contains("Changes since : no changes"), "-v says it");
         let mut diff = testplan_schema::BaselineDiff::default();
         diff.added.push(testplan_schema::TestRef { binary_id: "b".into(), name: "t".into(), phase: None });
         report.baseline = Some(diff);

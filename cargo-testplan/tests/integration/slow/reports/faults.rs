@@ -117,3 +117,27 @@ fn check_rerender(fixture: &Fixture, json: &Path, live: &str) {
         assert!(text.lines().any(|l| l == *line), "`report` lacks the live line {line:?}:\n{text}");
     }
 }
+
+/// Check 2 of the daily-loop issue: a one-test run prints at most 8 lines of its own (no
+/// empty phases, no "no changes" line on the second run, "1 test" not "1 tests").
+#[test]
+fn a_one_test_run_is_quiet() {
+    let fixture = Fixture::copy("fixtures/faults");
+    // A selection of its own (the key covers the filters), unique per run of the suite: the
+    // second run compares with the first and nothing else.
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let own = format!("zz_quiet_{}_{nanos}", std::process::id());
+    let args = ["run", "--no-progress", "-j", "1", "--exact", "tests::passes", "--skip", &own];
+    let run = || {
+        let out = run_output(&mut fixture.testplan(&args));
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = run();
+    let second = run();
+    assert!(!second.contains("Changes"), "nothing changed, nothing said:\n{second}");
+    assert!(second.lines().count() <= 8, "{second}");
+    assert_eq!(redact(&first, fixture.root()), redact(&second, fixture.root()));
+    insta::assert_snapshot!("one_test_run", redact(&second, fixture.root()));
+}
