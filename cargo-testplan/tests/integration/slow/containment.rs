@@ -228,10 +228,11 @@ fn every_stop_signal_kills_the_tests_and_writes_every_report() {
 }
 
 /// Check 3, SIGKILL: the runner cannot clean up, but its test processes die with it
-/// (`PR_SET_PDEATHSIG`), and the next run removes the run's cgroup with what was left in it
-/// (the test's own child).
+/// (`PR_SET_PDEATHSIG`) and its sentinel kills what they left in their groups (the test's
+/// `sleep` child); with the sentinel gone too, the next run removes the run's groups and
+/// what was left in them.
 #[test]
-fn a_sigkilled_runners_tests_die_and_the_next_run_cleans_up() {
+fn a_sigkilled_runner_leaves_no_test_process() {
     if let Err(why) = MemCgroup::create(GIB) {
         return eprintln!("skipped: no writable memory cgroup here: {why}");
     }
@@ -242,22 +243,35 @@ fn a_sigkilled_runners_tests_die_and_the_next_run_cleans_up() {
     let mut run = start_hung_run(&fixture, &marker, &["--containment", "cgroup"]);
     run.child.kill().expect("SIGKILL the runner");
     run.child.wait().expect("reap the runner");
-    // The test process (the marker is in its environment) goes; its `sleep` child stays.
+    let survivors = survivors_after(&marker, GRACE);
+    assert!(survivors.is_empty(), "processes outlived the runner: {survivors:#?}");
+
+    // Without the sentinel, the test's child stays until the next run.
+    let marker = unique_marker("1000.");
+    let mut run = start_hung_run(&fixture, &marker, &["--containment", "cgroup"]);
+    let sentinel = format!("testplan-{}", run.child.id());
+    let sentinels: Vec<u32> = processes_with_marker(&sentinel)
+        .into_iter()
+        .filter(|(_, cmd)| cmd.contains("testplan-sentinel"))
+        .map(|(pid, _)| pid)
+        .collect();
+    assert_eq!(sentinels.len(), 1, "one sentinel per run: {sentinels:?}");
+    // SAFETY: `kill` has no memory-safety preconditions; the pid is the run's sentinel.
+    unsafe { libc::kill(sentinels[0] as i32, libc::SIGKILL) };
+    run.child.kill().expect("SIGKILL the runner");
+    run.child.wait().expect("reap the runner");
     let deadline = Instant::now() + GRACE;
-    let test_processes =
-        || processes_with_marker(&marker).into_iter().filter(|(_, cmd)| !cmd.starts_with("sleep ")).count();
-    while test_processes() > 0 && Instant::now() < deadline {
+    while processes_with_marker(&marker).len() != sleeping_children(&marker) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(
-        test_processes(),
-        0,
-        "the test process outlived the runner: {:#?}",
+        sleeping_children(&marker),
+        1,
+        "the test's child waits: {:#?}",
         processes_with_marker(&marker)
     );
-
-    let (code, text) =
-        run_merged(&mut fixture.testplan(&["run", "--exact", "finishes_quickly", "--containment", "cgroup"]));
+    let args = ["run", "--exact", "finishes_quickly", "--containment", "cgroup"];
+    let (code, text) = run_merged(&mut fixture.testplan(&args));
     assert_eq!(code, Some(0), "{text}");
     let survivors = survivors_after(&marker, GRACE);
     assert!(survivors.is_empty(), "the next run did not clean up: {survivors:#?}\n{text}");

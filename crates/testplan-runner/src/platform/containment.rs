@@ -21,8 +21,10 @@
 //!
 //! A job joins its group in the child between fork and exec (it writes `0`, "myself", to
 //! the group's `cgroup.procs`), so no test code runs outside it. Groups are removed when
-//! their job is settled and at the end of the run; a later run removes the groups of runs
-//! whose runner is gone (killed with SIGKILL), killing what was left in them.
+//! their job is settled and at the end of the run. If the runner is killed outright
+//! (SIGKILL), its test processes die with it (`PR_SET_PDEATHSIG`), a sentinel shell it
+//! started kills what they left in their groups ([`Sentinel`]), and failing that a later
+//! run removes the groups of runs whose runner is gone, killing what was left in them.
 
 use std::ffi::CString;
 use std::fmt;
@@ -56,6 +58,58 @@ pub struct Containment {
     level: Option<RunGroup>,
     /// Why there is no cgroup level, when there is none.
     why_not: Option<String>,
+    /// Empties the run group if the runner dies without doing it ([`Sentinel`]).
+    sentinel: Option<Sentinel>,
+}
+
+/// A small shell, outside the runner's process group, blocked reading a pipe only the
+/// runner writes to. When the runner ends normally it says `done` and the shell exits; when
+/// the runner dies (SIGKILL, a crash) the pipe reaches end of file and the shell kills every
+/// process left in the run's job groups and removes them — what `PR_SET_PDEATHSIG` cannot
+/// do for a test's own children.
+#[derive(Debug)]
+struct Sentinel {
+    child: std::process::Child,
+    pipe: std::io::PipeWriter,
+}
+
+/// The sentinel's script; `$1` is the run group.
+const SENTINEL_SCRIPT: &str = r#"if read -r _; then exit 0; fi
+for _ in 1 2 3 4 5; do
+  for f in "$1"/job-*/cgroup.procs; do
+    [ -f "$f" ] && while read -r p; do kill -9 "$p" 2>/dev/null; done < "$f"
+  done
+  sleep 0.1
+done
+for d in "$1"/job-*; do rmdir "$d" 2>/dev/null; done
+rmdir "$1" 2>/dev/null
+exit 0"#;
+
+impl Sentinel {
+    fn start(run_dir: &Path) -> io::Result<Self> {
+        use std::os::unix::process::CommandExt;
+        let (reader, pipe) = std::io::pipe()?;
+        let child = std::process::Command::new("sh")
+            .args(["-c", SENTINEL_SCRIPT, "testplan-sentinel"])
+            .arg(run_dir)
+            .stdin(reader)
+            // Nothing of the run's environment: it needs only `kill`, `sleep` and `rmdir`.
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            // Not in the runner's group: a Ctrl-C to the terminal's group must not end it.
+            .process_group(0)
+            .spawn()?;
+        Ok(Sentinel { child, pipe })
+    }
+
+    fn stop(mut self) {
+        use std::io::Write;
+        let _ = self.pipe.write_all(b"done\n");
+        drop(self.pipe);
+        let _ = self.child.wait();
+    }
 }
 
 /// The run's own cgroup.
@@ -73,7 +127,7 @@ struct RunGroup {
 impl Containment {
     /// No containment (`--containment none`, or tests of other modules).
     pub fn none(why: &str) -> Self {
-        Containment { level: None, why_not: Some(why.to_owned()) }
+        Containment { level: None, why_not: Some(why.to_owned()), sentinel: None }
     }
 
     /// Sets up the best level `mode` allows on this machine, given its memory.
@@ -83,7 +137,11 @@ impl Containment {
         }
         let cgroups = Cgroups::locate(&ProbeRoots::system());
         match RunGroup::create(&cgroups, run_group_limit(memory)) {
-            Ok(group) => Ok(Containment { level: Some(group), why_not: None }),
+            Ok(group) => {
+                // Best effort: without it a killed runner's leftovers wait for the next run.
+                let sentinel = Sentinel::start(&group.dir).ok();
+                Ok(Containment { level: Some(group), why_not: None, sentinel })
+            }
             Err(why) if mode == ContainmentMode::Auto => Ok(Self::none(&why)),
             Err(why) => Err(format!("--containment cgroup: {why}")),
         }
@@ -130,6 +188,9 @@ impl Drop for Containment {
     fn drop(&mut self) {
         if let Some(group) = self.level.take() {
             group.remove();
+        }
+        if let Some(sentinel) = self.sentinel.take() {
+            sentinel.stop();
         }
     }
 }
@@ -455,7 +516,7 @@ mod tests {
         assert_eq!(read(home.path().join("cgroup.subtree_control")), "+memory");
         assert_eq!(read(run.dir.join("cgroup.subtree_control")), "+memory");
         assert_eq!(read(run.dir.join("memory.max")), (1u64 << 30).to_string());
-        let containment = Containment { level: Some(run), why_not: None };
+        let containment = Containment { level: Some(run), why_not: None, sentinel: None };
         let job = containment.job_group(7, Some(2 << 30)).expect("job group").expect("cgroup level");
         assert_eq!(job.limit(), Some(1 << 30), "capped by the run group");
         let dir = home.path().join(format!("testplan-{}/job-7", std::process::id()));
