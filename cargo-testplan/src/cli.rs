@@ -92,7 +92,8 @@ pub struct PlanArgs {
     #[arg(short = 'm', long = "markers", value_name = "EXPR")]
     pub markers: Option<String>,
     /// Run only tests whose names match this expression: case-insensitive substrings with
-    /// `and`, `or`, `not` and parentheses, e.g. "parse and not json".
+    /// `and`, `or`, `not` and parentheses, e.g. "parse and not json". A substring also matches
+    /// the test's binary id, target name and source file (`-k cli`: the tests of tests/cli.rs).
     #[arg(short = 'k', long = "keyword", value_name = "EXPR")]
     pub keyword: Option<String>,
     /// Run only these phases (comma separated), in plan order.

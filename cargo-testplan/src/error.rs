@@ -96,6 +96,7 @@ impl AppError {
         matches!(
             self,
             AppError::TestsFailed(_)
+                | AppError::AlreadyReported(_)
                 | AppError::Interrupted
                 | AppError::OutputsFailed(_)
                 | AppError::Runner(RunnerError::Build { .. })

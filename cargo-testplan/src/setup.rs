@@ -112,6 +112,20 @@ pub fn selection(
     Ok(selection)
 }
 
+/// The commands `cargo testplan` has besides its phases, for typo suggestions.
+pub const COMMANDS: [&str; 11] =
+    ["run", "fast", "full", "list", "markers", "explain", "init", "doctor", "report", "merge", "matrix"];
+
+/// `unknown command or unknown phase 'lsit' (did you mean 'list'?)`: the closest command or
+/// phase (commands first on a tie).
+fn unknown_command(config: &Config, name: &str) -> AppError {
+    let phases = config.plan.phases().iter().map(|p| p.name.as_str());
+    let hint = testplan_markers::did_you_mean(name, COMMANDS.into_iter().chain(phases))
+        .map(|s| format!(" (did you mean '{s}'?)"))
+        .unwrap_or_default();
+    AppError::Usage(format!("unknown command or unknown phase '{name}'{hint}"))
+}
+
 fn base_selection(config: &Config, mode: &Mode, plan: &PlanArgs) -> Result<Selection, AppError> {
     match (mode, &plan.profile) {
         (Mode::Profile(name), Some(other)) if name != "run" => Err(AppError::Usage(format!(
@@ -123,8 +137,7 @@ fn base_selection(config: &Config, mode: &Mode, plan: &PlanArgs) -> Result<Selec
             Ok(Selection::from_profile(&config.plan, profile))
         }
         (Mode::Phase(name), _) => {
-            let idx =
-                config.plan.find(name).map_err(|e| AppError::Usage(format!("unknown command or {e}")))?;
+            let idx = config.plan.find(name).map_err(|_| unknown_command(config, name))?;
             let mut selection = Selection::phases(vec![idx]);
             if let Some(profile) = &plan.profile {
                 let profile = config.profile(profile).map_err(|e| AppError::Usage(e.to_string()))?;

@@ -70,7 +70,9 @@ fn human(planned: &Planned) -> String {
             out.push_str(&format!("    {}{}\n", test.name, annotations(planned, i)));
         }
     }
-    out.push_str(&format!("{count} tests in {binaries} binaries\n"));
+    let tests = if count == 1 { "test" } else { "tests" };
+    let binary_word = if binaries == 1 { "binary" } else { "binaries" };
+    out.push_str(&format!("{count} {tests} in {binaries} {binary_word}\n"));
     // Names and ignore reasons are the tests' own text: no escape sequence of theirs acts.
     testplan_reporter::sanitize::block(&out).into_owned()
 }

@@ -51,4 +51,5 @@ pub use config::{Config, ConfigError, ConfigOrigin, ConfigWarning, LoadedConfig}
 pub use expr::{Expr, ExprError, ExprErrorKind, Keyword, KeywordExpr, MarkerExpr};
 pub use marker::{Marker, MarkerName, MarkerRegistry, MarkerSet, UnknownMarker};
 pub use plan::{Decision, Phase, PhaseIdx, Plan, Profile, RunIgnored, Selection};
+pub use suggest::did_you_mean;
 pub use units::ByteSize;

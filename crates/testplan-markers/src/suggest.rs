@@ -9,10 +9,7 @@
 const MAX_DISTANCE: usize = 2;
 
 /// The candidate that `input` most likely misspells, if any.
-pub(crate) fn did_you_mean<'c>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> Option<&'c str> {
+pub fn did_you_mean<'c>(input: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     candidates
         .into_iter()
         .filter_map(|candidate| score(input, candidate).map(|score| (score, candidate)))

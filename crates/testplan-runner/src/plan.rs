@@ -236,8 +236,10 @@ pub fn classify_all(list: &TestList, config: &Config) -> Vec<Classification> {
 /// Builds the plan of a run.
 pub fn build(list: &TestList, req: &PlanRequest<'_>) -> TestPlan {
     let classifications = classify_all(list, req.config);
-    let decisions: Vec<Decision> =
-        list.tests.iter().zip(&classifications).map(|(case, class)| decide(req, class, &case.name)).collect();
+    let decisions: Vec<Decision> = (0..list.tests.len())
+        .zip(&classifications)
+        .map(|(i, class)| decide(req, class, list, TestIdx(i)))
+        .collect();
     let (phases, jobs_from) = phase_runs(req).into_iter().unzip();
     let mut plan = TestPlan {
         phases,
@@ -281,11 +283,28 @@ fn include_ignored_by_harness(
     }
 }
 
-fn decide(req: &PlanRequest<'_>, class: &Classification, name: &str) -> Decision {
+fn decide(req: &PlanRequest<'_>, class: &Classification, list: &TestList, test: TestIdx) -> Decision {
+    let name = &list.test(test).name;
     if !req.names.matches_name(name) {
         return Decision::Deselected;
     }
-    req.selection.decide(&req.config.plan, class, name)
+    if req.selection.keywords.is_none() {
+        return req.selection.decide(&req.config.plan, class, name);
+    }
+    req.selection.decide(&req.config.plan, class, &keyword_subject(list, test))
+}
+
+/// What `-k` matches, as pytest's keywords do file and module names: the test's name, its
+/// binary id, target name and source file (package-relative, when discovery found it), one
+/// per line so that a keyword never matches across two of them.
+pub fn keyword_subject(list: &TestList, test: TestIdx) -> String {
+    let (case, binary) = (list.test(test), list.binary_of(test));
+    let mut subject = format!("{}\n{}\n{}", case.name, binary.id, binary.target_name);
+    if let Some(source) = &case.source {
+        subject.push('\n');
+        subject.push_str(source.file.as_str());
+    }
+    subject
 }
 
 /// Puts one test where its decision says.

@@ -160,6 +160,18 @@ const CASES: &[Case] = &[
         USAGE,
     ),
     command(
+        "a command's typo",
+        &["lsit"],
+        "error: unknown command or unknown phase 'lsit' (did you mean 'list'?)\n",
+        USAGE,
+    ),
+    command(
+        "a profile command's typo",
+        &["fats"],
+        "error: unknown command or unknown phase 'fats' (did you mean 'fast'?)\n",
+        USAGE,
+    ),
+    command(
         "unknown profile",
         &["run", "--profile", "fsat"],
         "error: unknown profile 'fsat' (did you mean 'fast'?)\n",
@@ -193,6 +205,22 @@ fn malformed_configs_and_expressions_give_the_documented_error_and_run_nothing()
         }
     }
     assert_no_problems("configured: broken inputs", &problems, &[]);
+}
+
+/// Check 5 of the daily-loop issue: a phase command's `--help` and its usage errors print
+/// clap's text alone, with no `error: exit N` line after it.
+#[test]
+fn phase_commands_print_help_and_usage_errors_once() {
+    let fixture = Fixture::copy(CONFIGURED);
+    let help = crate::support::fixture::run_output(&mut fixture.testplan(&["unit", "--help"]));
+    let (stdout, stderr) = (String::from_utf8_lossy(&help.stdout), String::from_utf8_lossy(&help.stderr));
+    assert_eq!((help.status.code(), stderr.as_ref()), (Some(0), ""), "{stdout}");
+    assert!(stdout.contains("Usage: cargo testplan unit"), "{stdout}");
+    let bad = crate::support::fixture::run_output(&mut fixture.testplan(&["unit", "--bogus"]));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(USAGE), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors, ["error: unexpected argument '--bogus' found"], "{stderr}");
 }
 
 #[test]

@@ -145,3 +145,14 @@ fn a_narrower_target_selection_reports_nothing_removed() {
     assert!(report.tests.iter().all(|t| t.binary_id == "faults::abort"), "{text}");
     assert!(!text.contains("removed"), "--test abort compares with runs of --test abort only:\n{text}");
 }
+
+/// Check 5 of the daily-loop issue: `-k` matches the binary name (`tests/process_exit.rs` is
+/// the binary `faults::process_exit`, and none of its test names says so).
+#[test]
+fn k_matches_the_binary_name() {
+    let fixture = Fixture::copy("fixtures/faults");
+    let (code, text) = run_merged(&mut fixture.testplan(&["list", "-k", "process_exit"]));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("faults::process_exit (test):"), "{text}");
+    assert_eq!(crate::support::compare::last_line(&text), "2 tests in 1 binary", "{text}");
+}

@@ -138,6 +138,38 @@ fn focus_selects_orders_and_resumes_within_the_plan() {
     assert_eq!(focused(&gone), all, "a resume point no longer planned resumes nothing");
 }
 
+#[test]
+fn keywords_also_match_the_binary_and_the_source_file() {
+    let mut list = list();
+    list.tests[0].source = Some(crate::model::SourceLocation { file: "src/parse.rs".into(), line: 3 });
+    let config = config("");
+    let gpu = GpuStatus { available: false, description: "none".into() };
+    let names = TestFilter::default();
+    let selected = |k: &str| -> Vec<String> {
+        let keywords = testplan_markers::KeywordExpr::parse(k).expect("keyword expression");
+        let run = Selection::from_profile(&config.plan, config.profile("run").expect("run profile"));
+        let selection = run.and_keywords(keywords);
+        let request = PlanRequest {
+            config: &config,
+            selection: &selection,
+            names: &names,
+            gpu: &gpu,
+            default_jobs: 3,
+            jobs_override: None,
+            default_timeout: Duration::from_secs(300),
+            timeout_override: None,
+            isolation_override: None,
+            focus: None,
+        };
+        let plan = build(&list, &request);
+        plan.phases.iter().flat_map(|p| &p.planned).map(|t| list.test(t.test).name.clone()).collect()
+    };
+    assert_eq!(selected("::it"), ["it"], "the binary id p::it");
+    assert_eq!(selected("parse.rs"), ["a"], "the source file");
+    assert_eq!(selected("slow and long"), ["slow::long"]);
+    assert!(selected("parse.rs and ::it").is_empty());
+}
+
 fn limits_of(plan: &TestPlan, name: &str) -> TestLimits {
     let list = list();
     let test = TestIdx(list.tests.iter().position(|t| t.name == name).expect("test"));
