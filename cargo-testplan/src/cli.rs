@@ -290,7 +290,7 @@ pub struct DailyArgs {
     pub failed_first: bool,
     /// Stop at the first failure; the next `--sw` run starts at that test, leaving out the
     /// tests before it.
-    #[arg(long = "sw", visible_alias = "stepwise")]
+    #[arg(long = "sw", visible_alias = "stepwise", conflicts_with = "no_fail_fast")]
     pub stepwise: bool,
     /// With --sw: also leave out the test the last stepwise run stopped at.
     #[arg(long, requires = "stepwise")]
@@ -966,6 +966,27 @@ mod tests {
         for (args, message) in cases {
             assert_eq!(run_args(args).map(|_| ()), Err(message.to_owned()), "{args:?}");
         }
+    }
+
+    #[test]
+    fn daily_loop_options_that_contradict_each_other_are_rejected() {
+        for args in [
+            &["run", "--sw", "--no-fail-fast"][..],
+            &["run", "--max-fail", "2", "--no-fail-fast"],
+            &["run", "-x", "--max-fail", "2"],
+            &["run", "--sw-skip"],
+            &["run", "--durations-min", "1s"],
+        ] {
+            let argv = std::iter::once("cargo-testplan").chain(args.iter().copied());
+            assert!(Cli::try_parse_from(argv).is_err(), "{args:?}");
+        }
+        assert_eq!(
+            error_of(&["run", "--max-fail", "0"]),
+            "error: invalid value '0' for '--max-fail <N>': --max-fail 0 would stop before any test: give 1 or more, or --no-fail-fast"
+        );
+        let max_fail = |args: &[&str]| run_args(args).expect("parses").daily.max_fail();
+        assert_eq!((max_fail(&[]), max_fail(&["-x"]), max_fail(&["--sw"])), (None, Some(1), Some(1)));
+        assert_eq!(max_fail(&["--sw", "--max-fail", "3"]), Some(3));
     }
 
     /// The first line of clap's error for `args` (after `cargo-testplan`).

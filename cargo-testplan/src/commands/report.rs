@@ -17,7 +17,7 @@ use testplan_reporter::json::{JsonReportBuilder, RunMeta, read_report};
 use testplan_reporter::progress::{ProgressBars, ProgressMode};
 use testplan_reporter::session::{Baseline, RunReporter};
 use testplan_runner::files::{self, Durability};
-use testplan_runner::model::TestList;
+use testplan_runner::model::{TestIdx, TestList};
 use testplan_runner::partition::{self, PartitionOutcome, Timings};
 use testplan_runner::plan::TestPlan;
 use testplan_schema::{DeselectedCounts, ResourcesReport, RunReport, TestRef};
@@ -225,6 +225,8 @@ pub struct RunContext<'a> {
     pub argv: Vec<String>,
     /// `--durations N` and `--durations-min`.
     pub durations: Option<(usize, std::time::Duration)>,
+    /// Recorded durations by test index (for the progress bar's ETA; empty without a bar).
+    pub expected_secs: Vec<Option<f64>>,
 }
 
 /// The reporters of a run: human output with progress on stdout, the report builder, the
@@ -253,7 +255,15 @@ pub fn run_reporter<'a>(
     let json = JsonReportBuilder::new(ctx.list, ctx.argv.clone())
         .with_plan(ctx.test_plan, &ctx.config.registry)
         .with_meta(meta(ctx));
-    let bars = ProgressBars::new(mode == ProgressMode::Bar);
+    let mut bars = ProgressBars::new(mode == ProgressMode::Bar);
+    if bars.enabled() {
+        let names = (0..ctx.list.tests.len())
+            .map(|i| testplan_reporter::sanitize::inline(&ctx.list.display_name(TestIdx(i))).into_owned())
+            .collect();
+        let phases =
+            ctx.test_plan.phases.iter().map(|p| p.planned.iter().map(|t| t.test).collect()).collect();
+        bars = bars.with_tests(names, ctx.expected_secs.clone(), phases);
+    }
     let (list, test_plan) = (ctx.list, ctx.test_plan);
     let mut reporter = RunReporter::new(json, human, bars, Box::new(stdout))
         .with_baseline(baseline, move || planned_keys(list, test_plan));

@@ -142,6 +142,7 @@ pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppE
         partition,
         target_dir: &loaded.workspace.target_dir,
         argv,
+        expected_secs: expected_durations(&list, &memory.history, args.reports.no_progress),
         durations: args.daily.durations.map(|n| (n, args.daily.durations_min.unwrap_or(DURATIONS_MIN))),
     };
     let baseline = baseline.join().unwrap_or(Ok(None))?;
@@ -190,6 +191,24 @@ pub fn exec_phase(words: Vec<String>, argv: Vec<String>) -> Result<(), AppError>
             Err(AppError::AlreadyReported(if e.use_stderr() { crate::error::exit::USAGE } else { 0 }))
         }
     }
+}
+
+/// Each test's recorded duration, for the progress bar's ETA (nothing when no bar is drawn).
+fn expected_durations(
+    list: &testplan_runner::model::TestList,
+    history: &testplan_runner::history::History,
+    no_progress: bool,
+) -> Vec<Option<f64>> {
+    use testplan_reporter::progress::ProgressMode;
+    if ProgressMode::detect(no_progress) != ProgressMode::Bar {
+        return Vec::new();
+    }
+    let tests = list.tests.iter().enumerate();
+    let recorded = |(i, case): (usize, &testplan_runner::model::TestCase)| {
+        let binary = &list.binary_of(testplan_runner::model::TestIdx(i)).id;
+        history.get(binary, &case.name).map(|h| h.duration_secs)
+    };
+    tests.map(recorded).collect()
 }
 
 fn run_and_report(

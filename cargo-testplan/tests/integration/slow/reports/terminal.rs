@@ -67,3 +67,43 @@ fn terminal_shows_the_progress_bar() {
     );
     assert!(text.contains("6 passed, 0 failed, 0 skipped"), "{text}");
 }
+
+/// Check 4 of the daily-loop issue: on a terminal, while a 3 s test runs, the screen names it
+/// with its elapsed time, and (its duration recorded by the first run) the second run gives
+/// an ETA.
+#[test]
+fn terminal_names_the_running_test_with_its_elapsed_time_and_an_eta() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let fixture = Fixture::copy("fixtures/faults");
+    let args = ["run", "--exact", "hang_child_never_exits", "--timeout", "3s", "--no-baseline"];
+    let inner = fixture.testplan(&args);
+    let words: Vec<String> = std::iter::once(testplan_program().display().to_string())
+        .chain(inner.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    let line = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+    let under_terminal = || {
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(fixture.root())
+            .env_remove("CI")
+            .env("TERM", "xterm");
+        for (key, value) in inner.get_envs() {
+            match value {
+                Some(value) => script.env(key, value),
+                None => script.env_remove(key),
+            };
+        }
+        let out = run_output(&mut script);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let _first = under_terminal();
+    let (code, text) = under_terminal();
+    assert_eq!(code, Some(100), "the test times out:\n{text:?}");
+    let elapsed = regex::Regex::new(r"\[ +[12]\.\d{3}s\] faults::hang hang_child").expect("regex");
+    assert!(elapsed.is_match(&text), "no running line with over a second elapsed:\n{text:?}");
+    assert!(text.contains("ETA "), "no ETA:\n{text:?}");
+}
