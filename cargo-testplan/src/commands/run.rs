@@ -98,6 +98,10 @@ pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppE
         report::apply_partition(&mut test_plan, &list, &args.partition, &loaded.workspace.target_dir)?;
     crate::timings::mark("planned");
     let jobs_reason = memory.plan(&mut test_plan, &list, args.runner.memory_limit, args.runner.jobs);
+    // --ff orders by the last failures, --sw needs the same order run after run.
+    if !(args.daily.failed_first || args.daily.stepwise) {
+        plan::order_slowest_first(&mut test_plan, &list, &memory.history);
+    }
     let max_fail = args.daily.max_fail();
     let fail_fast = max_fail.is_some() || (!args.runner.no_fail_fast && selection.fail_fast.unwrap_or(true));
     if fail_fast && selection.fail_fast == Some(true) {

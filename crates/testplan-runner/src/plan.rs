@@ -369,6 +369,33 @@ fn test_limits(req: &PlanRequest<'_>, phase: &Phase, markers: &MarkerSet) -> Tes
     }
 }
 
+/// Slowest first: in every phase run by more than one job, tests start in descending order
+/// of their recorded duration (`history`), so a long test does not start last and hold the
+/// phase up alone. Tests that may share a process sort by the slowest of their binary's in
+/// the phase (their batch starts where its first member is planned, members in their planned
+/// order); tests without a recorded duration keep their order after the others. With one
+/// job the order cannot change the wall time, and is kept.
+pub fn order_slowest_first(plan: &mut TestPlan, list: &TestList, history: &History) {
+    let recorded = |test: TestIdx| {
+        history.get(&list.binary_of(test).id, &list.test(test).name).map_or(0.0, |h| h.duration_secs)
+    };
+    for phase in plan.phases.iter_mut().filter(|p| p.jobs > 1) {
+        let batched = |test: &TestIdx| phase.limits.get(test).is_some_and(|l| l.batch);
+        let mut slowest_of_binary: HashMap<crate::model::BinaryIdx, f64> = HashMap::new();
+        for test in phase.planned.iter().map(|p| p.test).filter(batched) {
+            let slowest = slowest_of_binary.entry(list.test(test).binary).or_default();
+            *slowest = slowest.max(recorded(test));
+        }
+        let key = |test: TestIdx| match batched(&test) {
+            true => slowest_of_binary.get(&list.test(test).binary).copied().unwrap_or(0.0),
+            false => recorded(test),
+        };
+        let keys: HashMap<TestIdx, f64> = phase.planned.iter().map(|p| (p.test, key(p.test))).collect();
+        // A stable sort: equal keys (and every test without history) keep the plan's order.
+        phase.planned.sort_by(|a, b| keys[&b.test].total_cmp(&keys[&a.test]));
+    }
+}
+
 /// What refines a plan's memory settings for a run: measured history, `--memory-limit`, and
 /// the machine (for the default jobs).
 #[derive(Clone, Copy, Debug, Default)]

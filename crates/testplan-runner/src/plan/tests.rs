@@ -170,6 +170,29 @@ fn keywords_also_match_the_binary_and_the_source_file() {
     assert!(selected("parse.rs and ::it").is_empty());
 }
 
+#[test]
+fn slowest_first_orders_phases_with_several_jobs_by_recorded_duration() {
+    let list = list();
+    let unit_order = |plan: &TestPlan| -> Vec<String> {
+        plan.phases[0].planned.iter().map(|p| list.test(p.test).name.clone()).collect()
+    };
+    let mut history = History::default();
+    let took = |name: &str, secs: f64| Measurement {
+        binary_id: "p".into(),
+        name: name.into(),
+        peak_rss: 1,
+        duration_secs: secs,
+    };
+    history.merge(&[took("a", 1.0), took("serial::alone", 5.0)]);
+    let mut plan = plan_with(&config(""), None, None);
+    assert_eq!(unit_order(&plan), ["a", "b", "serial::alone"]);
+    order_slowest_first(&mut plan, &list, &history);
+    assert_eq!(unit_order(&plan), ["serial::alone", "a", "b"], "a and b share a batch: b goes with a");
+    let mut alone = plan_with(&config(""), None, Some(1));
+    order_slowest_first(&mut alone, &list, &history);
+    assert_eq!(unit_order(&alone), ["a", "b", "serial::alone"], "one job: the order is kept");
+}
+
 fn limits_of(plan: &TestPlan, name: &str) -> TestLimits {
     let list = list();
     let test = TestIdx(list.tests.iter().position(|t| t.name == name).expect("test"));
