@@ -16,6 +16,9 @@
 # slow::real_crates::published_crates_same_tests_and_outcomes_as_cargo_test, which this
 # script runs with TESTPLAN_REAL_CRATES set). It prints one Markdown table row per crate
 # (docs/real-crates.md explains the columns) and fails listing every disagreement.
+#
+# For whole multi-crate workspaces (both runners' default commands too, custom harnesses,
+# `--workspace`), use `cargo xtask diff PATH...` instead (docs/real-crates.md, "Whole workspaces").
 set -euo pipefail
 
 usage() { sed -n '2,/^set -e/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
