@@ -99,6 +99,8 @@ pub struct HumanReporter<'a> {
     last_progress: Instant,
     phase: Option<PhaseProgress>,
     durations: Option<(usize, Duration)>,
+    /// Tests finished so far and in the run, for `(n/N)` on result lines.
+    counted: (usize, usize),
 }
 
 impl<'a> HumanReporter<'a> {
@@ -115,6 +117,7 @@ impl<'a> HumanReporter<'a> {
             last_progress: Instant::now(),
             phase: None,
             durations: None,
+            counted: (0, 0),
         }
     }
 
@@ -169,6 +172,7 @@ impl<'a> HumanReporter<'a> {
     }
 
     fn run_started(&mut self, tests: usize, binaries: usize, jobs: usize) {
+        self.counted = (0, tests);
         if self.verbosity == Verbosity::Quiet {
             return;
         }
@@ -248,6 +252,7 @@ impl<'a> HumanReporter<'a> {
     }
 
     fn test_finished(&mut self, test: TestIdx, result: &TestResult) {
+        self.counted.0 += 1;
         let failed = result.status.is_failure();
         if let Some(phase) = &mut self.phase {
             phase.done += 1;
@@ -390,7 +395,9 @@ impl<'a> HumanReporter<'a> {
             String::new()
         };
         let leak = format!("{flaky}{leak}");
-        self.line(&format!("{label} [{:>8}]{rss} {name}{detail}{leak}", secs(result.duration)));
+        let (done, total) = self.counted;
+        let count = format!("({done:>width$}/{total})", width = total.to_string().len());
+        self.line(&format!("{label} [{:>8}]{rss} {count} {name}{detail}{leak}", secs(result.duration)));
     }
 
     fn failure_output(&mut self, test: TestIdx, result: &TestResult) {
