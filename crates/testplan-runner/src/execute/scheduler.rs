@@ -679,7 +679,7 @@ impl<'r, 's> Scheduler<'r, 's> {
         running.exit = Some((exit, at));
         if let Some(group) = &running.cgroup {
             let report = group.report();
-            running.cgroup_peak = report.peak;
+            running.cgroup_peak = report.resident_peak();
             if report.oom_kills > 0 && running.kill.is_none() {
                 // The kernel stopped it: at its own limit a memory failure (a batch's running
                 // test then runs alone, judged by its own limit); below it an enclosing group

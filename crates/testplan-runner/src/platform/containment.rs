@@ -285,13 +285,25 @@ pub struct JobGroup {
 pub struct GroupReport {
     /// Processes the kernel's OOM killer killed in it.
     pub oom_kills: u64,
-    /// Its peak memory, in bytes.
+    /// Its peak memory as the kernel charged it (page cache included), in bytes: what its
+    /// limit is measured against.
     pub peak: Option<u64>,
+    /// Its page cache when the process ended (`total_cache` / `file` of `memory.stat`):
+    /// files it read or wrote, the test binary's own pages among them when they were not
+    /// cached already — up to a few MiB that depend on what else the machine did.
+    pub cache: Option<u64>,
     /// Its memory limit.
     pub limit: Option<u64>,
 }
 
 impl GroupReport {
+    /// The peak reported as the test's peak RSS: the charged peak less the page cache, so
+    /// it is what its processes held (children included, shared pages once), not whether
+    /// the test binary's pages happened to be cached.
+    pub fn resident_peak(&self) -> Option<u64> {
+        Some(self.peak?.saturating_sub(self.cache.unwrap_or(0)))
+    }
+
     /// Whether an OOM kill came from the group's own limit (its peak reached it, within a
     /// few pages), rather than from an enclosing group running out.
     pub fn own_limit_hit(&self) -> bool {
@@ -343,13 +355,14 @@ impl JobGroup {
 
     /// OOM kills, peak and limit.
     pub fn report(&self) -> GroupReport {
-        let (events, peak) = match self.version {
-            CgroupVersion::V1 => ("memory.oom_control", "memory.max_usage_in_bytes"),
-            CgroupVersion::V2 => ("memory.events", "memory.peak"),
+        let (events, peak, cache) = match self.version {
+            CgroupVersion::V1 => ("memory.oom_control", "memory.max_usage_in_bytes", "total_cache"),
+            CgroupVersion::V2 => ("memory.events", "memory.peak", "file"),
         };
         let oom_kills = read_key(&self.dir.join(events), "oom_kill").unwrap_or(0);
         let peak = std::fs::read_to_string(self.dir.join(peak)).ok().and_then(|t| t.trim().parse().ok());
-        GroupReport { oom_kills, peak, limit: self.limit }
+        let cache = read_key(&self.dir.join("memory.stat"), cache);
+        GroupReport { oom_kills, peak, cache, limit: self.limit }
     }
 
     /// Kills what is left and removes the group (best effort: a group that cannot be
@@ -495,7 +508,12 @@ mod tests {
     #[test]
     fn oom_kills_at_the_own_limit_are_told_from_enclosing_ones() {
         let mib = 1u64 << 20;
-        let report = |oom_kills, peak| GroupReport { oom_kills, peak: Some(peak), limit: Some(100 * mib) };
+        let report = |oom_kills, peak| GroupReport {
+            oom_kills,
+            peak: Some(peak),
+            cache: None,
+            limit: Some(100 * mib),
+        };
         assert!(report(1, 100 * mib).own_limit_hit());
         assert!(report(1, 100 * mib - 4096).own_limit_hit());
         assert!(!report(1, 60 * mib).own_limit_hit(), "an enclosing group ran out");
