@@ -85,20 +85,31 @@ pub enum BudgetKind {
 }
 
 impl BudgetFinding<'_> {
-    /// `took 7.201s, over its 5s time budget: consider marking it slow`.
+    /// `tests/api.rs:42: took 7.201s, over its 5s time budget (unit): add #[ignore = "slow"]
+    /// or a [markers.slow] rule` — where to make the edit, when the source is known.
     pub fn advice(&self) -> String {
         let took = crate::format::secs_f64(self.test.duration_secs);
+        let at = self.location().map(|location| format!("{location}: ")).unwrap_or_default();
         match self.kind {
             BudgetKind::OverBudget { budget_secs } => format!(
-                "took {took}, over its {} time budget ({}): consider marking it slow",
+                "{at}took {took}, over its {} time budget ({}): add #[ignore = \"slow\"] or a [markers.slow] rule",
                 crate::format::short_secs(budget_secs),
                 self.test.markers.join(", ")
             ),
             BudgetKind::SlowButQuick => format!(
-                "is marked slow but took {took} (under {}): consider unmarking it",
+                "{at}is marked slow but took {took} (under {}): consider unmarking it",
                 crate::format::short_secs(SLOW_MARKER_FLOOR_SECS)
             ),
         }
+    }
+
+    /// `FILE:LINE` of the test, relative to the workspace root, when discovery found it.
+    fn location(&self) -> Option<String> {
+        let source = self.test.source.as_ref()?;
+        Some(match self.test.package_dir.as_deref().filter(|dir| !dir.is_empty()) {
+            Some(dir) => format!("{dir}/{}:{}", source.file, source.line),
+            None => format!("{}:{}", source.file, source.line),
+        })
     }
 }
 
@@ -279,7 +290,16 @@ mod tests {
         );
         assert_eq!(
             findings[0].advice(),
-            "took 7.000s, over its 5s time budget (unit): consider marking it slow"
+            "took 7.000s, over its 5s time budget (unit): add #[ignore = \"slow\"] or a [markers.slow] rule"
+        );
+        let mut located = over.clone();
+        located.source = Some(testplan_schema::SourceLocation { file: "tests/api.rs".to_owned(), line: 42 });
+        located.package_dir = Some("crates/app".to_owned());
+        let finding = BudgetFinding { test: &located, kind: BudgetKind::OverBudget { budget_secs: 5.0 } };
+        assert!(
+            finding.advice().starts_with("crates/app/tests/api.rs:42: took 7.000s"),
+            "{}",
+            finding.advice()
         );
         assert_eq!(
             findings[1].advice(),
