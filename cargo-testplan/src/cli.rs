@@ -307,6 +307,9 @@ pub struct DailyArgs {
     /// With --durations: leave out tests faster than this (default 5ms, as pytest).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "durations")]
     pub durations_min: Option<Duration>,
+    /// Name every skipped test with its reason at the end (pytest's `-rs`).
+    #[arg(long)]
+    pub show_skipped: bool,
 }
 
 impl DailyArgs {

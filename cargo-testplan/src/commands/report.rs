@@ -225,6 +225,8 @@ pub struct RunContext<'a> {
     pub argv: Vec<String>,
     /// `--durations N` and `--durations-min`.
     pub durations: Option<(usize, std::time::Duration)>,
+    /// `--show-skipped`.
+    pub show_skipped: bool,
     /// Recorded durations by test index (for the progress bar's ETA; empty without a bar).
     pub expected_secs: Vec<Option<f64>>,
 }
@@ -251,6 +253,9 @@ pub fn run_reporter<'a>(
     }
     if let Some((count, min)) = ctx.durations {
         human = human.with_durations(count, min);
+    }
+    if ctx.show_skipped {
+        human = human.with_skipped_list();
     }
     let json = JsonReportBuilder::new(ctx.list, ctx.argv.clone())
         .with_plan(ctx.test_plan, &ctx.config.registry)

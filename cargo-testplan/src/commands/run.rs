@@ -148,6 +148,7 @@ pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppE
         argv,
         expected_secs: expected_durations(&list, &memory.history, args.reports.no_progress),
         durations: args.daily.durations.map(|n| (n, args.daily.durations_min.unwrap_or(DURATIONS_MIN))),
+        show_skipped: args.daily.show_skipped,
     };
     let baseline = baseline.join().unwrap_or(Ok(None))?;
     crate::timings::mark("ready to execute");

@@ -99,6 +99,8 @@ pub struct HumanReporter<'a> {
     last_progress: Instant,
     phase: Option<PhaseProgress>,
     durations: Option<(usize, Duration)>,
+    /// `--show-skipped`: the skipped tests and why, listed at the end; `None`: not asked.
+    skipped: Option<Vec<(TestIdx, String)>>,
     /// Tests finished so far and in the run, for `(n/N)` on result lines.
     counted: (usize, usize),
 }
@@ -117,6 +119,7 @@ impl<'a> HumanReporter<'a> {
             last_progress: Instant::now(),
             phase: None,
             durations: None,
+            skipped: None,
             counted: (0, 0),
         }
     }
@@ -125,6 +128,13 @@ impl<'a> HumanReporter<'a> {
     /// (all of them for 0), before the final line.
     pub fn with_durations(mut self, count: usize, min: Duration) -> Self {
         self.durations = Some((count, min));
+        self
+    }
+
+    /// Also names every skipped test and its reason at the end (`--show-skipped`, pytest's
+    /// `-rs`).
+    pub fn with_skipped_list(mut self) -> Self {
+        self.skipped = Some(Vec::new());
         self
     }
 
@@ -263,6 +273,9 @@ impl<'a> HumanReporter<'a> {
             }
         }
         let interrupted = result.status == TestStatus::Interrupted;
+        if let (Some(skipped), TestStatus::Skipped { reason }) = (&mut self.skipped, &result.status) {
+            skipped.push((test, reason.clone()));
+        }
         if failed || interrupted {
             self.failures.push((test, result.status.clone()));
         }
@@ -451,6 +464,7 @@ impl<'a> HumanReporter<'a> {
             let rest = end_block_of(report, self.style, self.verbosity != Verbosity::Verbose);
             self.out.push_str(&rest);
             self.not_in_plan();
+            self.skipped_list();
             self.failed_list();
         }
         if let Some((count, min)) = self.durations {
@@ -476,6 +490,16 @@ impl<'a> HumanReporter<'a> {
         }
         if names.len() > SHOWN {
             self.line(&format!("      ... and {} more", names.len() - SHOWN));
+        }
+    }
+
+    /// `  SKIPPED NAME — REASON`, for `--show-skipped`.
+    fn skipped_list(&mut self) {
+        let skipped = self.skipped.take().unwrap_or_default();
+        for (test, reason) in &skipped {
+            let name = self.name(*test);
+            let label = self.style.paint(YELLOW, "SKIPPED");
+            self.line(&format!("  {label} {name} — {}", sanitize::inline(reason)));
         }
     }
 

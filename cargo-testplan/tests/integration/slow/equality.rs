@@ -117,3 +117,16 @@ fn unify_default_run_equals_cargo_test_and_compiles_each_library_once() {
     }
     assert_no_problems("fixtures/unify: default run vs cargo test", &problems, &outputs);
 }
+
+/// `--show-skipped` (pytest's `-rs`) names each skipped test and its reason at the end.
+#[test]
+fn show_skipped_names_the_skipped_tests() {
+    let fixture = Fixture::copy("fixtures/unify");
+    let out = run_output(&mut fixture.testplan(&["run", "--workspace", "--show-skipped"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = "  SKIPPED unify-legacy::doc crates/legacy/src/lib.rs - ignored_example (line 15) — ignored";
+    assert!(stdout.lines().any(|l| l == line), "{stdout}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let plain = run_output(&mut fixture.testplan(&["run", "--workspace"]));
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("SKIPPED"), "only when asked");
+}
