@@ -434,7 +434,9 @@ impl<'a> HumanReporter<'a> {
 
     fn stopping(&mut self, reason: StopReason) {
         let why = match reason {
-            StopReason::FailFast => "a test failed; starting no more tests (use --no-fail-fast to run all)",
+            StopReason::FailFast => {
+                "failure limit reached (fail-fast, or --max-fail); starting no more tests (use --no-fail-fast to run all)"
+            }
             StopReason::Interrupted => "interrupted; stopping running tests",
         };
         let head = self.style.paint(YELLOW, &format!("{:>11}", "Stopping"));
