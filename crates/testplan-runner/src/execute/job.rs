@@ -302,7 +302,7 @@ fn is_doctest_binary(binary: &TestBinary) -> bool {
 /// libtest-like, but may take one filter only, so they share a process only when the batch
 /// is the whole binary ([`split_partial_harness_batches`]).
 fn is_batchable_binary(binary: &TestBinary) -> bool {
-    matches!(binary.list_method, ListMethod::LibtestJson | ListMethod::LibtestTerse)
+    matches!(binary.list_method, ListMethod::LibtestJson | ListMethod::LibtestTerse | ListMethod::CustomList)
         && binary.executable.is_some()
 }
 
@@ -781,7 +781,7 @@ mod tests {
         let mut list = sample_list();
         let harness = TestBinary {
             custom_harness: true,
-            ..binary("p::h", TargetKind::Test, ListMethod::LibtestTerse, Some("/t/h-1"))
+            ..binary("p::h", TargetKind::Test, ListMethod::CustomList, Some("/t/h-1"))
         };
         list.binaries.push(harness);
         list.tests.extend([case(3, "one"), case(3, "two")]);
