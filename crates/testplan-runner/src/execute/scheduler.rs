@@ -877,9 +877,10 @@ impl<'r, 's> Scheduler<'r, 's> {
         for id in done {
             if let Some(mut running) = self.running.remove(&id) {
                 let cgroup = running.cgroup.take();
+                let contained = cgroup.is_some();
                 // Removed after the job is settled: its figures were read at exit.
                 let _remove = RemoveOnDrop(cgroup);
-                if !running.output_closed && running.kill.is_none() && _remove.0.is_none() {
+                if !running.output_closed && running.kill.is_none() && !contained {
                     // Without a cgroup (which finds every process precisely), a process
                     // outside the test's group still holding its output pipe a second after
                     // it ended is a leak the runner cannot kill, but reports (nextest's

@@ -227,7 +227,7 @@ impl RunGroup {
         std::fs::create_dir(&dir).map_err(|e| cannot("create", &dir, &e))?;
         let group = RunGroup { version: CgroupVersion::V1, dir, home, limit };
         if let Some(limit) = limit {
-            set_v1_limit(&group.dir, limit).inspect_err(|_| group.clone_remove())?;
+            set_v1_limit(&group.dir, limit).inspect_err(|_| group.remove())?;
         }
         Ok(group)
     }
@@ -237,7 +237,7 @@ impl RunGroup {
         let dir = home.join(format!("{RUN_PREFIX}{}", std::process::id()));
         std::fs::create_dir(&dir).map_err(|e| cannot("create", &dir, &e))?;
         let group = RunGroup { version: CgroupVersion::V2, dir, home, limit };
-        group.enter_v2().inspect_err(|_| group.clone_remove())?;
+        group.enter_v2().inspect_err(|_| group.remove())?;
         Ok(group)
     }
 
@@ -258,14 +258,9 @@ impl RunGroup {
         enable(&self.dir)
     }
 
-    fn clone_remove(&self) {
-        RunGroup { version: self.version, dir: self.dir.clone(), home: self.home.clone(), limit: None }
-            .remove();
-    }
-
     /// Kills what is left in the job groups, removes them and the run group; v2 moves the
     /// runner back home first.
-    fn remove(self) {
+    fn remove(&self) {
         remove_tree(&self.dir, self.version, Some(&self.home));
     }
 }
