@@ -26,6 +26,8 @@ pub struct Target {
     pub dir: PathBuf,
     /// Tests it holds (cargo test's count), when known in advance.
     pub expected_tests: Option<usize>,
+    /// Where the runs' output is kept (outside a user's workspace for `--workspace`).
+    pub logs: PathBuf,
 }
 
 /// Settings of one comparison.
@@ -142,7 +144,7 @@ pub const SUMMARY_HEADER: [&str; 8] = [
 
 /// Builds the target, warms every runner up, and times `settings.reps` rounds.
 pub fn compare(ctx: &Context, target: Target, settings: &Settings) -> Result<Comparison> {
-    let logs = target.dir.join("logs");
+    let logs = target.logs.clone();
     build(ctx, &target, settings, &logs)?;
     let mut results: BTreeMap<Runner, RunnerResult> =
         settings.runners.iter().map(|r| (*r, RunnerResult::default())).collect();
@@ -287,7 +289,12 @@ mod tests {
             ..RunnerResult::default()
         };
         let comparison = Comparison {
-            target: Target { name: "t".into(), dir: PathBuf::new(), expected_tests: Some(10) },
+            target: Target {
+                name: "t".into(),
+                dir: PathBuf::new(),
+                expected_tests: Some(10),
+                logs: PathBuf::new(),
+            },
             results: [
                 (Runner::Testplan, result(&[300, 100, 200])),
                 (Runner::CargoTest, result(&[400, 400, 400])),

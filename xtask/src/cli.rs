@@ -17,7 +17,10 @@ bench: generate workspaces under target/bench/, build each once, then time
 execution after a warm build), alternating, and print medians and ratios.
 
   --shape LIST          tiny, sleepy, mixed, memory, crate, listing or all
-                        (comma separated; default: all)
+                        (comma separated; default: all, or none with --workspace)
+  --workspace PATH      also compare the runners on this workspace, where it is
+                        (repeatable; any real workspace: the default command of each
+                        runner at its root, after a warm build)
   --reps N              timed repetitions per runner (default: 3)
   --crate NAME@VERSION  the real crate of the `crate` shape (repeatable; default:
                         semver@1.0.28 and serde_json@1.0.149; `profile`: serde_json),
@@ -84,6 +87,8 @@ pub struct BenchArgs {
     pub testplan_bin: Option<PathBuf>,
     /// Per-run limit.
     pub timeout: Duration,
+    /// Workspaces benchmarked where they are (`--workspace`).
+    pub workspaces: Vec<PathBuf>,
     /// The arguments as given, for the report.
     pub command_line: String,
 }
@@ -122,16 +127,23 @@ pub fn parse(args: &[String]) -> Result<Cli, String> {
         "-h" | "--help" | "help" => Ok(Cli::Help),
         _ if options.help => Ok(Cli::Help),
         "bench" => Ok(Cli::Bench(BenchArgs {
-            shapes: options.shapes.unwrap_or_else(|| Shape::ALL.to_vec()),
+            shapes: options.shapes.unwrap_or_else(|| {
+                if options.workspaces.is_empty() { Shape::ALL.to_vec() } else { Vec::new() }
+            }),
             reps: options.reps,
             crates: if options.crates.is_empty() { parse_crates(&DEFAULT_CRATES)? } else { options.crates },
             runners: options.runners.unwrap_or_else(|| Runner::ALL.to_vec()),
             testplan_bin: options.testplan_bin,
             timeout: options.timeout,
+            workspaces: options.workspaces,
             command_line: rest.join(" "),
         })),
         "profile" => {
-            if options.shapes.is_some() || options.runners.is_some() || options.crates.len() > 1 {
+            if options.shapes.is_some()
+                || options.runners.is_some()
+                || options.crates.len() > 1
+                || !options.workspaces.is_empty()
+            {
                 return Err("`profile` takes --reps, --crate (once), --testplan-bin and --timeout".to_owned());
             }
             let krate = options.crates.into_iter().next().map_or_else(|| parse_crate(PROFILE_CRATE), Ok)?;
@@ -164,6 +176,7 @@ struct Options {
     runners: Option<Vec<Runner>>,
     testplan_bin: Option<PathBuf>,
     timeout: Duration,
+    workspaces: Vec<PathBuf>,
 }
 
 impl Options {
@@ -187,6 +200,7 @@ impl Options {
                 "--crate" => options.crates.push(CrateRef::parse(&value()?).map_err(|e| e.to_string())?),
                 "--runners" => options.runners = Some(runners(&value()?)?),
                 "--testplan-bin" => options.testplan_bin = Some(PathBuf::from(value()?)),
+                "--workspace" => options.workspaces.push(PathBuf::from(value()?)),
                 "--timeout" => options.timeout = Duration::from_secs(positive(flag, &value()?)? as u64),
                 other => return Err(format!("unknown option `{other}`")),
             }
@@ -275,6 +289,16 @@ mod tests {
     }
 
     #[test]
+    fn workspaces_replace_the_default_shapes() {
+        let args = bench("bench --workspace /a --workspace=/b");
+        assert_eq!(args.workspaces, [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert!(args.shapes.is_empty());
+        let args = bench("bench --workspace /a --shape tiny");
+        assert_eq!(args.shapes, [Shape::Tiny]);
+        assert!(bench("bench").workspaces.is_empty());
+    }
+
+    #[test]
     fn errors_name_the_problem() {
         let cases = [
             ("bench --shape huge", "unknown shape `huge`"),
@@ -285,6 +309,7 @@ mod tests {
             ("bench --fast", "unknown option `--fast`"),
             ("deploy", "unknown task `deploy`"),
             ("profile --shape tiny", "`profile` takes"),
+            ("profile --workspace /a", "`profile` takes"),
         ];
         for (line, expected) in cases {
             let err = parse_line(line).expect_err(line);

@@ -85,17 +85,14 @@ fn run_bench(args: &BenchArgs) -> Result<()> {
     let settings = Settings { runners: args.runners.clone(), reps: args.reps, timeout: args.timeout };
     let mut report = header(&ctx, &format!("cargo xtask bench {}", args.command_line))?;
     let mut comparisons: Vec<Comparison> = Vec::new();
+    for path in &args.workspaces {
+        let target = workspace_target(&ctx, path)?;
+        comparisons.push(compare_and_report(&ctx, target, &settings, &mut report)?);
+    }
     for shape in &args.shapes {
         let targets = targets_of(&ctx, *shape, args)?;
         for target in targets {
-            let comparison = bench::compare(&ctx, target, &settings)?;
-            let detail = format!("### {}\n\n{}", comparison.target.name, comparison.detail_table());
-            eprintln!("\n{detail}");
-            let _ = writeln!(report, "{detail}");
-            for note in comparison.results.iter().flat_map(|(r, res)| res.notes.iter().map(move |n| (r, n))) {
-                let _ = writeln!(report, "- warning: {}: {}", note.0.name(), note.1);
-            }
-            comparisons.push(comparison);
+            comparisons.push(compare_and_report(&ctx, target, &settings, &mut report)?);
         }
         if *shape == Shape::Listing {
             let rows = listing::measure_all(&ctx, &[10_000, 50_000], args.reps, args.timeout)?;
@@ -115,12 +112,30 @@ fn run_bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Compares the runners on one target and adds its detail table to the report.
+fn compare_and_report(
+    ctx: &Context,
+    target: Target,
+    settings: &Settings,
+    report: &mut String,
+) -> Result<Comparison> {
+    let comparison = bench::compare(ctx, target, settings)?;
+    let detail = format!("### {}\n\n{}", comparison.target.name, comparison.detail_table());
+    eprintln!("\n{detail}");
+    let _ = writeln!(report, "{detail}");
+    for note in comparison.results.iter().flat_map(|(r, res)| res.notes.iter().map(move |n| (r, n))) {
+        let _ = writeln!(report, "- warning: {}: {}", note.0.name(), note.1);
+    }
+    Ok(comparison)
+}
+
 /// The workspaces of a shape (none for `listing`, which is measured differently).
 fn targets_of(ctx: &Context, shape: Shape, args: &BenchArgs) -> Result<Vec<Target>> {
     let generated = |spec: shapes::WorkspaceSpec| -> Result<Vec<Target>> {
         let dir = spec.write(&ctx.bench_root)?;
         eprintln!("{}: {} tests in {} binaries", spec.name, spec.test_count(), spec.binary_count());
-        Ok(vec![Target { name: spec.name.clone(), dir, expected_tests: Some(spec.test_count()) }])
+        let logs = dir.join("logs");
+        Ok(vec![Target { name: spec.name.clone(), dir, expected_tests: Some(spec.test_count()), logs }])
     };
     match shape {
         Shape::Tiny => generated(shapes::tiny()),
@@ -132,11 +147,30 @@ fn targets_of(ctx: &Context, shape: Shape, args: &BenchArgs) -> Result<Vec<Targe
             .iter()
             .map(|krate| {
                 let dir = realcrate::prepare(krate, &ctx.bench_root)?;
-                Ok(Target { name: format!("{}@{}", krate.name, krate.version), dir, expected_tests: None })
+                let logs = dir.join("logs");
+                Ok(Target {
+                    name: format!("{}@{}", krate.name, krate.version),
+                    dir,
+                    expected_tests: None,
+                    logs,
+                })
             })
             .collect(),
         Shape::Listing => Ok(Vec::new()),
     }
+}
+
+/// A workspace given with `--workspace PATH`, benchmarked where it is (nothing is copied
+/// or written inside it but cargo's own `target/`; logs go under target/bench/).
+fn workspace_target(ctx: &Context, path: &std::path::Path) -> Result<Target> {
+    let dir = path.canonicalize().map_err(|e| format!("--workspace {}: {e}", path.display()))?;
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(format!("--workspace {}: no Cargo.toml there", dir.display()).into());
+    }
+    let name =
+        dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let logs = ctx.bench_root.join(format!("workspace-{name}")).join("logs");
+    Ok(Target { name, dir, expected_tests: None, logs })
 }
 
 fn run_profile(args: &ProfileArgs) -> Result<()> {
