@@ -18,6 +18,7 @@
 
 pub mod cache;
 mod doc_cache;
+pub mod doc_results;
 mod doctest;
 mod libtest;
 mod process;

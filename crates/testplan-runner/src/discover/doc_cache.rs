@@ -77,22 +77,35 @@ pub(crate) fn key(ws: &Workspace, build: &BuildOutput) -> Option<Key> {
         let stamp = fs::symlink_metadata(&config).ok().map(stamp_of);
         material.line(&format!("config {} {stamp:?}", config.display()));
     }
+    let roots = source_roots(ws);
+    add_trees(&mut material, &roots, &ws.target_dir, &|_| false)?;
+    Some(Key { hash: material.finish(), settled: material.settled() })
+}
+
+/// The workspace root and the selected packages outside it: the trees a key walks.
+pub(super) fn source_roots(ws: &Workspace) -> Vec<Utf8PathBuf> {
     let mut roots: Vec<Utf8PathBuf> = vec![ws.root.clone()];
     for id in &ws.primary_packages {
         if let Some(package) = ws.packages.get(id).filter(|p| !p.root.starts_with(&ws.root)) {
             roots.push(package.root.clone());
         }
     }
-    add_trees(&mut material, &roots, &ws.target_dir)?;
-    Some(Key { hash: material.finish(), settled: material.settled() })
+    roots.sort();
+    roots
 }
 
-/// Adds every file under `roots` (see [`walk`]); `None` when a tree cannot be keyed.
-fn add_trees(material: &mut Material, roots: &[Utf8PathBuf], target_dir: &Utf8Path) -> Option<()> {
+/// Adds every file under `roots` (see [`walk`]) for which `skip` is false; `None` when a
+/// tree cannot be keyed.
+pub(super) fn add_trees(
+    material: &mut Material,
+    roots: &[Utf8PathBuf],
+    target_dir: &Utf8Path,
+    skip: &dyn Fn(&Utf8Path) -> bool,
+) -> Option<()> {
     let mut entries = 0;
     for root in roots {
         material.line(&format!("root {root}"));
-        walk(root, target_dir, material, &mut entries)?;
+        walk(root, target_dir, material, &mut entries, skip)?;
     }
     Some(())
 }
@@ -141,7 +154,7 @@ fn entry_path(dir: &Utf8Path, command: &[String]) -> Utf8PathBuf {
 }
 
 /// `.cargo/config.toml` and `.cargo/config` of every ancestor of `cwd`, and of `$CARGO_HOME`.
-fn config_files(cwd: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(super) fn config_files(cwd: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut dirs: Vec<std::path::PathBuf> = cwd.ancestors().map(|d| d.join(".cargo")).collect();
     if let Some(home) = std::env::var_os("CARGO_HOME") {
         dirs.push(home.into());
@@ -150,8 +163,15 @@ fn config_files(cwd: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Adds every entry under `dir` to `material`, in a stable order; `None` past
-/// [`MAX_ENTRIES`] or on an unreadable directory.
-fn walk(dir: &Utf8Path, target_dir: &Utf8Path, material: &mut Material, entries: &mut usize) -> Option<()> {
+/// [`MAX_ENTRIES`] or on an unreadable directory. Files for which `skip` is true are counted
+/// but not hashed.
+fn walk(
+    dir: &Utf8Path,
+    target_dir: &Utf8Path,
+    material: &mut Material,
+    entries: &mut usize,
+    skip: &dyn Fn(&Utf8Path) -> bool,
+) -> Option<()> {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
         if current == target_dir || current.join("CACHEDIR.TAG").exists() {
@@ -175,7 +195,7 @@ fn walk(dir: &Utf8Path, target_dir: &Utf8Path, material: &mut Material, entries:
             let path = current.join(&name);
             if meta.is_dir() {
                 stack.push(path);
-            } else {
+            } else if !skip(&path) {
                 material.saw_modified(meta.modified().ok());
                 material.line(&format!("file {path} {}", stamp_of(meta)));
             }
@@ -185,7 +205,7 @@ fn walk(dir: &Utf8Path, target_dir: &Utf8Path, material: &mut Material, entries:
 }
 
 /// A file's size, modification and change times and inode, as text.
-fn stamp_of(meta: fs::Metadata) -> String {
+pub(super) fn stamp_of(meta: fs::Metadata) -> String {
     let modified = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok());
     #[cfg(unix)]
     let more = {
@@ -199,7 +219,7 @@ fn stamp_of(meta: fs::Metadata) -> String {
 
 /// What the key hashes (two FNV-1a streams with different seeds: 128 bits), and the newest
 /// modification time seen.
-struct Material {
+pub(super) struct Material {
     hashes: (u64, u64),
     newest: Option<SystemTime>,
 }
@@ -211,7 +231,7 @@ impl Default for Material {
 }
 
 impl Material {
-    fn line(&mut self, text: &str) {
+    pub(super) fn line(&mut self, text: &str) {
         for bytes in [text.as_bytes(), b"\n"] {
             self.hashes = (fnv1a(self.hashes.0, bytes), fnv1a(self.hashes.1, bytes));
         }
@@ -223,17 +243,17 @@ impl Material {
         }
     }
 
-    fn settled(&self) -> bool {
+    pub(super) fn settled(&self) -> bool {
         self.newest
             .is_none_or(|newest| SystemTime::now().duration_since(newest).is_ok_and(|age| age >= SETTLE))
     }
 
-    fn finish(&self) -> String {
+    pub(super) fn finish(&self) -> String {
         format!("{:016x}{:016x}", self.hashes.0, self.hashes.1)
     }
 }
 
-fn fnv1a(seed: u64, bytes: &[u8]) -> u64 {
+pub(super) fn fnv1a(seed: u64, bytes: &[u8]) -> u64 {
     bytes.iter().fold(seed, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
@@ -270,7 +290,7 @@ mod tests {
 
     fn tree_key(root: &Utf8Path) -> Key {
         let mut material = Material::default();
-        add_trees(&mut material, &[root.to_path_buf()], &root.join("target")).expect("keyed");
+        add_trees(&mut material, &[root.to_path_buf()], &root.join("target"), &|_| false).expect("keyed");
         Key { hash: material.finish(), settled: material.settled() }
     }
 
@@ -322,6 +342,9 @@ mod tests {
             fs::write(root.join(format!("src/f{i}")), "").expect("write");
         }
         let mut material = Material::default();
-        assert_eq!(add_trees(&mut material, std::slice::from_ref(&root), &root.join("target")), None);
+        assert_eq!(
+            add_trees(&mut material, std::slice::from_ref(&root), &root.join("target"), &|_| false),
+            None
+        );
     }
 }
