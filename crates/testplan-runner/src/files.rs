@@ -1,7 +1,8 @@
 //! Every file cargo-testplan writes goes through here: reports (`last-run.json`,
 //! `runs/<profile>.json`, `--report-json`, `--junit`, `--markdown`, `merge -o`, `report -o`),
-//! the measured history, the listing caches, `init`'s `testplan.toml`, and the Markdown
-//! appended to `$GITHUB_STEP_SUMMARY`.
+//! the measured history, the listing caches, `init`'s `testplan.toml`, the build archive
+//! (`archive -o`, streamed: [`write_atomically_with`]), and the Markdown appended to
+//! `$GITHUB_STEP_SUMMARY`.
 //!
 //! The rules:
 //! - A file is written whole to a temporary file in its destination directory, then renamed
@@ -47,10 +48,29 @@ pub fn write_atomically(path: &Path, bytes: &[u8], durability: Durability) -> io
 }
 
 fn write_through_temp(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
+    stream_through_temp(path, durability, |file| file.write_all(bytes))
+}
+
+/// Like [`write_atomically`], for a file too large to hold in memory (the build archive):
+/// `write` streams the contents into the temporary file, which is renamed over `path` only
+/// when it returns `Ok`.
+pub fn write_atomically_with(
+    path: &Path,
+    durability: Durability,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    stream_through_temp(path, durability, write).map_err(without_temp_path)
+}
+
+fn stream_through_temp(
+    path: &Path,
+    durability: Durability,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = parent_dir(path)?;
     let prefix = temp_prefix(path);
     let mut temp = temp_builder(&prefix).tempfile_in(dir)?;
-    temp.write_all(bytes)?;
+    write(temp.as_file_mut())?;
     if durability == Durability::Durable {
         temp.as_file().sync_all()?;
     }
