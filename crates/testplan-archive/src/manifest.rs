@@ -268,6 +268,8 @@ fn archived_test(t: &TestCase) -> ArchivedTest {
 impl Manifest {
     /// The test list the manifest describes, paths as archived. `None` when an index points
     /// outside its list (a damaged manifest).
+    // Field by field: fields the list gains later (set by discovery) keep their default.
+    #[allow(clippy::field_reassign_with_default)]
     pub(crate) fn test_list(&self) -> Option<TestList> {
         let packages: Vec<Arc<PackageInfo>> = self
             .packages
@@ -312,12 +314,12 @@ impl Manifest {
                 })
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(TestList {
-            workspace_root: self.workspace_root.clone(),
-            target_dir: self.target_dir.clone(),
-            binaries,
-            tests,
-            notes: self.notes.clone(),
-        })
+        let mut list = TestList::default();
+        list.workspace_root = self.workspace_root.clone();
+        list.target_dir = self.target_dir.clone();
+        list.binaries = binaries;
+        list.tests = tests;
+        list.notes = self.notes.clone();
+        Some(list)
     }
 }

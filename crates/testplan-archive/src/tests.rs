@@ -51,6 +51,7 @@ fn build() -> Build {
     Build { _temp: temp, root, list }
 }
 
+#[allow(clippy::field_reassign_with_default)] // fields added to the list later stay default
 fn test_list(root: &Utf8Path, debug: &Utf8Path, out: &Utf8Path, native: &Utf8Path) -> TestList {
     let package = Arc::new(PackageInfo {
         id: "path+file:///ws/crates/geometry#0.1.0".to_owned(),
@@ -102,13 +103,13 @@ fn test_list(root: &Utf8Path, debug: &Utf8Path, out: &Utf8Path, native: &Utf8Pat
         source: Some(SourceLocation { file: "src/lib.rs".to_owned(), line: 40 }),
         ..case(0, "tests::big")
     };
-    TestList {
-        workspace_root: root.to_owned(),
-        target_dir: root.join("target"),
-        binaries: vec![unit, doc],
-        tests: vec![case(0, "tests::area"), slow, case(1, "crates/geometry/src/lib.rs - area (line 3)")],
-        notes: vec!["a note".to_owned()],
-    }
+    let mut list = TestList::default();
+    list.workspace_root = root.to_owned();
+    list.target_dir = root.join("target");
+    list.binaries = vec![unit, doc];
+    list.tests = vec![case(0, "tests::area"), slow, case(1, "crates/geometry/src/lib.rs - area (line 3)")];
+    list.notes = vec!["a note".to_owned()];
+    list
 }
 
 fn cargo_options() -> CargoOptions {
