@@ -41,6 +41,7 @@
 pub mod classify;
 pub mod config;
 pub mod expr;
+pub mod isolation;
 pub mod marker;
 pub mod plan;
 mod suggest;
@@ -49,6 +50,7 @@ pub mod units;
 pub use classify::{Classification, IgnoreStatus, MarkerSource, Rule, TestFacts, TestKind, classify};
 pub use config::{Config, ConfigError, ConfigOrigin, ConfigWarning, LoadedConfig};
 pub use expr::{Expr, ExprError, ExprErrorKind, Keyword, KeywordExpr, MarkerExpr};
+pub use isolation::Isolation;
 pub use marker::{Marker, MarkerName, MarkerRegistry, MarkerSet, UnknownMarker};
 pub use plan::{Decision, Phase, PhaseIdx, Plan, Profile, RunIgnored, Selection};
 pub use suggest::did_you_mean;

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
-use crate::plan::Isolation;
+use crate::isolation::Isolation;
 use crate::suggest::{did_you_mean, hint};
 use crate::units::ByteSize;
 

@@ -22,6 +22,8 @@
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
+pub use crate::isolation::Isolation;
+
 use crate::classify::{Classification, IgnoreStatus};
 use crate::expr::{KeywordExpr, MarkerExpr};
 use crate::marker::MarkerRegistry;
@@ -59,16 +61,6 @@ pub enum OnFailure {
     Stop,
     /// Later phases run anyway.
     Continue,
-}
-
-/// How tests of a phase are run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Isolation {
-    /// One process per test (like nextest).
-    #[default]
-    Process,
-    /// Many tests per process, like `cargo test`.
-    Batch,
 }
 
 /// Which ignored tests run (nextest's `--run-ignored`).

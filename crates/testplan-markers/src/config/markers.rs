@@ -6,8 +6,8 @@ use super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
 use super::fields;
 use super::walk::{Key, Source, Table, Value};
 use crate::classify::{Rule, RuleOrigin, TestKind};
+use crate::isolation::Isolation;
 use crate::marker::{Marker, MarkerName, MarkerRegistry};
-use crate::plan::Isolation;
 
 /// Keys of a `[markers.NAME]` table.
 const MARKER_KEYS: [&str; 6] = ["description", "timeout", "time-budget", "memory", "isolation", "rules"];
