@@ -109,7 +109,7 @@ fn runner_exit_code(e: &RunnerError) -> i32 {
         RunnerError::Metadata { .. } => exit::METADATA_FAILED,
         RunnerError::Build { .. } => exit::BUILD_FAILED,
         RunnerError::List { .. } => exit::LIST_FAILED,
-        RunnerError::Io { .. } | RunnerError::Parse { .. } => exit::SETUP_ERROR,
+        RunnerError::Io { .. } | RunnerError::Manifest { .. } => exit::SETUP_ERROR,
         RunnerError::Interrupted => exit::INTERRUPTED,
     }
 }

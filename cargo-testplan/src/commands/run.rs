@@ -110,7 +110,7 @@ pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppE
         test_plan.phases.iter_mut().for_each(|phase| phase.continue_on_failure = false);
     }
     let containment = Containment::setup(args.runner.containment.into(), &memory.resources.memory)
-        .map_err(AppError::Usage)?;
+        .map_err(|e| AppError::Usage(e.to_string()))?;
     if args.output.verbose {
         eprintln!("Containment: {containment}");
     }

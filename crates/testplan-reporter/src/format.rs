@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use testplan_runner::events::TestStatus;
-use testplan_runner::platform::signal_name;
+use testplan_runner::signals::signal_name;
 
 /// `1.234s`, with millisecond precision.
 pub fn secs(d: Duration) -> String {

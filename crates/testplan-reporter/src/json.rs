@@ -13,7 +13,7 @@ use testplan_runner::events::{Event, Reschedule, RunStats, StopReason, TestResul
 use testplan_runner::model::{TestIdx, TestList};
 use testplan_runner::output::CapturedOutput;
 use testplan_runner::plan::TestPlan;
-use testplan_runner::platform::signal_name;
+use testplan_runner::signals::signal_name;
 use testplan_schema::{
     AttemptReport, DeselectedCounts, MarkerSourceReport, PhaseReport, PhaseStatus, ReportCounts,
     ReportStatus, ResourcesReport, RunReport, TestRef, TestReport,

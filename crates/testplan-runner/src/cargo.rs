@@ -13,7 +13,7 @@ use std::sync::Arc;
 use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{Metadata, MetadataCommand, Package};
 
-use crate::error::RunnerError;
+use crate::error::{MetadataError, RunnerError};
 use crate::model::{PackageInfo, TargetKind};
 
 mod build;
@@ -329,9 +329,8 @@ pub fn load_workspace(opts: &CargoOptions) -> Result<Workspace, RunnerError> {
 /// Runs `cargo metadata` and parses it; `no_deps`: the workspace's packages only.
 fn read_metadata(opts: &CargoOptions, no_deps: bool) -> Result<(String, Metadata), RunnerError> {
     let raw = run_metadata(opts, no_deps)?;
-    let metadata = MetadataCommand::parse(&raw).map_err(|err| RunnerError::Metadata {
-        message: format!("cannot read the output of `cargo metadata`: {err}"),
-    })?;
+    let metadata = MetadataCommand::parse(&raw)
+        .map_err(|err| RunnerError::Metadata { cause: MetadataError::Unreadable(err) })?;
     Ok((raw, metadata))
 }
 
@@ -362,10 +361,12 @@ fn run_metadata(opts: &CargoOptions, no_deps: bool) -> Result<String, RunnerErro
         .map_err(|err| RunnerError::io(format!("running `{} metadata`", cargo_program()), err))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(RunnerError::Metadata { message: stderr.trim().to_owned() });
+        return Err(RunnerError::Metadata {
+            cause: MetadataError::Failed { stderr: stderr.trim().to_owned() },
+        });
     }
     String::from_utf8(output.stdout)
-        .map_err(|_| RunnerError::Metadata { message: "`cargo metadata` printed invalid UTF-8".to_owned() })
+        .map_err(|err| RunnerError::Metadata { cause: MetadataError::InvalidUtf8(err) })
 }
 
 /// `rust-version` strings as cargo wrote them, by package id.
@@ -470,7 +471,7 @@ fn custom_harness_targets(metadata: &Metadata) -> Result<HashSet<(String, String
         let text = std::fs::read_to_string(&pkg.manifest_path)
             .map_err(|err| RunnerError::io(format!("reading {}", pkg.manifest_path), err))?;
         let names = harness_false_targets(&text, &lib_target_name(pkg))
-            .map_err(|message| RunnerError::Parse { path: pkg.manifest_path.clone(), message })?;
+            .map_err(|source| RunnerError::Manifest { path: pkg.manifest_path.clone(), source })?;
         targets.extend(names.into_iter().map(|name| (pkg.id.repr.clone(), name)));
     }
     Ok(targets)
@@ -495,8 +496,8 @@ pub(crate) fn is_lib_kind(target: &cargo_metadata::Target) -> bool {
 
 /// Names of the targets a manifest declares with `harness = false`. `lib_name` is the
 /// library target's name, used when `[lib]` has no `name`.
-fn harness_false_targets(manifest: &str, lib_name: &str) -> Result<Vec<String>, String> {
-    let table: toml::Table = toml::from_str(manifest).map_err(|err| err.to_string())?;
+fn harness_false_targets(manifest: &str, lib_name: &str) -> Result<Vec<String>, toml::de::Error> {
+    let table: toml::Table = toml::from_str(manifest)?;
     let mut names = Vec::new();
     if table.get("lib").is_some_and(declares_no_harness) {
         names.push(lib_name.to_owned());

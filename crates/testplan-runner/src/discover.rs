@@ -33,7 +33,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::cancel::CancelToken;
 use crate::cargo::{BuildOutput, BuiltBinary, CargoOptions, Workspace};
-use crate::error::RunnerError;
+use crate::error::{ListError, RunnerError};
 use crate::model::{BinaryIdx, ListMethod, PackageInfo, SourceLocation, TestBinary, TestCase, TestList};
 
 use self::cache::{ListCache, Stamp};
@@ -130,7 +130,7 @@ fn test_binary(
 ) -> Result<TestBinary, RunnerError> {
     let package = package_of(ws, &built.package_id).ok_or_else(|| RunnerError::List {
         binary: built.executable.to_string(),
-        message: format!("package `{}` is not in `cargo metadata`'s output", built.package_id),
+        cause: ListError::UnknownPackage { package_id: built.package_id.clone() },
     })?;
     let custom_harness = ws.custom_harness.contains(&(built.package_id.clone(), built.target_name.clone()));
     Ok(TestBinary {
@@ -260,7 +260,7 @@ fn list_libtest(binary: &TestBinary, executable: &Utf8Path, cancel: &CancelToken
     let json_problem = if json.succeeded() {
         match libtest::parse_json_listing(&json.stdout) {
             Ok(tests) => return Ok((ListMethod::LibtestJson, tests)),
-            Err(problem) => problem,
+            Err(problem) => problem.to_string(),
         }
     } else {
         json.failure_summary()
@@ -271,10 +271,11 @@ fn list_libtest(binary: &TestBinary, executable: &Utf8Path, cancel: &CancelToken
         if !listing.succeeded() {
             return Err(RunnerError::List {
                 binary: binary.id.clone(),
-                message: format!(
-                    "`{executable} --list --format terse` {}\n(the JSON listing failed too: {json_problem})",
-                    listing.failure_summary()
-                ),
+                cause: ListError::Libtest {
+                    command: format!("{executable} --list --format terse"),
+                    failure: listing.failure_summary(),
+                    json_problem,
+                },
             });
         }
     }
@@ -324,15 +325,29 @@ fn list_custom_harness(
     Ok(Listed { method: ListMethod::CustomList, tests, note: None })
 }
 
+/// Why a custom harness's `--list` answer gives no test names (the note's reason).
+#[derive(Debug, thiserror::Error)]
+enum NoCustomListing {
+    /// `--list` did not exit successfully; how it ended.
+    #[error("`--list` {0}")]
+    Failed(String),
+    /// `--list` printed nothing.
+    #[error("`--list` printed nothing")]
+    Silent,
+    /// `--list` printed something else; why it was not read as a listing.
+    #[error("its `--list` output is not a test listing ({0})")]
+    NotUnderstood(String),
+}
+
 /// The names in a custom harness's `--list` answer, or why it has none.
-fn custom_listing(all: &Listing) -> Result<Vec<String>, String> {
+fn custom_listing(all: &Listing) -> Result<Vec<String>, NoCustomListing> {
     if !all.succeeded() {
-        return Err(format!("`--list` {}", all.ending_summary()));
+        return Err(NoCustomListing::Failed(all.ending_summary()));
     }
     match libtest::parse_custom_list(&all.stdout) {
         CustomList::Tests(names) => Ok(names),
-        CustomList::Silent => Err("`--list` printed nothing".to_owned()),
-        CustomList::NotUnderstood(why) => Err(format!("its `--list` output is not a test listing ({why})")),
+        CustomList::Silent => Err(NoCustomListing::Silent),
+        CustomList::NotUnderstood(why) => Err(NoCustomListing::NotUnderstood(why)),
     }
 }
 

@@ -325,27 +325,55 @@ struct ConfigEnvEntry {
     force: bool,
 }
 
+/// Why a cargo config file's `[env]` table cannot be read (such a file is skipped: cargo
+/// has rejected it already).
+#[derive(Debug, PartialEq, thiserror::Error)]
+enum ConfigEnvError {
+    /// The file is not TOML.
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// `env` is something other than a table.
+    #[error("`env` is not a table")]
+    NotATable,
+    /// An entry is neither a string nor a table.
+    #[error("env.{key}: expected a string or a table")]
+    Entry {
+        /// The variable.
+        key: String,
+    },
+    /// A table entry has no string `value`.
+    #[error("env.{key}.value: expected a string")]
+    Value {
+        /// The variable.
+        key: String,
+    },
+}
+
 /// The `[env]` table of one config file. `base` is the directory `relative = true` values
 /// are resolved against (the parent of the `.cargo` directory).
-fn parse_config_env(text: &str, base: &Utf8Path) -> Result<Vec<ConfigEnvEntry>, String> {
-    let table: toml::Table = toml::from_str(text).map_err(|err| err.to_string())?;
+fn parse_config_env(text: &str, base: &Utf8Path) -> Result<Vec<ConfigEnvEntry>, ConfigEnvError> {
+    let table: toml::Table = toml::from_str(text)?;
     let Some(env) = table.get("env") else {
         return Ok(Vec::new());
     };
-    let env = env.as_table().ok_or("`env` is not a table")?;
+    let env = env.as_table().ok_or(ConfigEnvError::NotATable)?;
     env.iter().map(|(key, value)| config_env_entry(key, value, base)).collect()
 }
 
-fn config_env_entry(key: &str, value: &toml::Value, base: &Utf8Path) -> Result<ConfigEnvEntry, String> {
+fn config_env_entry(
+    key: &str,
+    value: &toml::Value,
+    base: &Utf8Path,
+) -> Result<ConfigEnvEntry, ConfigEnvError> {
     let entry = |value: String, force| ConfigEnvEntry { key: key.to_owned(), value, force };
     if let Some(text) = value.as_str() {
         return Ok(entry(text.to_owned(), false));
     }
-    let table = value.as_table().ok_or_else(|| format!("env.{key}: expected a string or a table"))?;
+    let table = value.as_table().ok_or_else(|| ConfigEnvError::Entry { key: key.to_owned() })?;
     let text = table
         .get("value")
         .and_then(toml::Value::as_str)
-        .ok_or_else(|| format!("env.{key}.value: expected a string"))?;
+        .ok_or_else(|| ConfigEnvError::Value { key: key.to_owned() })?;
     let flag = |name: &str| table.get(name).and_then(toml::Value::as_bool).unwrap_or(false);
     let value = if flag("relative") { base.join(text).to_string() } else { text.to_owned() };
     Ok(entry(value, flag("force")))
@@ -380,9 +408,7 @@ fn load_config_env(host: &HashMap<String, String>) -> Vec<ConfigEnvEntry> {
     let mut entries: Vec<ConfigEnvEntry> = Vec::new();
     for file in config_files(&cwd, home.as_deref()) {
         let base = file.parent().and_then(Utf8Path::parent).unwrap_or(&cwd);
-        let Ok(parsed) = std::fs::read_to_string(&file)
-            .map_err(|e| e.to_string())
-            .and_then(|t| parse_config_env(&t, base))
+        let Some(parsed) = std::fs::read_to_string(&file).ok().and_then(|t| parse_config_env(&t, base).ok())
         else {
             continue;
         };

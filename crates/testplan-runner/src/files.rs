@@ -26,8 +26,9 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+
+use crate::platform;
 
 /// Whether a file must survive a crash right after it was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,14 +110,10 @@ fn without_temp_path(e: io::Error) -> io::Error {
 /// `path` and anything but a regular file; on failure the file is cut back to the length it
 /// had.
 pub fn append(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(NEW_FILE_MODE)
-        // O_NONBLOCK: opening a FIFO must not hang the run; it is refused below anyway.
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(not_followed)?;
+    let mut options = OpenOptions::new();
+    options.append(true).create(true);
+    // Non-blocking: opening a FIFO must not hang the run; it is refused below anyway.
+    let mut file = platform::no_follow(&mut options, NEW_FILE_MODE, true).open(path).map_err(not_followed)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
@@ -131,7 +128,7 @@ pub fn append(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// `O_NOFOLLOW` fails with `ELOOP`, whose text ("too many levels of symbolic links") does
 /// not say what happened.
 pub(crate) fn not_followed(e: io::Error) -> io::Error {
-    if e.raw_os_error() == Some(libc::ELOOP) {
+    if platform::is_symlink_refusal(&e) {
         return io::Error::new(e.kind(), format!("a symbolic link, not followed ({e})"));
     }
     e
@@ -155,7 +152,10 @@ fn temp_prefix(path: &Path) -> String {
 
 fn temp_builder(prefix: &str) -> tempfile::Builder<'_, 'static> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(prefix).suffix(".tmp").permissions(fs::Permissions::from_mode(NEW_FILE_MODE));
+    builder.prefix(prefix).suffix(".tmp");
+    if let Some(permissions) = platform::permissions_with_mode(NEW_FILE_MODE) {
+        builder.permissions(permissions);
+    }
     builder
 }
 
@@ -169,6 +169,8 @@ fn sync_dir(dir: &Path) {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn names(dir: &Path) -> Vec<String> {

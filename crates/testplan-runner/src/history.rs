@@ -48,6 +48,7 @@ use serde::{Deserialize, Serialize};
 use crate::discover::cache::Stamp;
 
 /// The history file's format version.
+use crate::platform;
 pub const FORMAT_VERSION: u32 = 1;
 /// Peaks kept per test.
 pub const KEEP_PEAKS: usize = 5;
@@ -326,59 +327,32 @@ fn gave_up(path: &Path, holder: Option<u32>, wait: Duration) -> String {
 
 /// Opens (or creates) the lock file, never through a symlink.
 fn open_lock_file(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    File::options()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .mode(0o666)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| {
-            let e = crate::files::not_followed(e);
-            io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-        })
+    let mut options = File::options();
+    options.create(true).truncate(false).read(true).write(true);
+    platform::no_follow(&mut options, 0o666, false).open(path).map_err(|e| {
+        let e = crate::files::not_followed(e);
+        io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+    })
 }
 
 /// `flock(LOCK_EX | LOCK_NB)`: whether the lock was taken.
 fn try_flock(file: &File) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    loop {
-        // SAFETY: `flock` takes a file descriptor that `file` keeps open for the call and
-        // touches no memory of ours.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EWOULDBLOCK) => return Ok(false),
-            Some(libc::EINTR) => continue,
-            _ => return Err(err),
-        }
-    }
+    platform::try_lock_exclusive(file)
 }
 
 /// Whether `path` still names the file `file` has open (a takeover replaces it).
 fn same_file(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::symlink_metadata(path)) {
-        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
-        _ => false,
-    }
+    platform::same_file(file, path)
 }
 
 fn write_pid(file: &File) {
-    use std::os::unix::fs::FileExt;
-    let _ =
-        file.set_len(0).and_then(|()| file.write_all_at(format!("{}\n", std::process::id()).as_bytes(), 0));
+    let pid = format!("{}\n", std::process::id());
+    let _ = file.set_len(0).and_then(|()| platform::write_all_at(file, pid.as_bytes(), 0));
 }
 
 fn read_pid(file: &File) -> Option<u32> {
-    use std::os::unix::fs::FileExt;
     let mut buf = [0u8; 16];
-    let n = file.read_at(&mut buf, 0).ok()?;
+    let n = platform::read_at(file, &mut buf, 0).ok()?;
     std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok().filter(|pid| *pid > 0 && *pid <= i32::MAX as u32)
 }
 

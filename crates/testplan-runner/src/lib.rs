@@ -25,6 +25,7 @@ pub mod partition;
 pub mod plan;
 pub mod platform;
 pub mod resources;
+pub mod signals;
 mod text;
 
 pub use error::RunnerError;

@@ -65,8 +65,31 @@ impl fmt::Display for Partition {
     }
 }
 
+/// Why a `--partition` value is invalid.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PartitionError {
+    /// Not `STRATEGY:K/N` (or `K/N`) with numbers.
+    #[error("invalid partition `{text}`: expected STRATEGY:K/N, e.g. hash:1/3")]
+    Syntax {
+        /// The value given.
+        text: String,
+    },
+    /// K is 0 or above N, or N is 0.
+    #[error("invalid partition `{text}`: K must be between 1 and N (N at least 1)")]
+    OutOfRange {
+        /// The value given.
+        text: String,
+    },
+    /// A strategy other than count, hash or duration.
+    #[error("unknown partition strategy `{name}`: use count, hash or duration")]
+    UnknownStrategy {
+        /// The strategy named.
+        name: String,
+    },
+}
+
 impl FromStr for Partition {
-    type Err = String;
+    type Err = PartitionError;
 
     /// `count:1/3`, `hash:2/4`, `duration:1/2`; a bare `1/3` means `count:1/3`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
@@ -74,23 +97,23 @@ impl FromStr for Partition {
             Some((name, shard)) => (parse_strategy(name)?, shard),
             None => (Strategy::Count, text),
         };
-        let invalid = || format!("invalid partition `{text}`: expected STRATEGY:K/N, e.g. hash:1/3");
+        let invalid = || PartitionError::Syntax { text: text.to_owned() };
         let (k, n) = shard.split_once('/').ok_or_else(invalid)?;
         let index: usize = k.trim().parse().map_err(|_| invalid())?;
         let total: usize = n.trim().parse().map_err(|_| invalid())?;
         if total == 0 || index == 0 || index > total {
-            return Err(format!("invalid partition `{text}`: K must be between 1 and N (N at least 1)"));
+            return Err(PartitionError::OutOfRange { text: text.to_owned() });
         }
         Ok(Partition { strategy, index, total })
     }
 }
 
-fn parse_strategy(name: &str) -> Result<Strategy, String> {
+fn parse_strategy(name: &str) -> Result<Strategy, PartitionError> {
     match name.trim() {
         "count" => Ok(Strategy::Count),
         "hash" => Ok(Strategy::Hash),
         "duration" => Ok(Strategy::Duration),
-        other => Err(format!("unknown partition strategy `{other}`: use count, hash or duration")),
+        other => Err(PartitionError::UnknownStrategy { name: other.to_owned() }),
     }
 }
 
@@ -275,7 +298,7 @@ mod tests {
 
     #[test]
     fn partitions_parse() {
-        let ok = |s: &str| s.parse::<Partition>().map(|p| p.to_string());
+        let ok = |s: &str| s.parse::<Partition>().map(|p| p.to_string()).map_err(|e| e.to_string());
         assert_eq!(ok("count:1/2"), Ok("count:1/2".to_owned()));
         assert_eq!(ok("hash:3/3"), Ok("hash:3/3".to_owned()));
         assert_eq!(ok("duration:2/4"), Ok("duration:2/4".to_owned()));

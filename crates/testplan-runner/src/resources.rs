@@ -31,7 +31,6 @@ mod gpu;
 mod jobs;
 mod memory;
 mod size;
-mod sys;
 mod tree;
 mod watch;
 
@@ -107,7 +106,7 @@ impl Probe {
     pub fn system() -> Self {
         Probe {
             roots: ProbeRoots::system(),
-            affinity: sys::affinity_count(),
+            affinity: crate::platform::affinity_count(),
             available_parallelism: std::thread::available_parallelism().ok().map(usize::from),
             gpu_env: GpuEnv::from_process(),
             gpu: GpuChoice::from_flag_and_env(None).unwrap_or_default(),

@@ -89,8 +89,7 @@ pub fn start_build(opts: &CargoOptions, stderr: BuildStderr) -> Result<BuildProc
     let mut command = Command::new(cargo_program());
     command.args(opts.no_run_args()).stdin(Stdio::null()).stdout(Stdio::piped());
     if stderr == BuildStderr::Held {
-        use std::os::unix::process::CommandExt;
-        command.stderr(Stdio::piped()).process_group(0);
+        crate::platform::new_process_group(command.stderr(Stdio::piped()));
     } else {
         command.stderr(Stdio::inherit());
     }
@@ -138,7 +137,7 @@ impl Drop for BuildProcess {
         let Some(mut child) = self.child.take() else { return };
         if self.held.is_some() {
             if let Ok(pgid) = i32::try_from(child.id()) {
-                let _ = crate::platform::kill_group(pgid, libc::SIGKILL);
+                let _ = crate::platform::kill_group(pgid, crate::platform::SIGKILL);
             }
         } else {
             let _ = child.kill();
@@ -160,7 +159,7 @@ fn wait_or_stop(
     while !messages.is_finished() {
         if cancel.is_cancelled() && !signalled {
             if let Ok(pgid) = i32::try_from(child.id()) {
-                let _ = crate::platform::kill_group(pgid, libc::SIGINT);
+                let _ = crate::platform::kill_group(pgid, crate::platform::SIGINT);
             }
             signalled = true;
         }

@@ -69,31 +69,16 @@ impl Stamp {
         fs::metadata(path).ok().map(|meta| Stamp::from_metadata(&meta))
     }
 
-    #[cfg(unix)]
     fn from_metadata(meta: &fs::Metadata) -> Stamp {
-        use std::os::unix::fs::MetadataExt;
-        Stamp {
-            len: meta.size(),
-            modified_secs: meta.mtime(),
-            modified_nanos: meta.mtime_nsec(),
-            changed_secs: meta.ctime(),
-            changed_nanos: meta.ctime_nsec(),
-            inode: meta.ino(),
-            device: meta.dev(),
-        }
-    }
-
-    #[cfg(not(unix))]
-    fn from_metadata(meta: &fs::Metadata) -> Stamp {
-        let since_epoch = |time: std::io::Result<SystemTime>| {
-            time.ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).unwrap_or_default()
-        };
-        let modified = since_epoch(meta.modified());
+        let id = crate::platform::file_identity(meta);
         Stamp {
             len: meta.len(),
-            modified_secs: i64::try_from(modified.as_secs()).unwrap_or(i64::MAX),
-            modified_nanos: i64::from(modified.subsec_nanos()),
-            ..Stamp::default()
+            modified_secs: id.modified.0,
+            modified_nanos: id.modified.1,
+            changed_secs: id.changed.0,
+            changed_nanos: id.changed.1,
+            inode: id.inode,
+            device: id.device,
         }
     }
 

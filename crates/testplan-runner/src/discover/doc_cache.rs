@@ -207,14 +207,8 @@ fn walk(
 /// A file's size, modification and change times and inode, as text.
 pub(super) fn stamp_of(meta: fs::Metadata) -> String {
     let modified = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok());
-    #[cfg(unix)]
-    let more = {
-        use std::os::unix::fs::MetadataExt;
-        format!("{}.{} {}", meta.ctime(), meta.ctime_nsec(), meta.ino())
-    };
-    #[cfg(not(unix))]
-    let more = String::new();
-    format!("{} {modified:?} {more}", meta.len())
+    let id = crate::platform::file_identity(&meta);
+    format!("{} {modified:?} {}.{} {}", meta.len(), id.changed.0, id.changed.1, id.inode)
 }
 
 /// What the key hashes (two FNV-1a streams with different seeds: 128 bits), and the newest

@@ -26,6 +26,7 @@
 
 use serde::Deserialize;
 
+use crate::error::JsonListingError;
 use crate::model::SourceLocation;
 
 /// One test as a listing describes it, before it is attached to a binary.
@@ -68,7 +69,7 @@ enum JsonLine {
 
 /// Parses a whole JSON listing. Fails when a line cannot be read, the `completed` line
 /// is missing, or its total disagrees with the tests read.
-pub(crate) fn parse_json_listing(output: &str) -> Result<Vec<ListedTest>, String> {
+pub(crate) fn parse_json_listing(output: &str) -> Result<Vec<ListedTest>, JsonListingError> {
     let mut tests = Vec::new();
     let mut total = None;
     for line in output.lines().map(str::trim).filter(|line| line.starts_with('{')) {
@@ -80,12 +81,12 @@ pub(crate) fn parse_json_listing(output: &str) -> Result<Vec<ListedTest>, String
     }
     match total {
         Some(total) if total == tests.len() => Ok(tests),
-        Some(total) => Err(format!("the listing announces {total} tests but {} were read", tests.len())),
-        None => Err("the listing has no `completed` line".to_owned()),
+        Some(announced) => Err(JsonListingError::CountMismatch { announced, read: tests.len() }),
+        None => Err(JsonListingError::NotCompleted),
     }
 }
 
-fn parse_json_line(line: &str) -> Result<JsonLine, String> {
+fn parse_json_line(line: &str) -> Result<JsonLine, JsonListingError> {
     let strict = serde_json::from_str::<JsonEvent>(line);
     if let Some(raw) = parse_discovered_verbatim(line) {
         // A libtest that escapes its strings shows `\"` where ours shows `"`.
@@ -94,7 +95,8 @@ fn parse_json_line(line: &str) -> Result<JsonLine, String> {
             return Ok(JsonLine::Discovered(raw));
         }
     }
-    let event = strict.map_err(|err| format!("unreadable listing line `{line}`: {err}"))?;
+    let event =
+        strict.map_err(|source| JsonListingError::UnreadableLine { line: line.to_owned(), source })?;
     Ok(json_line_from_event(event))
 }
 
@@ -286,7 +288,7 @@ mod tests {
             ),
         ];
         for (line, expected) in cases {
-            assert_eq!(parse_json_line(&line), Ok(JsonLine::Discovered(expected)), "{line}");
+            assert_eq!(parse_json_line(&line).ok(), Some(JsonLine::Discovered(expected)), "{line}");
         }
     }
 
@@ -309,7 +311,7 @@ mod tests {
             ),
         ];
         for (line, expected) in cases {
-            assert_eq!(parse_json_line(line), Ok(expected), "{line}");
+            assert_eq!(parse_json_line(line).ok(), Some(expected), "{line}");
         }
         assert!(parse_json_line("{ not json").is_err());
     }
@@ -330,7 +332,7 @@ mod tests {
         assert_eq!(tests[1].ignore_reason.as_deref(), Some(r#"why "not""#));
 
         let noisy = format!("printed by a static constructor\n{complete}");
-        assert_eq!(parse_json_listing(&noisy).map(|t| t.len()), Ok(2));
+        assert_eq!(parse_json_listing(&noisy).map(|t| t.len()).ok(), Some(2));
         let short = complete.replace("\"total\": 2", "\"total\": 3");
         assert!(parse_json_listing(&short).is_err());
         assert!(parse_json_listing(&body).is_err());

@@ -106,7 +106,7 @@ pub(crate) fn run_listing(
 /// forwards chunks to `tx`.
 fn spawn(command: &mut Command, capture: Capture, tx: &Sender<(Stream, Vec<u8>)>) -> std::io::Result<Child> {
     command.stdin(Stdio::null());
-    set_process_group(command);
+    crate::platform::new_process_group(command);
     match capture {
         Capture::Separate => {
             command.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -197,30 +197,13 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-#[cfg(unix)]
-fn set_process_group(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    command.process_group(0);
-}
-
-#[cfg(not(unix))]
-fn set_process_group(_command: &mut Command) {}
-
-/// SIGKILL to the child's process group (its id is the child's pid).
-#[cfg(unix)]
+/// SIGKILL to the child's process group (its id is the child's pid). Best effort: the
+/// child itself is killed and reaped after this anyway.
 fn kill_group(child: &Child) {
-    let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
-        return;
-    };
-    // SAFETY: kill(2) with a negative pid only sends a signal; the group is the one we
-    // created for this child, so no unrelated process is targeted.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
+    if let Ok(pgid) = i32::try_from(child.id()) {
+        let _ = crate::platform::kill_group(pgid, crate::platform::SIGKILL);
     }
 }
-
-#[cfg(not(unix))]
-fn kill_group(_child: &Child) {}
 
 /// Bounded buffers for both streams.
 #[derive(Debug, Default)]

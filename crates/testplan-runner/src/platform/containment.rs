@@ -47,6 +47,40 @@ pub enum ContainmentMode {
     None,
 }
 
+/// Why there is no cgroup level (or, with `--containment cgroup`, why the run cannot start).
+#[derive(Debug, thiserror::Error)]
+pub enum ContainmentError {
+    /// Neither a v2 hierarchy with the memory controller nor a v1 memory controller.
+    #[error("no cgroup memory controller (v2 with `memory`, or v1) is mounted")]
+    NoController,
+    /// A group's directory could not be made.
+    #[error("cannot create {}: {source}", path.display())]
+    Create {
+        /// The group's directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A cgroup file could not be written.
+    #[error("cannot write `{value}` to {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What was written.
+        value: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The memory controller could not be enabled below the runner's cgroup.
+    #[error("{0} (the runner's cgroup has other processes?)")]
+    Enable(#[source] Box<ContainmentError>),
+    /// `--containment cgroup` was asked for and there is no cgroup level.
+    #[error("--containment cgroup: {0}")]
+    Required(#[source] Box<ContainmentError>),
+}
+
 /// Prefix of the run groups this tool creates.
 const RUN_PREFIX: &str = "testplan-";
 /// The smallest reserve the run group leaves the enclosing cgroup or machine.
@@ -87,9 +121,9 @@ exit 0"#;
 
 impl Sentinel {
     fn start(run_dir: &Path) -> io::Result<Self> {
-        use std::os::unix::process::CommandExt;
         let (reader, pipe) = std::io::pipe()?;
-        let child = std::process::Command::new("sh")
+        let mut command = std::process::Command::new("sh");
+        command
             .args(["-c", SENTINEL_SCRIPT, "testplan-sentinel"])
             .arg(run_dir)
             .stdin(reader)
@@ -97,10 +131,9 @@ impl Sentinel {
             .env_clear()
             .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            // Not in the runner's group: a Ctrl-C to the terminal's group must not end it.
-            .process_group(0)
-            .spawn()?;
+            .stderr(std::process::Stdio::null());
+        // Not in the runner's group: a Ctrl-C to the terminal's group must not end it.
+        let child = super::new_process_group(&mut command).spawn()?;
         Ok(Sentinel { child, pipe })
     }
 
@@ -131,7 +164,7 @@ impl Containment {
     }
 
     /// Sets up the best level `mode` allows on this machine, given its memory.
-    pub fn setup(mode: ContainmentMode, memory: &MemoryInfo) -> Result<Self, String> {
+    pub fn setup(mode: ContainmentMode, memory: &MemoryInfo) -> Result<Self, ContainmentError> {
         if mode == ContainmentMode::None {
             return Ok(Self::none("--containment none"));
         }
@@ -142,8 +175,8 @@ impl Containment {
                 let sentinel = Sentinel::start(&group.dir).ok();
                 Ok(Containment { level: Some(group), why_not: None, sentinel })
             }
-            Err(why) if mode == ContainmentMode::Auto => Ok(Self::none(&why)),
-            Err(why) => Err(format!("--containment cgroup: {why}")),
+            Err(why) if mode == ContainmentMode::Auto => Ok(Self::none(&why.to_string())),
+            Err(why) => Err(ContainmentError::Required(Box::new(why))),
         }
     }
 
@@ -211,20 +244,20 @@ pub fn run_group_limit(memory: &MemoryInfo) -> Option<u64> {
 }
 
 impl RunGroup {
-    fn create(cgroups: &Cgroups, limit: Option<u64>) -> Result<Self, String> {
+    fn create(cgroups: &Cgroups, limit: Option<u64>) -> Result<Self, ContainmentError> {
         if let Some(dir) = cgroups.v2().filter(|d| has_memory_controller(&d.dir)) {
             return Self::create_v2(dir.dir, limit);
         }
         match cgroups.v1("memory") {
             Some(dir) => Self::create_v1(dir.dir, limit),
-            None => Err("no cgroup memory controller (v2 with `memory`, or v1) is mounted".to_owned()),
+            None => Err(ContainmentError::NoController),
         }
     }
 
-    fn create_v1(home: PathBuf, limit: Option<u64>) -> Result<Self, String> {
+    fn create_v1(home: PathBuf, limit: Option<u64>) -> Result<Self, ContainmentError> {
         remove_stale(&home, CgroupVersion::V1);
         let dir = home.join(format!("{RUN_PREFIX}{}", std::process::id()));
-        std::fs::create_dir(&dir).map_err(|e| cannot("create", &dir, &e))?;
+        create_dir(&dir)?;
         let group = RunGroup { version: CgroupVersion::V1, dir, home, limit };
         if let Some(limit) = limit {
             set_v1_limit(&group.dir, limit).inspect_err(|_| group.remove())?;
@@ -232,10 +265,10 @@ impl RunGroup {
         Ok(group)
     }
 
-    fn create_v2(home: PathBuf, limit: Option<u64>) -> Result<Self, String> {
+    fn create_v2(home: PathBuf, limit: Option<u64>) -> Result<Self, ContainmentError> {
         remove_stale(&home, CgroupVersion::V2);
         let dir = home.join(format!("{RUN_PREFIX}{}", std::process::id()));
-        std::fs::create_dir(&dir).map_err(|e| cannot("create", &dir, &e))?;
+        create_dir(&dir)?;
         let group = RunGroup { version: CgroupVersion::V2, dir, home, limit };
         group.enter_v2().inspect_err(|_| group.remove())?;
         Ok(group)
@@ -243,12 +276,12 @@ impl RunGroup {
 
     /// v2's no-internal-processes rule: the runner moves into `<run>/runner`, then the
     /// memory controller is enabled for the home's and the run group's children.
-    fn enter_v2(&self) -> Result<(), String> {
+    fn enter_v2(&self) -> Result<(), ContainmentError> {
         let runner = self.dir.join("runner");
-        std::fs::create_dir(&runner).map_err(|e| cannot("create", &runner, &e))?;
+        create_dir(&runner)?;
         write(&runner.join("cgroup.procs"), "0")?;
         let enable = |dir: &Path| write(&dir.join("cgroup.subtree_control"), "+memory");
-        enable(&self.home).map_err(|e| format!("{e} (the runner's cgroup has other processes?)"))?;
+        enable(&self.home).map_err(|e| ContainmentError::Enable(Box::new(e)))?;
         if let Some(limit) = self.limit {
             write(&self.dir.join("memory.max"), &limit.to_string())?;
         }
@@ -372,22 +405,26 @@ fn has_memory_controller(dir: &Path) -> bool {
         .is_ok_and(|text| text.split_whitespace().any(|c| c == "memory"))
 }
 
-fn set_v1_limit(dir: &Path, limit: u64) -> Result<(), String> {
+fn set_v1_limit(dir: &Path, limit: u64) -> Result<(), ContainmentError> {
     write(&dir.join("memory.limit_in_bytes"), &limit.to_string())?;
     // Swap must not stretch the limit; memsw may not be below the memory limit, so second.
     write_if_present(&dir.join("memory.memsw.limit_in_bytes"), &limit.to_string())
 }
 
-fn write(path: &Path, value: &str) -> Result<(), String> {
-    std::fs::write(path, value).map_err(|e| format!("cannot write `{value}` to {}: {e}", path.display()))
+fn write(path: &Path, value: &str) -> Result<(), ContainmentError> {
+    std::fs::write(path, value).map_err(|source| ContainmentError::Write {
+        path: path.to_owned(),
+        value: value.to_owned(),
+        source,
+    })
 }
 
-fn write_if_present(path: &Path, value: &str) -> Result<(), String> {
+fn write_if_present(path: &Path, value: &str) -> Result<(), ContainmentError> {
     if path.exists() { write(path, value) } else { Ok(()) }
 }
 
-fn cannot(what: &str, path: &Path, e: &io::Error) -> String {
-    format!("cannot {what} {}: {e}", path.display())
+fn create_dir(path: &Path) -> Result<(), ContainmentError> {
+    std::fs::create_dir(path).map_err(|source| ContainmentError::Create { path: path.to_owned(), source })
 }
 
 /// `KEY N` from a flat-keyed cgroup file.

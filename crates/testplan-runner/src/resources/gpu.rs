@@ -17,7 +17,6 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::str::FromStr;
@@ -255,7 +254,7 @@ fn detect(env: &GpuEnv) -> GpuInfo {
     }
     let (devices, source) = match detect_devices(env) {
         Ok(found) => found,
-        Err(reason) => return not_found(reason),
+        Err(reason) => return not_found(reason.to_string()),
     };
     let Some((raw, tokens)) = visible else {
         return found(&devices, source, None);
@@ -322,20 +321,68 @@ fn select(devices: &[Device], token: &str, chosen: &[usize]) -> Option<usize> {
     devices.iter().position(|d| d.uuid.as_deref().is_some_and(|uuid| uuid.starts_with(token)))
 }
 
-/// `nvidia-smi -L` when on PATH, else device files; `Err(reason)` when none are found.
-fn detect_devices(env: &GpuEnv) -> Result<(Vec<Device>, GpuSource), String> {
+/// Why detection found no GPU (the text of [`GpuSource::NotFound`]).
+#[derive(Debug, thiserror::Error)]
+enum NoGpu {
+    /// `nvidia-smi -L` could not be used.
+    #[error("{} -L {cause}", smi.display())]
+    Smi {
+        /// The `nvidia-smi` found on PATH.
+        smi: PathBuf,
+        /// What went wrong.
+        #[source]
+        cause: SmiError,
+    },
+    /// `nvidia-smi -L` succeeded but listed nothing.
+    #[error("{} -L listed no GPUs", smi.display())]
+    EmptyListing {
+        /// The `nvidia-smi` found on PATH.
+        smi: PathBuf,
+    },
+    /// No `nvidia-smi` and no device files.
+    #[error("no nvidia-smi on PATH and no {}/nvidia[0-9]+ device files", dir.display())]
+    NoDevices {
+        /// Where device files were looked for.
+        dir: PathBuf,
+    },
+}
+
+/// How a run of `nvidia-smi -L` failed.
+#[derive(Debug, thiserror::Error)]
+enum SmiError {
+    /// It could not be spawned.
+    #[error("could not start: {0}")]
+    Start(#[source] std::io::Error),
+    /// Waiting for it failed.
+    #[error("could not be waited for: {0}")]
+    Wait(#[source] std::io::Error),
+    /// It hung and was killed.
+    #[error("did not answer within {} s", .0.as_secs_f64())]
+    Timeout(Duration),
+    /// It exited unsuccessfully; the first line of its stderr (else stdout), if any.
+    #[error("failed ({status}){}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
+    Failed {
+        /// How it exited.
+        status: ExitStatus,
+        /// Its first non-empty line of output.
+        detail: String,
+    },
+}
+
+/// `nvidia-smi -L` when on PATH, else device files; why none were found otherwise.
+fn detect_devices(env: &GpuEnv) -> Result<(Vec<Device>, GpuSource), NoGpu> {
     if let Some(smi) = env.path.as_deref().and_then(|path| find_on_path(path, "nvidia-smi")) {
-        let listing = run_nvidia_smi(&smi, env.timeout)?;
+        let listing =
+            run_nvidia_smi(&smi, env.timeout).map_err(|cause| NoGpu::Smi { smi: smi.clone(), cause })?;
         let devices = parse_nvidia_smi(&listing);
         if devices.is_empty() {
-            return Err(format!("{} -L listed no GPUs", smi.display()));
+            return Err(NoGpu::EmptyListing { smi });
         }
         return Ok((devices, GpuSource::NvidiaSmi { path: smi }));
     }
     let devices = device_files(&env.dev_dir);
     if devices.is_empty() {
-        let dir = env.dev_dir.display();
-        return Err(format!("no nvidia-smi on PATH and no {dir}/nvidia[0-9]+ device files"));
+        return Err(NoGpu::NoDevices { dir: env.dev_dir.clone() });
     }
     Ok((devices, GpuSource::DeviceFiles { dir: env.dev_dir.clone() }))
 }
@@ -345,7 +392,7 @@ fn find_on_path(path: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
     std::env::split_paths(path)
         .filter(|dir| !dir.as_os_str().is_empty())
         .map(|dir| dir.join(name))
-        .find(|c| std::fs::metadata(c).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .find(|c| std::fs::metadata(c).is_ok_and(|m| m.is_file() && crate::platform::is_executable(&m)))
 }
 
 /// `GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-8f6c...)` lines; MIG lines and others are skipped.
@@ -381,14 +428,13 @@ fn device_files(dir: &Path) -> Vec<Device> {
 }
 
 /// Runs `nvidia-smi -L`; its stdout, or why it failed.
-fn run_nvidia_smi(smi: &Path, timeout: Duration) -> Result<String, String> {
-    let what = format!("{} -L", smi.display());
+fn run_nvidia_smi(smi: &Path, timeout: Duration) -> Result<String, SmiError> {
     let mut command = Command::new(smi);
     command.arg("-L").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = spawn(&mut command).map_err(|e| format!("{what} could not start: {e}"))?;
+    let mut child = spawn(&mut command).map_err(SmiError::Start)?;
     let stdout = read_in_background(child.stdout.take());
     let stderr = read_in_background(child.stderr.take());
-    let status = wait_with_timeout(&mut child, timeout).map_err(|e| format!("{what} {e}"))?;
+    let status = wait_with_timeout(&mut child, timeout)?;
     // The pipes close when the child exits, unless it left a process holding them: wait a
     // little, never forever.
     let stdout = stdout.recv_timeout(PIPE_GRACE).unwrap_or_default();
@@ -397,7 +443,7 @@ fn run_nvidia_smi(smi: &Path, timeout: Duration) -> Result<String, String> {
     }
     let stderr = stderr.recv_timeout(PIPE_GRACE).unwrap_or_default();
     let detail = stderr.lines().chain(stdout.lines()).map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    Err(format!("{what} failed ({status}): {detail}").trim_end_matches([':', ' ']).to_owned())
+    Err(SmiError::Failed { status, detail: detail.trim_end_matches([':', ' ']).to_owned() })
 }
 
 /// Spawns, retrying briefly on ETXTBSY: an executable just written by another thread of
@@ -406,7 +452,7 @@ fn spawn(command: &mut Command) -> std::io::Result<Child> {
     let mut attempts = 0;
     loop {
         match command.spawn() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempts < 20 => {
+            Err(e) if crate::platform::is_text_busy(&e) && attempts < 20 => {
                 attempts += 1;
                 thread::sleep(Duration::from_millis(10));
             }
@@ -430,7 +476,7 @@ fn read_in_background<R: Read + Send + 'static>(pipe: Option<R>) -> mpsc::Receiv
 }
 
 /// Waits for the child, killing it after `timeout`.
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<ExitStatus, String> {
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<ExitStatus, SmiError> {
     let start = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
@@ -438,13 +484,13 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<ExitStatus,
             Ok(Some(status)) => return Ok(status),
             Ok(None) if start.elapsed() >= timeout => break,
             Ok(None) => thread::sleep(pause),
-            Err(e) => return Err(format!("could not be waited for: {e}")),
+            Err(e) => return Err(SmiError::Wait(e)),
         }
         pause = (pause * 2).min(Duration::from_millis(20));
     }
     let _ = child.kill();
     let _ = child.wait();
-    Err(format!("did not answer within {} s", timeout.as_secs_f64()))
+    Err(SmiError::Timeout(timeout))
 }
 
 #[cfg(test)]

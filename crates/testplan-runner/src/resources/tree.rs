@@ -26,8 +26,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::sys;
-
 /// The summed resident memory of a process group.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TreeRss {
@@ -47,7 +45,7 @@ impl TreeRss {
 /// The RSS of process group `pgid`, from `/proc`. Unreadable entries (processes that ended
 /// during the scan) are skipped.
 pub fn tree_rss(pgid: i32) -> TreeRss {
-    tree_rss_in(Path::new("/proc"), pgid, sys::page_size())
+    tree_rss_in(Path::new("/proc"), pgid, crate::platform::page_size())
 }
 
 /// [`tree_rss`] over any proc root, with the page size to apply to `rss`.
@@ -78,7 +76,7 @@ pub struct TreeRssScanner {
 
 impl Default for TreeRssScanner {
     fn default() -> Self {
-        TreeRssScanner::with_root(Path::new("/proc"), sys::page_size())
+        TreeRssScanner::with_root(Path::new("/proc"), crate::platform::page_size())
     }
 }
 

@@ -13,7 +13,6 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use serde::Serialize;
@@ -153,7 +152,7 @@ fn read_at_start<'a>(file: &File, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
     let mut len = 0;
     loop {
         let room = buf.len() - len;
-        let read = file.read_at(&mut buf[len..], len as u64);
+        let read = crate::platform::read_at(file, &mut buf[len..], len as u64);
         match read {
             Ok(n) if n < room => return buf.get(..len + n),
             Ok(n) => {
