@@ -57,7 +57,7 @@ mod write;
 
 pub use error::ArchiveError;
 pub use manifest::{ArchivedCargoOptions, FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, Manifest};
-pub use read::{Archive, read_archive};
+pub use read::{Archive, read_archive, read_archive_with};
 pub use remap::PathRemap;
 pub use write::{ArchiveSummary, write_archive};
 

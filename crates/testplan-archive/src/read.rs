@@ -29,6 +29,15 @@ pub struct Archive {
 /// Reads the archive at `path` and unpacks its files into `target_dir` (created when
 /// missing; files already there are replaced).
 pub fn read_archive(path: &Utf8Path, target_dir: &Utf8Path) -> Result<Archive, ArchiveError> {
+    read_archive_with(path, |_| target_dir.to_owned())
+}
+
+/// [`read_archive`], unpacking into the directory `choose` picks once the manifest is read
+/// (where the build's target directory was, say).
+pub fn read_archive_with(
+    path: &Utf8Path,
+    choose: impl FnOnce(&Manifest) -> Utf8PathBuf,
+) -> Result<Archive, ArchiveError> {
     let file = File::open(path).map_err(|e| ArchiveError::io("cannot open the archive", path, e))?;
     let decoder = zstd::Decoder::new(file).map_err(|e| not_an_archive(path, &e))?;
     let mut tar = tar::Archive::new(decoder);
@@ -38,6 +47,8 @@ pub fn read_archive(path: &Utf8Path, target_dir: &Utf8Path) -> Result<Archive, A
         .ok_or_else(|| not_an_archive(path, &io::Error::other("empty")))?
         .map_err(|e| not_an_archive(path, &e))?;
     let manifest = read_manifest(path, first)?;
+    let target_dir = choose(&manifest);
+    let target_dir = target_dir.as_path();
     fs::create_dir_all(target_dir).map_err(|e| ArchiveError::io("cannot create", target_dir, e))?;
     let mut unpacked = BTreeSet::new();
     for entry in entries {
