@@ -1,7 +1,8 @@
-//! What `cargo test --workspace` ran and how each test ended, read from its human output
-//! (for `cargo xtask diff`). A port of the integration suite's support/cargo_test.rs that
-//! works with libtest's default parallel threads and never panics: whatever it cannot place
-//! becomes a note in the result.
+//! What `cargo test --workspace` ran and how each test ended, read from its human output:
+//! the one parser of cargo's test output, for `cargo xtask diff` and (included by path) the
+//! integration suite's `support/cargo_test.rs`. It works with libtest's default parallel
+//! threads and never panics: whatever it cannot place becomes a note in the result (the
+//! integration suite fails on any note).
 //!
 //! Output grammar (cargo 1.95, stdout and stderr merged into one pipe):
 //!
@@ -49,12 +50,22 @@ pub enum CargoOutcome {
 }
 
 impl CargoOutcome {
+    /// The bare word, as the integration suite's expected.toml writes it: `ok`, `FAILED`,
+    /// `ignored`, `crashed`, `exited`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            CargoOutcome::Ok => "ok",
+            CargoOutcome::Failed => "FAILED",
+            CargoOutcome::Ignored(_) => "ignored",
+            CargoOutcome::Crashed(_) => "crashed",
+            CargoOutcome::Exited(_) => "exited",
+        }
+    }
+
     /// How it reads in a difference.
     pub fn label(&self) -> String {
         match self {
-            CargoOutcome::Ok => "ok".to_owned(),
-            CargoOutcome::Failed => "FAILED".to_owned(),
-            CargoOutcome::Ignored(None) => "ignored".to_owned(),
+            CargoOutcome::Ok | CargoOutcome::Failed | CargoOutcome::Ignored(None) => self.word().to_owned(),
             CargoOutcome::Ignored(Some(reason)) => format!("ignored ({reason})"),
             CargoOutcome::Crashed(signal) => format!("crashed ({signal})"),
             CargoOutcome::Exited(code) => format!("exited ({code})"),
@@ -97,26 +108,37 @@ impl BinaryMap {
             let name = target["name"].as_str().unwrap_or_default();
             let kind = target["kind"][0].as_str().unwrap_or_default();
             if matches!(kind, "lib" | "rlib" | "proc-macro") && target["doctest"] == true {
-                let info = BinaryInfo { id: format!("{package}::doc"), target_name: name.to_owned() };
-                let previous = map.doc_by_crate.insert(name.replace('-', "_"), info.clone());
-                if let Some(previous) = previous.filter(|p| p.id != info.id) {
-                    map.ambiguous.push(format!(
-                        "`Doc-tests {name}` is ambiguous: the lib of {} and of {}; read as {}",
-                        previous.id.trim_end_matches("::doc"),
-                        info.id.trim_end_matches("::doc"),
-                        info.id
-                    ));
-                }
+                map.insert_doc(name, &package);
             }
             let Some(exe) = msg["executable"].as_str() else { continue };
             if msg["profile"]["test"] != true {
                 continue;
             }
             let file_name = Path::new(exe).file_name().map(|f| f.to_string_lossy().into_owned());
-            let info = BinaryInfo { id: binary_id(&package, kind, name), target_name: name.to_owned() };
-            map.by_file_name.insert(file_name.unwrap_or_default(), info);
+            map.insert_executable(&file_name.unwrap_or_default(), &binary_id(&package, kind, name), name);
         }
         map
+    }
+
+    /// Registers a test executable (file name `NAME-HASH`).
+    pub fn insert_executable(&mut self, file_name: &str, id: &str, target_name: &str) {
+        let info = BinaryInfo { id: id.to_owned(), target_name: target_name.to_owned() };
+        self.by_file_name.insert(file_name.to_owned(), info);
+    }
+
+    /// Registers the doctests of library crate `crate_name` of `package`; a second package
+    /// with a lib of the same name makes `Doc-tests NAME` ambiguous (a note).
+    pub fn insert_doc(&mut self, crate_name: &str, package: &str) {
+        let info = BinaryInfo { id: format!("{package}::doc"), target_name: crate_name.to_owned() };
+        let previous = self.doc_by_crate.insert(crate_name.replace('-', "_"), info.clone());
+        if let Some(previous) = previous.filter(|p| p.id != info.id) {
+            self.ambiguous.push(format!(
+                "`Doc-tests {crate_name}` is ambiguous: the lib of {} and of {}; read as {}",
+                previous.id.trim_end_matches("::doc"),
+                info.id.trim_end_matches("::doc"),
+                info.id
+            ));
+        }
     }
 
     /// Test executables the build produced.

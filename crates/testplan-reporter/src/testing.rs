@@ -1,12 +1,12 @@
 //! Synthetic runs for the reporters' tests: a small test list, the events of a run with
 //! every status, and report entries made to order.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use testplan_runner::events::{Event, RunStats, TestResult, TestStatus};
-use testplan_runner::model::{BinaryIdx, ListMethod, PackageInfo, TestBinary, TestCase, TestIdx, TestList};
+use testplan_runner::model::{TestCase, TestIdx, TestList};
 use testplan_runner::output::CapturedOutput;
+use testplan_runner::testing::{TestListBuilder, test_case};
 use testplan_schema::{ReportStatus, RunReport, SourceLocation, TargetKind, TestReport};
 
 use crate::json::{JsonReportBuilder, RunMeta, TestAnnotation};
@@ -171,48 +171,20 @@ fn skipped_gpu() -> TestStatus {
 
 /// A test list with binaries `alpha` (lib), `alpha::api` (test), `alpha::doc` (doc).
 pub fn test_list() -> TestList {
-    let package = Arc::new(PackageInfo {
-        id: "alpha 0.1.0".to_owned(),
-        name: "alpha".to_owned(),
-        version: "0.1.0".to_owned(),
-        manifest_path: "/ws/crates/alpha/Cargo.toml".into(),
-        root: "/ws/crates/alpha".into(),
+    let builder = TestListBuilder::new()
+        .workspace("/ws")
+        .package("alpha 0.1.0", "alpha", "/ws/crates/alpha")
+        .binary("alpha", TargetKind::Lib)
+        .binary_named("alpha::api", "api", TargetKind::Test)
+        .binary("alpha::doc", TargetKind::Doc);
+    let tests = specs().into_iter().map(|s| TestCase {
+        source: Some(SourceLocation {
+            file: if s.binary == 1 { "tests/api.rs".to_owned() } else { "src/lib.rs".to_owned() },
+            line: s.line,
+        }),
+        ..test_case(s.binary, s.name)
     });
-    let binary = |id: &str, target: &str, kind| TestBinary {
-        id: id.to_owned(),
-        package: package.clone(),
-        target_name: target.to_owned(),
-        kind,
-        executable: None,
-        custom_harness: false,
-        cwd: "/ws/crates/alpha".into(),
-        env: Arc::new(Vec::new()),
-        list_method: ListMethod::LibtestJson,
-    };
-    let tests = specs()
-        .iter()
-        .map(|s| TestCase {
-            binary: BinaryIdx(s.binary),
-            name: s.name.to_owned(),
-            ignored: false,
-            ignore_reason: None,
-            source: Some(SourceLocation {
-                file: if s.binary == 1 { "tests/api.rs".to_owned() } else { "src/lib.rs".to_owned() },
-                line: s.line,
-            }),
-        })
-        .collect();
-    TestList {
-        workspace_root: "/ws".into(),
-        target_dir: "/ws/target".into(),
-        binaries: vec![
-            binary("alpha", "alpha", TargetKind::Lib),
-            binary("alpha::api", "api", TargetKind::Test),
-            binary("alpha::doc", "alpha", TargetKind::Doc),
-        ],
-        tests,
-        notes: Vec::new(),
-    }
+    tests.fold(builder, TestListBuilder::test_case).build()
 }
 
 /// Phase, markers and budget of every test of [`test_list`].

@@ -26,6 +26,8 @@ pub mod plan;
 pub mod platform;
 pub mod resources;
 pub mod signals;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod text;
 
 pub use error::RunnerError;

@@ -92,7 +92,7 @@ impl ExpectedTest {
 
     /// Whether a `cargo test` outcome is the expected one (signal and exit code included).
     pub fn cargo_matches(&self, got: &CargoOutcome) -> bool {
-        got.label() == self.cargo_label()
+        got.word() == self.cargo_label()
             && match got {
                 CargoOutcome::Crashed(signal) => self.signal.as_deref() == Some(signal.as_str()),
                 CargoOutcome::Exited(code) => self.exit_code == Some(*code),
