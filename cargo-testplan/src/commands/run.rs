@@ -123,7 +123,6 @@ pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppE
         kill_grace: DEFAULT_KILL_GRACE,
         output_head: DEFAULT_HEAD_BYTES,
         output_tail: DEFAULT_TAIL_BYTES,
-        cargo: cargo_opts,
         memory: memory.execute_options(),
         retries: args.runner.retries,
         slow_after: args.runner.slow_after.0,

@@ -34,7 +34,9 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::cancel::CancelToken;
 use crate::cargo::{BuildOutput, BuiltBinary, CargoOptions, Workspace};
 use crate::error::{ListError, RunnerError};
-use crate::model::{BinaryIdx, ListMethod, PackageInfo, SourceLocation, TestBinary, TestCase, TestList};
+use crate::model::{
+    BinaryIdx, ListMethod, PackageInfo, RunCommand, SourceLocation, TestBinary, TestCase, TestList,
+};
 
 use self::cache::{ListCache, Stamp};
 use self::libtest::{CustomList, ListedTest};
@@ -113,7 +115,31 @@ pub fn discover(
         listed.extend(doctests?);
         check_cancel(cancel)?;
     }
-    Ok(TestList { notes, ..assemble(ws, listed) })
+    let doctest_command = opts.includes_doctests().then(|| doctest_command(opts));
+    Ok(TestList { notes, doctest_command, ..assemble(ws, listed) })
+}
+
+/// How doctests run: one `cargo test --doc` with the build's selection and options (so
+/// features unify as in the build and nothing is rebuilt). cargo gives doctests their
+/// run-time environment and working directory itself; adding a binary's variables would
+/// only leak one package's `CARGO_PKG_*` into cargo's own process. cargo runs where the
+/// runner runs, like the build and the doctest listing: a relative `--manifest-path` is
+/// relative to it.
+pub fn doctest_command(opts: &CargoOptions) -> RunCommand {
+    RunCommand {
+        program: crate::cargo::cargo_program(),
+        args: opts.doc_test_args(),
+        cwd: runner_dir(),
+        env: Arc::new(Vec::new()),
+    }
+}
+
+/// The runner's working directory (`.` when it cannot be named).
+fn runner_dir() -> Utf8PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| Utf8PathBuf::from_path_buf(dir).ok())
+        .unwrap_or_else(|| Utf8PathBuf::from("."))
 }
 
 fn check_cancel(cancel: &CancelToken) -> Result<(), RunnerError> {
@@ -427,6 +453,16 @@ mod tests {
 
     fn location(file: &str) -> SourceLocation {
         SourceLocation { file: file.to_owned(), line: 3 }
+    }
+
+    #[test]
+    fn doctests_run_through_cargo_where_the_runner_runs() {
+        let opts = CargoOptions { workspace: true, ..CargoOptions::default() };
+        let command = doctest_command(&opts);
+        assert_eq!(command.args, ["test", "--doc", "--no-fail-fast", "--workspace"]);
+        assert!(command.env.is_empty(), "cargo sets the doctests' environment itself");
+        let here = std::env::current_dir().expect("cwd");
+        assert_eq!(command.cwd.as_std_path(), here, "cargo runs where the runner runs");
     }
 
     #[test]

@@ -1,24 +1,29 @@
 //! The executor: runs planned tests, `jobs` at once, each in its own process group (or in
-//! batches: chunks of a binary's tests, one `cargo test --doc` per package), enforces timeouts, captures bounded
-//! output, reacts to cancellation, and reports everything as [`Event`]s. It never prints.
+//! batches: chunks of a binary's tests, a phase's doctests in one process), enforces
+//! timeouts, captures bounded output, reacts to cancellation, and reports everything as
+//! [`Event`]s. It never prints, and it never builds: how each binary runs is a command
+//! discovery decided ([`crate::model::RunCommand`]), to which it adds the test selection.
 //!
 //! The pieces, from policy down to the platform:
 //! - `job`: the planned tests become jobs — one process each, with what it occupies
-//!   (`Demand`: slots, a memory estimate, whether it runs alone) and how its results are read
-//!   (one test, or a batch: chunks of a binary's tests, a package's doctests);
+//!   (`Demand`: slots, a memory estimate, whether it runs alone) and its kind, a module
+//!   each (one test, a libtest batch, a doctest batch), which answers every question the
+//!   scheduler has about it and reads its results;
+//! - `running`: a started job's named states (running, stopping, exited);
 //! - `admission`: which jobs may run together — slots, the memory budget, tests that run
 //!   alone;
 //! - `memory`: the memory guard's policy — live memory thresholds, per-test limits, which
 //!   test to stop when memory runs out (see docs/memory.md);
 //! - `scheduler`: the coordinator loop that admits jobs in planned order (phases as lanes,
 //!   doctest batches of later phases in the background), watches memory, enforces timeouts
-//!   and memory limits, retries, fail-fast and Ctrl-C; `scheduler::settle` turns an ended
-//!   process into results or re-runs;
+//!   and memory limits, retries, fail-fast and Ctrl-C; `scheduler::settle` says what an
+//!   ended process comes to (results, re-runs) as a value the scheduler applies;
 //! - `emit`: the events, the totals, exactly one `TestFinished` per test, and the events of
 //!   phases running ahead held until their turn;
 //! - `process`: spawning, the output reader and the `wait4` waiter threads;
 //! - `batch`: the parser of libtest's text output for batches;
 //! - `resolve`: how an exit (and the runner's own kills) becomes a status;
+//! - `error`: why a job could not start, or its process could not be waited for;
 //! - [`crate::platform`]: `wait4`, process-group signals, signal names.
 //!
 //! Batches: tests that may share a process ([`TestLimits::batch`]) run in libtest batches,
@@ -26,17 +31,20 @@
 //! each; libtest prints each test's start and result, so every test still gets its own
 //! result and duration (start line to result), and a crash or timeout is put on the
 //! running test by re-running it alone. Peak RSS is per process, so batch members have
-//! none (`peak_rss: None`). Doctests run in batches through `cargo test --doc`; a doctest's
+//! none (`peak_rss: None`). Doctests run in batches through the test list's doctest command
+//! (`cargo test --doc`, from discovery); a doctest's
 //! duration is the time since the previous result of its batch. docs/running.md has the
 //! whole story.
 
 mod admission;
 mod batch;
 mod emit;
+mod error;
 mod job;
 mod memory;
 mod process;
 mod resolve;
+mod running;
 mod scheduler;
 #[cfg(test)]
 mod tests;
@@ -45,16 +53,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use camino::Utf8PathBuf;
-
 use crate::cancel::CancelToken;
-use crate::cargo::{CargoOptions, cargo_program};
 use crate::events::{Event, RunStats, StopReason, TestResult, TestStatus};
 use crate::filter::{Action, PlannedTest};
 use crate::model::{TestIdx, TestList};
 use crate::resources::{DEFAULT_PER_TEST_ESTIMATE, MemorySample, MemoryWatch, Resources, SampleMemory};
 use emit::Emitter;
-use job::{DocCommand, JobKind};
 use scheduler::Scheduler;
 
 /// Default hard timeout per test.
@@ -182,8 +186,6 @@ pub struct ExecuteOptions {
     pub output_head: usize,
     /// See `output_head`.
     pub output_tail: usize,
-    /// The cargo selection, used to run doctests through `cargo test --doc`.
-    pub cargo: CargoOptions,
     /// Memory budget, default limit and live watch.
     pub memory: MemoryOptions,
     /// Times a failed test is run again (`--retries`); one that then passes is flaky.
@@ -231,24 +233,6 @@ pub fn execute_phases(
     cancel: &CancelToken,
     sink: &mut dyn FnMut(&Event),
 ) -> RunStats {
-    let mut doc_command = cargo_doc_command(opts);
-    execute_phases_with(list, phases, opts, cancel, sink, &mut doc_command)
-}
-
-/// Doctest batches run through `cargo test --doc` with the build's selection and options.
-fn cargo_doc_command(opts: &ExecuteOptions) -> impl FnMut() -> (Utf8PathBuf, Vec<String>) + '_ {
-    || (cargo_program(), opts.cargo.doc_test_args())
-}
-
-/// [`execute_phases`] with the doctest command injected, so tests can stand in for cargo.
-fn execute_phases_with(
-    list: &TestList,
-    phases: &[PhaseRun],
-    opts: &ExecuteOptions,
-    cancel: &CancelToken,
-    sink: &mut dyn FnMut(&Event),
-    doc_command: &mut DocCommand<'_>,
-) -> RunStats {
     let started = Instant::now();
     let total = phases.iter().map(|p| p.planned.len()).sum();
     let all: Vec<PlannedTest> = phases.iter().flat_map(|p| p.planned.iter().cloned()).collect();
@@ -257,7 +241,7 @@ fn execute_phases_with(
     emit.event(&Event::RunStarted { tests: total, binaries: count_binaries(list, &all), jobs });
     let run_opts = ExecuteOptions { jobs, ..opts.clone() };
     let mut sched = Scheduler::new(&run_opts, cancel, &mut emit);
-    add_lanes(&mut sched, list, phases, doc_command);
+    add_lanes(&mut sched, list, phases);
     let mut halted: Option<(StopReason, String)> = None;
     for (index, phase) in phases.iter().enumerate() {
         if halted.is_none() && cancel.is_cancelled() {
@@ -296,7 +280,7 @@ fn execute_phases_with(
 
 /// One lane per phase, in order (empty for phases that will not run). Doctest batches of
 /// phases after the first that runs may start in the background.
-fn add_lanes(sched: &mut Scheduler<'_, '_>, list: &TestList, phases: &[PhaseRun], doc: &mut DocCommand<'_>) {
+fn add_lanes(sched: &mut Scheduler<'_, '_>, list: &TestList, phases: &[PhaseRun]) {
     let mut earlier_runs = false;
     for phase in phases {
         let runs = !phase.planned.is_empty() && phase.unavailable.is_none();
@@ -305,8 +289,8 @@ fn add_lanes(sched: &mut Scheduler<'_, '_>, list: &TestList, phases: &[PhaseRun]
             let limits = |test: TestIdx| {
                 phase.limits.get(&test).copied().unwrap_or(TestLimits::with_timeout(phase.timeout))
             };
-            jobs = job::plan_jobs(list, &phase.planned, phase.jobs.max(1), phase.timeout, &limits, doc);
-            for job in jobs.iter_mut().filter(|j| matches!(j.kind, JobKind::Batch { doctest: true, .. })) {
+            jobs = job::plan_jobs(list, &phase.planned, phase.jobs.max(1), phase.timeout, &limits);
+            for job in jobs.iter_mut().filter(|j| j.rules().may_run_early()) {
                 job.background = earlier_runs;
             }
         }
@@ -357,7 +341,7 @@ fn run_phase(index: usize, phase: &PhaseRun, sched: &mut Scheduler<'_, '_>) -> R
     stats
 }
 
-/// [`execute_phases_with`] for tests of the executor itself: `planned` as one phase
+/// [`execute_phases`] for tests of the executor itself: `planned` as one phase
 /// (`all`) of `opts.jobs` slots, every test with `opts.timeout` and default limits.
 #[cfg(test)]
 fn execute_with(
@@ -366,7 +350,6 @@ fn execute_with(
     opts: &ExecuteOptions,
     cancel: &CancelToken,
     sink: &mut dyn FnMut(&Event),
-    doc_command: &mut DocCommand<'_>,
 ) -> RunStats {
     let phase = PhaseRun {
         name: "all".to_owned(),
@@ -377,7 +360,7 @@ fn execute_with(
         continue_on_failure: false,
         unavailable: None,
     };
-    execute_phases_with(list, &[phase], opts, cancel, sink, doc_command)
+    execute_phases(list, &[phase], opts, cancel, sink)
 }
 
 fn count_binaries(list: &TestList, planned: &[PlannedTest]) -> usize {

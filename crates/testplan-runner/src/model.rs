@@ -56,6 +56,18 @@ pub struct TestBinary {
 }
 
 impl TestBinary {
+    /// How its tests run: its executable, in its directory, with its environment (the
+    /// executor adds the test selection). `None` for doctests, which run through
+    /// [`TestList::doctest_command`].
+    pub fn run_command(&self) -> Option<RunCommand> {
+        Some(RunCommand {
+            program: self.executable.clone()?,
+            args: Vec::new(),
+            cwd: self.cwd.clone(),
+            env: Arc::clone(&self.env),
+        })
+    }
+
     /// Builds the nextest-style binary id for a target.
     pub fn make_id(package: &str, kind: TargetKind, target_name: &str) -> String {
         match kind {
@@ -67,6 +79,21 @@ impl TestBinary {
             TargetKind::Doc => format!("{package}::doc"),
         }
     }
+}
+
+/// A process to start: how discovery says a binary's tests run. The executor adds only the
+/// test selection (names, thread count) to `args`, so it never needs to know how the
+/// binary was built (cargo, or an unpacked archive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunCommand {
+    /// The executable.
+    pub program: Utf8PathBuf,
+    /// Its arguments before the test selection.
+    pub args: Vec<String>,
+    /// Working directory.
+    pub cwd: Utf8PathBuf,
+    /// Variables added to the inherited environment.
+    pub env: Arc<Vec<(String, String)>>,
 }
 
 /// One test case: what `cargo test` reports as one `test NAME ... ok` line.
@@ -99,6 +126,10 @@ pub struct TestList {
     /// One line per binary whose listing discovery could not understand (a `harness =
     /// false` target run as one opaque test, and why), for the user's stderr.
     pub notes: Vec<String>,
+    /// How the doctests of every library run: one `cargo test --doc` with the build's
+    /// package selection and options, before `--` (set by discovery when it lists
+    /// doctests; the executor adds the filters and thread count).
+    pub doctest_command: Option<RunCommand>,
 }
 
 impl TestList {

@@ -58,7 +58,7 @@ use std::collections::{HashMap, HashSet};
 use std::borrow::Cow;
 
 use crate::events::TestStatus;
-use crate::execute::job::doc_member_key;
+use crate::execute::job::doctest::doc_member_key;
 use crate::output::{CapturedOutput, OutputBuffer};
 use crate::text::strip_ansi;
 

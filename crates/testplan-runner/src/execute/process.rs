@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::batch::{BatchEvent, BatchParser, LineSplitter};
-use super::job::{CommandSpec, JobId};
+use super::error::WaitError;
+use super::job::JobId;
+use crate::model::RunCommand;
 use crate::output::{CapturedOutput, OutputBuffer};
 use crate::platform::{self, ExitInfo};
 
@@ -35,7 +37,7 @@ pub(crate) enum Msg {
         /// Whose.
         job: JobId,
         /// How it ended, or why `wait4` failed.
-        exit: Result<ExitInfo, String>,
+        exit: Result<ExitInfo, WaitError>,
         /// When the waiter saw it.
         at: Instant,
     },
@@ -163,7 +165,7 @@ pub(crate) const BACKGROUND_NICE: i32 = 10;
 /// own stdout and stderr, uncaptured.
 pub(crate) fn start(
     job: JobId,
-    spec: &CommandSpec,
+    spec: &RunCommand,
     capture: Capture,
     tx: &Sender<Msg>,
     (background, inherit): (bool, bool),
@@ -214,7 +216,7 @@ pub(crate) fn start(
 fn spawn_waiter(job: JobId, pid: i32, tx: &Sender<Msg>) -> std::io::Result<()> {
     let sender = tx.clone();
     let waiter = move || {
-        let exit = platform::wait4(pid).map_err(|e| e.to_string());
+        let exit = platform::wait4(pid).map_err(|e| WaitError(Arc::new(e)));
         let _ = sender.send(Msg::Exited { job, exit, at: Instant::now() });
     };
     spawn_thread("testplan-waiter", waiter).inspect_err(|_| {

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use crate::events::TestStatus;
 use crate::execute::batch::{Outcome, parse_result_line};
+use crate::execute::error::WaitError;
+use crate::execute::running::Exit;
 use crate::output::CapturedOutput;
 use crate::platform::ExitInfo;
 
@@ -37,7 +39,7 @@ pub(crate) enum KillReason {
 #[derive(Clone, Debug)]
 pub(crate) struct Ending {
     /// What `wait4` said, or why it failed.
-    pub exit: Result<ExitInfo, String>,
+    pub exit: Result<ExitInfo, WaitError>,
     /// Set when the runner signalled the process group before it ended.
     pub kill: Option<KillReason>,
     /// The job's timeout (reported by timed-out tests).
@@ -45,6 +47,11 @@ pub(crate) struct Ending {
 }
 
 impl Ending {
+    /// How `exit` ended, while `timeout` ran.
+    pub fn of(exit: &Exit, timeout: Duration) -> Self {
+        Ending { exit: exit.exit.clone(), kill: exit.stopped, timeout }
+    }
+
     /// The status the runner's own intervention decides, if it intervened.
     fn stopped_status(&self) -> Option<TestStatus> {
         match self.kill? {
@@ -277,11 +284,11 @@ fn tail_excerpt(full: &CapturedOutput, max: usize) -> CapturedOutput {
 mod tests {
     use super::*;
 
-    fn exited(code: Option<i32>, signal: Option<i32>) -> Result<ExitInfo, String> {
+    fn exited(code: Option<i32>, signal: Option<i32>) -> Result<ExitInfo, WaitError> {
         Ok(ExitInfo { code, signal, max_rss: 0 })
     }
 
-    fn ending(exit: Result<ExitInfo, String>, kill: Option<KillReason>) -> Ending {
+    fn ending(exit: Result<ExitInfo, WaitError>, kill: Option<KillReason>) -> Ending {
         Ending { exit, kill, timeout: Duration::from_secs(7) }
     }
 
@@ -329,7 +336,13 @@ mod tests {
                 TestStatus::Passed,
                 false,
             ),
-            (ending(Err("ECHILD".into()), None), true, "", TestStatus::Failed { exit_code: None }, true),
+            (
+                ending(Err(WaitError(std::sync::Arc::new(std::io::Error::other("ECHILD")))), None),
+                true,
+                "",
+                TestStatus::Failed { exit_code: None },
+                true,
+            ),
         ];
         for (end, filtered, out, status, has_note) in cases {
             let (got, note) = single_status(&end, filtered, &text(out));

@@ -21,249 +21,44 @@
 //! at a time or has a job that must run alone is never started early, and no job starts
 //! early beside a phase that has one.
 //!
-//! A started job ends in one of these ways: its results are reported; it is re-queued at
-//! the back to run alone (the memory guard stopped it: `TestRescheduled`, reason memory
-//! pressure); having failed with `--retries` left, it is re-queued at the front for another
-//! attempt (`TestRescheduled`, reason retry); or, a libtest batch that ended without some
-//! results, its unfinished tests are re-queued at the front (see [`settle`]).
+//! A started job moves through named states ([`JobState`]: running, stopping, exited);
+//! once it has exited and its output drained, [`settle`] says what happened — results,
+//! tests rescheduled, jobs queued again — and the scheduler applies it in one place. The
+//! scheduler asks a job's kind ([`super::job::Rules`]) whatever depends on it, and never
+//! branches on the kind.
 //!
 //! Policy lives here, in [`settle`] and in [`super::memory`]; processes and signals are
 //! behind [`super::process`] and [`crate::platform`], status rules in [`super::resolve`].
 
-mod settle;
+pub(crate) mod settle;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use super::ExecuteOptions;
 use super::admission::{Admission, Grant};
-use super::batch::BatchParser;
 use super::emit::Emitter;
-use super::job::{Job, JobId, JobKind};
-use super::memory::{self, Candidate, Guard, Level, RssTrack};
-use super::process::{self, Capture, Msg, SharedCapture};
+use super::error::{StartError, WaitError};
+use super::job::{Job, JobId};
+use super::memory::{self, Candidate, Guard, Level};
+use super::process::{self, Capture, Msg};
 use super::resolve::{self, KillReason};
+use super::running::{JobState, Running};
 use crate::cancel::CancelToken;
 use crate::events::{Event, StopReason, TestResult, TestStatus};
-use crate::model::TestIdx;
 use crate::platform::containment::JobGroup;
-use crate::platform::{self, ExitInfo, SIGKILL, SIGTERM};
+use crate::platform::{self, ExitInfo, SIGKILL};
+use settle::{Requeue, SettleContext, Settled, Step};
 
 /// Longest wait for a message, so cancellation is noticed promptly.
 const POLL: Duration = Duration::from_millis(50);
-/// How long after a process exits its output may still drain. Only processes that left
-/// the group (and so escaped the kill) can hold the pipe longer; then the capture so far
-/// is used.
-const READER_GRACE: Duration = Duration::from_secs(1);
 /// On Ctrl-C the user is waiting: SIGKILL follows SIGTERM after at most this long.
 const CANCEL_GRACE: Duration = Duration::from_secs(1);
 /// How often killed groups are checked for being gone during the run.
 const PRUNE_EVERY: Duration = Duration::from_millis(100);
 /// How long `finish` waits at the end for killed groups to disappear.
 const FINAL_REAP: Duration = Duration::from_secs(1);
-
-/// A signal sent to a job's group, and when SIGKILL follows.
-#[derive(Clone, Copy, Debug)]
-struct Kill {
-    reason: KillReason,
-    escalate_at: Instant,
-    escalated: bool,
-}
-
-/// Progress of a batch job: which tests have started and reported, and when.
-#[derive(Debug)]
-struct BatchProgress {
-    position: HashMap<String, usize>,
-    /// A result line was seen (passes and skips are reported at once; failures wait).
-    reported: Vec<bool>,
-    /// Its `TestStarted` was sent.
-    started: Vec<bool>,
-    /// Failed (or unknown-outcome) tests wait for their section of the `failures:` block,
-    /// printed at the end: their duration and outcome.
-    deferred: HashMap<usize, (Duration, super::batch::Outcome)>,
-    /// Sequential batches: the test running now, and since when.
-    running: Option<(usize, Instant)>,
-    last_result: Instant,
-    /// A doctest batch before its (current library's) `running N tests` line: cargo checks
-    /// and rustdoc compiles, so the watchdog allows at least [`DOCTEST_COMPILE_ALLOWANCE`].
-    compiling: bool,
-}
-
-/// The least time a doctest batch may go without output while cargo and rustdoc compile
-/// (a `--timeout` of a few seconds is meant for tests, not for compiling a crate's
-/// doctests on a loaded machine).
-pub(crate) const DOCTEST_COMPILE_ALLOWANCE: Duration = Duration::from_secs(300);
-
-/// A started job.
-#[derive(Debug)]
-struct Running {
-    job: Job,
-    grant: Grant,
-    /// Its process tree is killed past this many bytes.
-    limit: Option<u64>,
-    rss: RssTrack,
-    /// See [`process::own_peak_rss`].
-    rss_floor: Option<u64>,
-    pgid: i32,
-    started: Instant,
-    capture: SharedCapture,
-    /// Start, or the latest batch event: the timeout counts from here.
-    last_activity: Instant,
-    kill: Option<Kill>,
-    exit: Option<(Result<ExitInfo, String>, Instant)>,
-    output_closed: bool,
-    leaked: bool,
-    batch: Option<BatchProgress>,
-    /// The test last reported slow, and how many thresholds it has passed.
-    slow: Option<(TestIdx, u32)>,
-    /// Its cgroup, with containment.
-    cgroup: Option<JobGroup>,
-    /// The cgroup's peak memory, read when the process ended.
-    cgroup_peak: Option<u64>,
-}
-
-impl Running {
-    fn new(job: Job, started: process::Started, grant: Grant, limit: Option<u64>) -> Self {
-        let batch = match &job.kind {
-            JobKind::Batch { members, doctest } => Some(BatchProgress {
-                position: members.iter().enumerate().map(|(i, m)| (m.name.clone(), i)).collect(),
-                reported: vec![false; members.len()],
-                // Doctest batches report no starts: their tests start with the process.
-                started: vec![*doctest; members.len()],
-                deferred: HashMap::new(),
-                running: None,
-                last_result: started.at,
-                compiling: *doctest,
-            }),
-            JobKind::Single { .. } => None,
-        };
-        Running {
-            job,
-            grant,
-            limit,
-            rss: RssTrack::default(),
-            rss_floor: started.rss_floor,
-            pgid: started.pid,
-            started: started.at,
-            capture: started.capture,
-            last_activity: started.at,
-            kill: None,
-            exit: None,
-            output_closed: false,
-            leaked: false,
-            batch,
-            slow: None,
-            cgroup: None,
-            cgroup_peak: None,
-        }
-    }
-
-    /// The test whose own running time is known, and since when: a single test, or the
-    /// member a sequential batch is running (a doctest batch's tests have no starts).
-    fn timed_test(&self) -> Option<(TestIdx, Instant)> {
-        match (&self.job.kind, self.batch.as_ref().and_then(|b| b.running)) {
-            (JobKind::Single { .. }, _) => Some((*self.job.tests.first()?, self.started)),
-            (JobKind::Batch { doctest: false, .. }, Some((pos, since))) => {
-                Some((*self.job.tests.get(pos)?, since))
-            }
-            _ => None,
-        }
-    }
-
-    /// When the running test passes its next slow threshold, and that threshold's number.
-    fn next_slow(&self, after: Duration) -> Option<(TestIdx, Instant, u32)> {
-        let (test, since) = self.timed_test()?;
-        let passed = match self.slow {
-            Some((slow, passed)) if slow == test => passed,
-            _ => 0,
-        };
-        Some((test, since + after.checked_mul(passed + 1)?, passed + 1))
-    }
-
-    /// When the running job times out: a sequential batch's running test has its own
-    /// timeout; otherwise the job's, counted from its last activity.
-    fn timeout_at(&self) -> Instant {
-        let member = self.batch.as_ref().and_then(|b| b.running);
-        match (member, &self.job.kind) {
-            (Some((pos, since)), JobKind::Batch { members, doctest: false }) => {
-                since + members.get(pos).map_or(self.job.timeout, |m| m.timeout)
-            }
-            _ => self.last_activity + self.current_timeout(),
-        }
-    }
-
-    /// The timeout that expires at [`Running::timeout_at`].
-    fn current_timeout(&self) -> Duration {
-        let member = self.batch.as_ref().and_then(|b| b.running);
-        match (member, &self.job.kind) {
-            (Some((pos, _)), JobKind::Batch { members, doctest: false }) => {
-                members.get(pos).map_or(self.job.timeout, |m| m.timeout)
-            }
-            _ if self.batch.as_ref().is_some_and(|b| b.compiling) => {
-                self.job.timeout.max(DOCTEST_COMPILE_ALLOWANCE)
-            }
-            _ => self.job.timeout,
-        }
-    }
-
-    /// When the scheduler must next act on this job, if ever.
-    fn next_deadline(&self) -> Option<Instant> {
-        match (&self.exit, &self.kill) {
-            (Some((_, at)), _) => (!self.output_closed).then_some(*at + READER_GRACE),
-            (None, None) => Some(self.timeout_at()),
-            (None, Some(kill)) => (!kill.escalated).then_some(kill.escalate_at),
-        }
-    }
-
-    /// Exited, and its output drained (or given up on).
-    fn is_complete(&self, now: Instant) -> bool {
-        self.exit.as_ref().is_some_and(|(_, at)| self.output_closed || now >= *at + READER_GRACE)
-    }
-
-    /// SIGTERM to the whole group; SIGKILL follows at `escalate_at`.
-    fn start_kill(&mut self, reason: KillReason, escalate_at: Instant) {
-        let _ = platform::kill_group(self.pgid, SIGTERM);
-        self.kill = Some(Kill { reason, escalate_at, escalated: false });
-    }
-
-    /// SIGKILL to the whole group at once: memory grows too fast for a grace period.
-    fn kill_now(&mut self, reason: KillReason, now: Instant) {
-        let _ = platform::kill_group(self.pgid, SIGKILL);
-        self.kill = Some(Kill { reason, escalate_at: now, escalated: true });
-    }
-
-    /// Still running and not being stopped.
-    fn is_active(&self) -> bool {
-        self.exit.is_none() && self.kill.is_none()
-    }
-
-    /// Stopped for memory pressure and not yet gone.
-    fn is_pressure_stop_in_flight(&self) -> bool {
-        self.exit.is_none()
-            && matches!(self.kill, Some(Kill { reason: KillReason::MemoryPressure { .. }, .. }))
-    }
-
-    /// The peak RSS to report: `wait4`'s exact peak of the process (and the children it
-    /// waited for), or the largest tree RSS seen when that is more (children it did not
-    /// wait for, or a tree of several processes). When `wait4`'s figure is only the
-    /// runner's own peak (the test stayed below it: see [`process::own_peak_rss`]), the
-    /// largest tree RSS seen is the better figure, if the test lived long enough to be seen.
-    fn peak_rss(&self, exit: &Result<ExitInfo, String>) -> Option<u64> {
-        // A cgroup charges exactly what the job's processes used, children included.
-        if let Some(peak) = self.cgroup_peak {
-            return Some(peak);
-        }
-        let sampled = (self.rss.peak > 0).then_some(self.rss.peak);
-        match exit {
-            Ok(exit) if self.rss_floor.is_some_and(|floor| exit.max_rss <= floor) => {
-                sampled.or(Some(exit.max_rss))
-            }
-            Ok(exit) => Some(exit.max_rss.max(self.rss.peak)),
-            Err(_) => sampled,
-        }
-    }
-}
 
 /// One phase's jobs and state.
 #[derive(Debug, Default)]
@@ -422,23 +217,26 @@ impl<'r, 's> Scheduler<'r, 's> {
     /// Kills the running jobs of lanes `from` and later, drops their queues and their
     /// events (the caller reports their tests), and waits for them to end.
     pub fn abandon_lanes_from(&mut self, from: usize) {
-        let now = Instant::now();
-        let escalate_at = now + self.opts.kill_grace.min(CANCEL_GRACE);
+        let escalate_at = Instant::now() + self.opts.kill_grace.min(CANCEL_GRACE);
         for index in from..self.lanes.len() {
-            let lane = &mut self.lanes[index];
-            lane.abandoned = true;
-            lane.queue.clear();
-            lane.background.clear();
-            self.emit.discard(index);
+            self.abandon_lane(index);
         }
-        for running in self.running.values_mut().filter(|r| r.job.lane >= from && r.exit.is_none()) {
-            if running.kill.is_none() {
-                running.start_kill(KillReason::Interrupted, escalate_at);
-            }
+        for running in self.running.values_mut().filter(|r| r.job.lane >= from && r.is_active()) {
+            running.start_kill(KillReason::Interrupted, escalate_at);
         }
         while self.running.values().any(|r| r.job.lane >= from) {
             self.step();
         }
+    }
+
+    /// The one place a lane is abandoned: the run stopped before its phase, so nothing of
+    /// it starts or is reported (its running jobs are stopped by the caller).
+    fn abandon_lane(&mut self, index: usize) {
+        let lane = &mut self.lanes[index];
+        lane.abandoned = true;
+        lane.queue.clear();
+        lane.background.clear();
+        self.emit.discard(index);
     }
 
     /// Waits for every job still running (only killed ones can be) and for killed groups to
@@ -561,31 +359,20 @@ impl<'r, 's> Scheduler<'r, 's> {
             self.emit.event_in(lane, event);
         }
         // A libtest batch's tests start one by one, as its output says.
-        if !job.kind.is_sequential_batch() {
+        if !job.rules().sequential() {
             for &test in &job.tests {
                 self.emit.started_in(lane, test);
             }
         }
-        let limit = self.job_limit(&job);
+        let limit = job.rules().memory_limit(job.memory_limit, &self.opts.memory);
         let cgroup = self.job_cgroup(&job, limit);
-        let started = match (&job.command, &cgroup) {
-            (Ok(spec), Ok(group)) => {
-                let procs = group.as_ref().map(|g| g.procs_path().clone());
-                // Batches keep their output: their results are read from it.
-                let inherit = self.opts.no_capture && matches!(job.kind, JobKind::Single { .. });
-                let modes = (grant.background, inherit);
-                process::start(job.id, spec, self.capture_for(&job), &self.tx, modes, procs)
-                    .map_err(|e| format!("could not start `{}`: {e}", spec.program))
-            }
-            (Err(why), _) | (_, Err(why)) => Err(String::clone(why)),
-        };
-        match started {
-            Ok(started) => {
+        match cgroup.and_then(|cgroup| Ok((self.spawn(&job, &grant, cgroup.as_ref())?, cgroup))) {
+            Ok((started, cgroup)) => {
                 let lane = &mut self.lanes[lane];
                 lane.running += 1;
                 lane.first_start.get_or_insert(started.at);
                 let mut running = Running::new(job, started, grant, limit);
-                running.cgroup = cgroup.ok().flatten();
+                running.cgroup = cgroup;
                 self.running.insert(running.job.id, running);
             }
             Err(why) => {
@@ -595,52 +382,41 @@ impl<'r, 's> Scheduler<'r, 's> {
         }
     }
 
-    /// The memory limit a job runs under (the memory guard's, and its cgroup's).
-    fn job_limit(&self, job: &Job) -> Option<u64> {
-        let memory = &self.opts.memory;
-        match job.kind {
-            JobKind::Single { .. } => {
-                memory::effective_limit(job.memory_limit, memory.budget, memory.default_limit)
-            }
-            // A batch past the default limit is stopped and its running test re-run alone,
-            // where its own limit judges it.
-            JobKind::Batch { doctest: false, .. } => {
-                memory::effective_limit(None, memory.budget, memory.default_limit)
-            }
-            JobKind::Batch { doctest: true, .. } => None,
-        }
+    /// Starts the job's process (in `cgroup`, when it has one).
+    fn spawn(
+        &self,
+        job: &Job,
+        grant: &Grant,
+        cgroup: Option<&JobGroup>,
+    ) -> Result<process::Started, StartError> {
+        let spec = job.command.as_ref().map_err(Clone::clone)?;
+        let procs = cgroup.map(|g| g.procs_path().clone());
+        // Batches keep their output: their results are read from it.
+        let inherit = self.opts.no_capture && job.rules().may_inherit_output();
+        let capture = Capture::new(
+            self.opts.output_head,
+            self.opts.output_tail,
+            job.rules().parser(self.opts.output_head, self.opts.output_tail),
+        );
+        process::start(job.id, spec, capture, &self.tx, (grant.background, inherit), procs).map_err(|e| {
+            StartError::Spawn { program: spec.program.to_string(), source: std::sync::Arc::new(e) }
+        })
     }
 
     /// A cgroup for `job` when the run has containment (an error fails the job's start: a
     /// test must not run uncontained where containment was promised).
-    fn job_cgroup(&self, job: &Job, limit: Option<u64>) -> Result<Option<JobGroup>, String> {
+    fn job_cgroup(&self, job: &Job, limit: Option<u64>) -> Result<Option<JobGroup>, StartError> {
         let Some(containment) = &self.opts.containment else { return Ok(None) };
-        containment.job_group(job.id.0, limit).map_err(|e| format!("could not create the job's cgroup: {e}"))
+        containment.job_group(job.id.0, limit).map_err(|e| StartError::Cgroup(std::sync::Arc::new(e)))
     }
 
-    fn capture_for(&self, job: &Job) -> Capture {
-        let (head, tail) = (self.opts.output_head, self.opts.output_tail);
-        let parser = match &job.kind {
-            JobKind::Batch { members, doctest } => {
-                let names = members.iter().map(|m| m.name.clone());
-                Some(if *doctest {
-                    BatchParser::doctests(names, head, tail)
-                } else {
-                    BatchParser::sequential(names, head, tail)
-                })
-            }
-            JobKind::Single { .. } => None,
-        };
-        Capture::new(head, tail, parser)
-    }
-
-    fn fail_to_start(&mut self, job: &Job, why: &str) {
+    fn fail_to_start(&mut self, job: &Job, why: &StartError) {
         for &test in &job.tests {
-            if job.kind.is_sequential_batch() {
+            if job.rules().sequential() {
                 self.emit.started_in(job.lane, test);
             }
             let mut result = TestResult::not_started(TestStatus::Failed { exit_code: None });
-            resolve::append_note(&mut result.output, why);
+            resolve::append_note(&mut result.output, &why.to_string());
             self.emit.finished_in(job.lane, test, result);
         }
         self.on_failure(job.lane);
@@ -674,39 +450,22 @@ impl<'r, 's> Scheduler<'r, 's> {
         }
     }
 
-    fn on_exit(&mut self, job: JobId, exit: Result<ExitInfo, String>, at: Instant) {
+    fn on_exit(&mut self, job: JobId, exit: Result<ExitInfo, WaitError>, at: Instant) {
         let Some(running) = self.running.get_mut(&job) else { return };
-        running.exit = Some((exit, at));
-        if let Some(group) = &running.cgroup {
-            let report = group.report();
-            running.cgroup_peak = report.resident_peak();
-            if report.oom_kills > 0 && running.kill.is_none() {
-                // The kernel stopped it: at its own limit a memory failure (a batch's running
-                // test then runs alone, judged by its own limit); below it an enclosing group
-                // ran out — memory pressure, so it runs again alone.
-                let reason = match (report.own_limit_hit(), report.limit) {
-                    (true, Some(limit)) => {
-                        KillReason::MemoryLimit { peak: report.peak.unwrap_or(limit), limit }
-                    }
-                    _ => KillReason::MemoryPressure {
-                        used: report.peak.unwrap_or(0),
-                        limit: report.limit.unwrap_or(0),
-                    },
-                };
-                running.kill = Some(Kill { reason, escalate_at: at, escalated: true });
-            }
-            if group.kill_all() > 0 {
-                // Processes that left the process group (setsid daemons, setpgid children)
-                // outlived it: killed, and reported as a leak.
-                running.leaked |= running.kill.is_none();
-            }
+        let report = running.cgroup.as_ref().map(JobGroup::report);
+        running.cgroup_peak = report.as_ref().and_then(|report| report.resident_peak());
+        running.exited(exit, at, report.as_ref().and_then(oom_kill_reason));
+        if running.cgroup.as_ref().is_some_and(|group| group.kill_all() > 0) {
+            // Processes that left the process group (setsid daemons, setpgid children)
+            // outlived it: killed, and reported as a leak.
+            running.leaked |= running.stop_reason().is_none();
         }
         if platform::group_alive(running.pgid) {
             // Processes the test started outlived it. They must not outlive the run, and
             // they may hold the output pipe open. Only a test the runner did not already
             // stop counts as leaking.
             let _ = platform::kill_group(running.pgid, SIGKILL);
-            running.leaked = running.kill.is_none();
+            running.leaked = running.stop_reason().is_none();
             self.dying.push(running.pgid);
         }
     }
@@ -715,16 +474,16 @@ impl<'r, 's> Scheduler<'r, 's> {
         let Some(running) = self.running.get_mut(&job) else { return };
         let events = process::lock(&running.capture).take_results();
         let lane = running.job.lane;
-        if settle::apply_batch_events(running, events, self.emit, self.opts.retries) > 0 {
-            self.on_failure(lane);
-        }
+        let mut settled = Settled::default();
+        settle::apply_batch_events(running, events, self.opts.retries, &mut settled);
+        self.apply(lane, settled);
     }
 
     /// Timeouts and SIGKILL escalation; slow notices; periodic pruning of groups seen gone.
     fn supervise(&mut self, now: Instant) {
-        for running in self.running.values_mut().filter(|r| r.exit.is_none()) {
+        for running in self.running.values_mut().filter(|r| r.is_live()) {
             if let Some(after) = self.opts.slow_after
-                && running.kill.is_none()
+                && running.is_active()
                 && let Some((test, at, passed)) = running.next_slow(after).filter(|&(_, at, _)| now >= at)
                 // At its timeout a test is reported timed out instead.
                 && at < running.timeout_at()
@@ -735,15 +494,14 @@ impl<'r, 's> Scheduler<'r, 's> {
                 self.emit.event_in(running.job.lane, Event::TestSlow { test, elapsed });
             }
             let timed_out = now >= running.timeout_at();
-            match &mut running.kill {
-                None if timed_out => {
-                    running.start_kill(KillReason::Timeout, now + self.opts.kill_grace);
-                }
-                Some(kill) if !kill.escalated && now >= kill.escalate_at => {
-                    let _ = platform::kill_group(running.pgid, SIGKILL);
-                    kill.escalated = true;
-                }
-                _ => {}
+            if running.is_active() && timed_out {
+                running.start_kill(KillReason::Timeout, now + self.opts.kill_grace);
+            } else if let JobState::Stopping(kill) = &mut running.state
+                && !kill.escalated
+                && now >= kill.escalate_at
+            {
+                let _ = platform::kill_group(running.pgid, SIGKILL);
+                kill.escalated = true;
             }
         }
         if now >= self.next_prune {
@@ -760,7 +518,7 @@ impl<'r, 's> Scheduler<'r, 's> {
             return;
         }
         let live: Vec<(JobId, i32)> =
-            self.running.iter().filter(|(_, r)| r.exit.is_none()).map(|(id, r)| (*id, r.pgid)).collect();
+            self.running.iter().filter(|(_, r)| r.is_live()).map(|(id, r)| (*id, r.pgid)).collect();
         let pgids: Vec<i32> = live.iter().map(|&(_, pgid)| pgid).collect();
         let scanned = self.guard.scan(&pgids);
         for (&(id, _), &rss) in live.iter().zip(&scanned) {
@@ -769,8 +527,8 @@ impl<'r, 's> Scheduler<'r, 's> {
             // A test being stopped for another reason than Ctrl-C is still judged by its
             // limit: past it, that is its status.
             let judged = !matches!(
-                running.kill,
-                Some(Kill { reason: KillReason::MemoryLimit { .. } | KillReason::Interrupted, .. })
+                running.stop_reason(),
+                Some(KillReason::MemoryLimit { .. } | KillReason::Interrupted)
             );
             if let Some(limit) = running.limit
                 && rss > limit
@@ -782,7 +540,7 @@ impl<'r, 's> Scheduler<'r, 's> {
         if self.guard.tick_sample() == Level::Critical {
             self.stop_for_pressure(now);
         }
-        let active = self.running.values().filter(|r| r.exit.is_none()).count();
+        let active = self.running.values().filter(|r| r.is_live()).count();
         self.guard.schedule_next(now, active);
     }
 
@@ -818,18 +576,14 @@ impl<'r, 's> Scheduler<'r, 's> {
         self.interrupted = true;
         self.stop(self.current, StopReason::Interrupted);
         for index in self.current + 1..self.lanes.len() {
-            let lane = &mut self.lanes[index];
-            lane.abandoned = true;
-            lane.queue.clear();
-            lane.background.clear();
-            self.emit.discard(index);
+            self.abandon_lane(index);
         }
         let escalate_at = now + self.opts.kill_grace.min(CANCEL_GRACE);
-        for running in self.running.values_mut().filter(|r| r.exit.is_none()) {
-            match &mut running.kill {
-                None => running.start_kill(KillReason::Interrupted, escalate_at),
-                // Already timing out: keep its status, but do not make the user wait.
-                Some(kill) => kill.escalate_at = kill.escalate_at.min(escalate_at),
+        for running in self.running.values_mut().filter(|r| r.is_live()) {
+            match &mut running.state {
+                // Already being stopped: keep its status, but do not make the user wait.
+                JobState::Stopping(kill) => kill.escalate_at = kill.escalate_at.min(escalate_at),
+                _ => running.start_kill(KillReason::Interrupted, escalate_at),
             }
         }
     }
@@ -863,6 +617,33 @@ impl<'r, 's> Scheduler<'r, 's> {
         lane.stopped.or(lane.abandoned.then_some(StopReason::Interrupted))
     }
 
+    /// Applies what a job's end (or progress) decided: its events, in order, then the jobs
+    /// to queue again, then fail-fast.
+    fn apply(&mut self, lane: usize, settled: Settled) {
+        for step in settled.steps {
+            match step {
+                Step::Started(test) => self.emit.started_in(lane, test),
+                Step::Finished(test, result) => self.emit.finished_in(lane, test, result),
+                Step::Rescheduled(test, reason) => {
+                    self.emit.event_in(lane, Event::TestRescheduled { test, reason })
+                }
+                Step::NotRun(test, reason) => self.emit.not_run_in(lane, test, reason),
+            }
+        }
+        for requeue in settled.queue {
+            match requeue {
+                Requeue::Front(jobs) => self.requeue_front(lane, jobs),
+                Requeue::Back(job) => {
+                    let job = Job { id: self.fresh_id(), ..job };
+                    self.lanes[lane].queue.push_back(job);
+                }
+            }
+        }
+        if settled.failed {
+            self.on_failure(lane);
+        }
+    }
+
     /// Puts jobs back at the front of their lane, in the given order, with fresh ids.
     fn requeue_front(&mut self, lane: usize, jobs: Vec<Job>) {
         for mut job in jobs.into_iter().rev() {
@@ -875,35 +656,38 @@ impl<'r, 's> Scheduler<'r, 's> {
         let done: Vec<JobId> =
             self.running.iter().filter(|(_, r)| r.is_complete(now)).map(|(id, _)| *id).collect();
         for id in done {
-            if let Some(mut running) = self.running.remove(&id) {
-                let cgroup = running.cgroup.take();
-                let contained = cgroup.is_some();
-                // Removed after the job is settled: its figures were read at exit.
-                let _remove = RemoveOnDrop(cgroup);
-                if !running.output_closed && running.kill.is_none() && !contained {
-                    // Without a cgroup (which finds every process precisely), a process
-                    // outside the test's group still holding its output pipe a second after
-                    // it ended is a leak the runner cannot kill, but reports (nextest's
-                    // pipe rule, with a longer grace).
-                    running.leaked = true;
-                }
-                self.admission.release(running.grant);
-                let lane = running.job.lane;
-                self.lanes[lane].running -= 1;
-                let ended = running.exit.as_ref().map_or(now, |(_, at)| *at);
-                let last_end = &mut self.lanes[lane].last_end;
-                *last_end = Some(last_end.map_or(ended, |at| at.max(ended)));
-                let stopped_for_pressure =
-                    matches!(running.kill, Some(Kill { reason: KillReason::MemoryPressure { .. }, .. }));
-                self.pressure_pause &= stopped_for_pressure;
-                if self.lanes[lane].abandoned {
-                    continue;
-                }
-                if self.settle(running) {
-                    self.on_failure(lane);
-                }
+            if let Some(running) = self.running.remove(&id) {
+                self.complete(running, now);
             }
         }
+    }
+
+    /// A job that ended and whose output drained: its slot and memory are released, and
+    /// what happened is settled and applied (unless its lane was abandoned).
+    fn complete(&mut self, mut running: Running, now: Instant) {
+        let cgroup = running.cgroup.take();
+        let contained = cgroup.is_some();
+        // Removed after the job is settled: its figures were read at exit.
+        let _remove = RemoveOnDrop(cgroup);
+        if !running.output_closed && running.stop_reason().is_none() && !contained {
+            // Without a cgroup (which finds every process precisely), a process outside the
+            // test's group still holding its output pipe a second after it ended is a leak
+            // the runner cannot kill, but reports (nextest's pipe rule, with a longer grace).
+            running.leaked = true;
+        }
+        self.admission.release(running.grant);
+        let lane = running.job.lane;
+        self.lanes[lane].running -= 1;
+        let ended = running.exit().map_or(now, |exit| exit.at);
+        let last_end = &mut self.lanes[lane].last_end;
+        *last_end = Some(last_end.map_or(ended, |at| at.max(ended)));
+        self.pressure_pause &= matches!(running.stop_reason(), Some(KillReason::MemoryPressure { .. }));
+        if self.lanes[lane].abandoned {
+            return;
+        }
+        let ctx = SettleContext { stop: self.lane_stop_reason(lane), retries: self.opts.retries };
+        let settled = settle::settle(running, &ctx);
+        self.apply(lane, settled);
     }
 
     /// Waits (up to `limit`) for killed groups to disappear, re-sending SIGKILL.
@@ -920,6 +704,19 @@ impl<'r, 's> Scheduler<'r, 's> {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// Why the kernel stopped a job in its cgroup, if it did: at its own limit a memory
+/// failure (a batch's running test then runs alone, judged by its own limit); below it an
+/// enclosing group ran out — memory pressure, so it runs again alone.
+fn oom_kill_reason(report: &crate::platform::containment::GroupReport) -> Option<KillReason> {
+    if report.oom_kills == 0 {
+        return None;
+    }
+    Some(match (report.own_limit_hit(), report.limit) {
+        (true, Some(limit)) => KillReason::MemoryLimit { peak: report.peak.unwrap_or(limit), limit },
+        _ => KillReason::MemoryPressure { used: report.peak.unwrap_or(0), limit: report.limit.unwrap_or(0) },
+    })
 }
 
 /// Removes a job's cgroup when dropped (after its job is settled, on every path).

@@ -12,10 +12,11 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{ExecuteOptions, MemoryOptions, execute_with};
 use crate::cancel::CancelToken;
-use crate::cargo::CargoOptions;
 use crate::events::{Event, Reschedule, RunStats, StopReason, TestResult, TestStatus};
 use crate::filter::{Action, PlannedTest};
-use crate::model::{BinaryIdx, ListMethod, PackageInfo, TargetKind, TestBinary, TestCase, TestIdx, TestList};
+use crate::model::{
+    BinaryIdx, ListMethod, PackageInfo, RunCommand, TargetKind, TestBinary, TestCase, TestIdx, TestList,
+};
 use crate::platform;
 
 mod batches;
@@ -126,7 +127,6 @@ fn options(jobs: usize) -> ExecuteOptions {
         kill_grace: Duration::from_millis(200),
         output_head: 1024,
         output_tail: 1024,
-        cargo: CargoOptions::default(),
         memory: MemoryOptions::default(),
         retries: 0,
     }
@@ -227,16 +227,29 @@ fn run_with(
 ) -> Run {
     let names: Vec<String> = fixture.list.tests.iter().map(|t| t.name.clone()).collect();
     let mut events = Vec::new();
-    let mut doc_command = || (doc.clone().expect("no doctest command in this test"), vec!["test".into()]);
+    let list = with_doctest_command(&fixture.list, doc);
     let stats = {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
         let mut sink = |event: &Event| {
             on_event(event, &names);
             events.push(event.clone());
         };
-        execute_with(&fixture.list, planned, opts, cancel, &mut sink, &mut doc_command)
+        execute_with(&list, planned, opts, cancel, &mut sink)
     };
     checked_run(events, &stats, planned, names)
+}
+
+/// `list` whose doctests run through the fake cargo `doc` (`doc test ...`), in the
+/// runner's directory, as discovery would set it for `cargo`.
+fn with_doctest_command(list: &TestList, doc: Option<Utf8PathBuf>) -> TestList {
+    let cwd = std::env::current_dir().expect("cwd");
+    let doctest_command = doc.map(|program| RunCommand {
+        program,
+        args: vec!["test".into()],
+        cwd: Utf8PathBuf::from_path_buf(cwd).expect("utf-8 cwd"),
+        env: Arc::new(Vec::new()),
+    });
+    TestList { doctest_command, ..list.clone() }
 }
 
 /// The invariants every run keeps (see [`run_with`]), checked; the run's events.
@@ -303,7 +316,7 @@ fn statuses_of_single_tests() {
     assert!(run.result("pass").peak_rss.is_some_and(|rss| rss > 0));
     assert_eq!(run.status("fail"), TestStatus::Failed { exit_code: Some(101) });
     assert_eq!(run.result("fail").output.to_text(), "assertion failed: boom\n");
-    assert_eq!(run.status("crash"), TestStatus::Crashed { signal: libc::SIGSEGV });
+    assert_eq!(run.status("crash"), TestStatus::Crashed { signal: platform::SIGSEGV });
     assert_eq!(
         run.status("env_and_cwd"),
         TestStatus::Passed,

@@ -1,385 +1,167 @@
-//! Settling a job whose process has ended: its tests' results, or what runs again.
+//! Settling a job whose process has ended: what happened, as a value ([`Settled`]) the
+//! scheduler applies — results to report, tests rescheduled, jobs to queue again.
 //!
-//! - A single test: its exit decides ([`resolve::single_status`]); a failure with
-//!   `--retries` left runs again.
-//! - A doctest batch: results were streamed; failures get their section of the `failures:`
-//!   block; tests without a result get the batch's ending ([`resolve::missing_result_status`]).
-//! - A libtest batch (`--test-threads 1`): results were streamed too, but a batch can end
-//!   before all of them — a crash, a timeout, the memory guard, a test calling `exit`. Then
-//!   the fault is put on the right test by running again:
-//!   - the test that was running (its start was seen, its result not) runs again alone, in
-//!     a process of its own, so its status (signal, exit code) is exact
-//!     (`TestRescheduled`, reason isolated; after a stop for memory pressure it runs alone
-//!     with the whole budget, as single tests do) — except after a timeout: the start line
-//!     pins the test that ran past its own timeout, and a second full timeout would add
-//!     nothing, so it is reported timed out at once;
-//!   - a test whose failure output was lost (libtest prints it at the end) runs again alone;
-//!   - tests that never started run again: together in a new batch when the fault was
-//!     attributed to a running test (so the new batch is smaller and cannot loop), else one
-//!     per process (a name libtest did not run then reports `running 0 tests` on its own).
+//! A job ends in one of these ways:
+//! - its results are reported (each kind reads them its own way: [`super::super::job`]);
+//! - stopped for memory pressure (by the memory guard, or by the kernel in an enclosing
+//!   cgroup), it is re-queued at the back to run alone (`TestRescheduled`, reason memory
+//!   pressure) — a libtest batch only its running test ([`Settled::run_alone`]);
+//! - having failed with `--retries` left, it (a batch: the failed test alone) is re-queued
+//!   at the front for another attempt (`TestRescheduled`, reason retry: [`Settled::retry`]);
+//! - a libtest batch that ended without some results: its unfinished tests are re-queued
+//!   at the front (see [`super::super::job::libtest`]).
 //!
-//!   Re-runs go to the front of the queue. When the phase is stopping (fail-fast, Ctrl-C)
-//!   nothing runs again: the running test gets the batch's ending, the rest are not run.
+//! When its phase is stopping (fail-fast, Ctrl-C) nothing runs again: tests that would
+//! are reported not run (or get the batch's ending).
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use super::{BatchProgress, Kill, Running, Scheduler};
-use crate::events::{Event, Reschedule, TestResult, TestStatus};
-use crate::execute::batch::{BatchEvent, BatchParser, Outcome, doctest_failure_status};
-use crate::execute::emit::Emitter;
-use crate::execute::job::{Job, JobKind};
-use crate::execute::process;
-use crate::execute::resolve::{self, Ending, KillReason, SharedOutput};
+use crate::events::{Reschedule, StopReason, TestResult, TestStatus};
+use crate::execute::batch::{BatchEvent, Outcome, doctest_failure_status};
+use crate::execute::job::Job;
+use crate::execute::resolve::KillReason;
+use crate::execute::running::{BatchProgress, JobState, Running};
+use crate::model::TestIdx;
 use crate::output::CapturedOutput;
 use crate::platform::SIGKILL;
 
-impl Scheduler<'_, '_> {
-    /// Reports a completed job's results (or re-queues it); returns whether any result is a
-    /// failure.
-    pub(super) fn settle(&mut self, mut running: Running) -> bool {
-        let Some((exit, exit_at)) = running.exit.take() else { return false };
-        if let Some(Kill { reason: KillReason::MemoryPressure { used, limit }, .. }) = running.kill {
-            let killed = exit.as_ref().is_ok_and(|e| e.signal == Some(SIGKILL));
-            if killed && !running.job.kind.is_sequential_batch() {
-                self.requeue_alone(running.job, used, limit);
-                return false;
-            }
-            if !killed {
-                // It ended on its own before the kill landed: its result stands.
-                running.kill = None;
-            }
-        }
-        let ending =
-            Ending { exit, kill: running.kill.map(|k| k.reason), timeout: running.current_timeout() };
-        match running.job.kind {
-            JobKind::Single { filtered } => self.settle_single(&running, &ending, exit_at, filtered),
-            JobKind::Batch { doctest: true, .. } => self.settle_doc_batch(&mut running, &ending, exit_at),
-            JobKind::Batch { doctest: false, .. } => self.settle_libtest_batch(&mut running, &ending),
-        }
-    }
+/// What settling needs to know of the run.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SettleContext {
+    /// Why the job's phase starts nothing more, if it does not.
+    pub stop: Option<StopReason>,
+    /// `--retries`.
+    pub retries: u32,
+}
 
-    /// A job stopped for memory pressure runs again alone, after the jobs already queued
-    /// (they drain once, not once per stopped job). When its phase is stopping it is not run.
-    fn requeue_alone(&mut self, mut job: Job, used: u64, limit: u64) {
-        let lane = job.lane;
-        if let Some(reason) = self.lane_stop_reason(lane) {
-            for &test in &job.tests {
-                self.emit.not_run_in(lane, test, reason);
-            }
-            return;
-        }
-        for &test in &job.tests {
-            let reason = Reschedule::MemoryPressure { used, limit };
-            self.emit.event_in(lane, Event::TestRescheduled { test, reason });
-        }
-        job.alone = true;
-        job.demand.exclusive = true;
-        job.id = self.fresh_id();
-        self.lanes[lane].queue.push_back(job);
-    }
-
-    fn settle_single(
-        &mut self,
-        running: &Running,
-        ending: &Ending,
-        exit_at: Instant,
-        filtered: bool,
-    ) -> bool {
-        let mut output = process::lock(&running.capture).take_output();
-        let (status, note) = resolve::single_status(ending, filtered, &output);
-        let duration = exit_at.saturating_duration_since(running.started);
-        if self.retry(&running.job, &status, duration, &output) {
-            return false;
-        }
-        if let Some(note) = note {
-            resolve::append_note(&mut output, &note);
-        }
-        let failed = status.is_failure();
-        let result = TestResult {
-            status,
-            duration,
-            peak_rss: running.peak_rss(&ending.exit),
-            output,
-            leaked_processes: running.leaked,
-            attempts: running.job.attempt,
-        };
-        self.emit.finished_in(running.job.lane, running.job.tests[0], result);
-        failed
-    }
-
-    /// Re-queues a failed single test at the front when `--retries` allows another attempt
-    /// (not for a memory-limit kill: it would only be killed again).
-    fn retry(&mut self, job: &Job, status: &TestStatus, duration: Duration, output: &CapturedOutput) -> bool {
-        let Some(max_attempts) = self.retry_allowed(job, status) else { return false };
-        let (attempt, status, output) = (job.attempt, status.clone(), output.clone());
-        let reason = Reschedule::Retry { attempt, max_attempts, status, duration, output };
-        self.emit.event_in(job.lane, Event::TestRescheduled { test: job.tests[0], reason });
-        let mut again = job.clone();
-        again.attempt += 1;
-        self.requeue_front(job.lane, vec![again]);
-        true
-    }
-
-    /// The attempts allowed in all, when `job` may run again after `status`.
-    fn retry_allowed(&self, job: &Job, status: &TestStatus) -> Option<u32> {
-        let max_attempts = self.opts.retries.saturating_add(1);
+impl SettleContext {
+    /// The attempts allowed in all, when a test at `attempt` may run again after `status`
+    /// (not after a memory-limit kill: it would only be killed again).
+    fn retry_allowed(&self, attempt: u32, status: &TestStatus) -> Option<u32> {
+        let max_attempts = self.retries.saturating_add(1);
         let retryable = status.is_failure() && !matches!(status, TestStatus::MemoryExceeded { .. });
-        let open = self.lane_stop_reason(job.lane).is_none();
-        (retryable && job.attempt < max_attempts && open).then_some(max_attempts)
+        (retryable && attempt < max_attempts && self.stop.is_none()).then_some(max_attempts)
+    }
+}
+
+/// One thing to report, in order.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// `TestStarted`.
+    Started(TestIdx),
+    /// `TestFinished`.
+    Finished(TestIdx, TestResult),
+    /// `TestRescheduled`.
+    Rescheduled(TestIdx, Reschedule),
+    /// The test will not run.
+    NotRun(TestIdx, StopReason),
+}
+
+/// A job to queue again.
+#[derive(Debug)]
+pub(crate) enum Requeue {
+    /// At the front of its lane, in this order (re-runs and retries).
+    Front(Vec<Job>),
+    /// At the back, after the jobs already queued (runs alone after a memory stop: they
+    /// drain once, not once per stopped job).
+    Back(Job),
+}
+
+/// What happened when a job ended (or reported progress).
+#[derive(Debug, Default)]
+pub(crate) struct Settled {
+    /// Events, in order.
+    pub steps: Vec<Step>,
+    /// Jobs to queue, in order.
+    pub queue: Vec<Requeue>,
+    /// A final failure was reported (for fail-fast).
+    pub failed: bool,
+}
+
+impl Settled {
+    /// Reports a result.
+    pub fn finished(&mut self, test: TestIdx, result: TestResult) {
+        self.failed |= result.status.is_failure();
+        self.steps.push(Step::Finished(test, result));
     }
 
-    fn settle_doc_batch(&mut self, running: &mut Running, ending: &Ending, exit_at: Instant) -> bool {
-        let (output, mut sections, late) = {
-            let mut capture = process::lock(&running.capture);
-            let sections = capture.batch.as_mut().map(BatchParser::take_sections).unwrap_or_default();
-            (capture.take_output(), sections, capture.take_results())
-        };
-        let lane = running.job.lane;
-        let mut failed = apply_batch_events(running, late, self.emit, self.opts.retries) > 0;
-        let Some(batch) = running.batch.as_mut() else { return failed };
-        let any_result = batch.reported.iter().any(|&r| r);
-        let mut output = SharedOutput::new(output);
-        for (pos, &test) in running.job.tests.iter().enumerate() {
-            let name = running.job.kind.name(pos).unwrap_or_default();
-            let result = if let Some((duration, _)) = batch.deferred.remove(&pos) {
-                let section = sections.remove(name).ok_or_else(|| output.give(name));
-                failed_member(section, duration, true, None)
-            } else if !batch.reported[pos] {
-                let since_last = exit_at.saturating_duration_since(batch.last_result);
-                // Keys are `CRATE: NAME` (job::doc_member_key): the note names the doctest.
-                let shown = name.split_once(": ").map_or(name, |(_, doctest)| doctest);
-                missing_member(ending, any_result, output.give_once(shown), since_last)
-            } else {
-                continue;
-            };
-            failed |= result.status.is_failure();
-            self.emit.finished_in(lane, test, TestResult { leaked_processes: running.leaked, ..result });
-        }
-        failed
+    /// Reports a test rescheduled.
+    pub fn rescheduled(&mut self, test: TestIdx, reason: Reschedule) {
+        self.steps.push(Step::Rescheduled(test, reason));
     }
 
-    fn settle_libtest_batch(&mut self, running: &mut Running, ending: &Ending) -> bool {
-        let (output, sections, listed, summary, late) = {
-            let mut capture = process::lock(&running.capture);
-            let late = capture.take_results();
-            let (sections, listed, summary) = match capture.batch.as_mut() {
-                Some(parser) => (parser.take_sections(), parser.take_failed_list(), parser.reached_summary()),
-                None => Default::default(),
-            };
-            (capture.take_output(), sections, listed, summary, late)
-        };
-        let mut failed = apply_batch_events(running, late, self.emit, self.opts.retries) > 0;
-        let mut ended = BatchEnd {
-            ending,
-            sections,
-            listed,
-            summary,
-            output: SharedOutput::new(output),
-            stop: self.lane_stop_reason(running.job.lane),
-            never_started: Vec::new(),
-            isolated: Vec::new(),
-            timed_out: false,
-        };
-        for pos in 0..running.job.tests.len() {
-            if let Some(result) = self.settle_member(running, pos, &mut ended) {
-                failed |= result.status.is_failure();
-                let result = TestResult { leaked_processes: running.leaked, ..result };
-                self.emit.finished_in(running.job.lane, running.job.tests[pos], result);
-            }
-        }
-        self.rerun(running, ended);
-        failed
-    }
-
-    /// The result of the batch member at `pos`, if it is decided now (`None`: reported
-    /// already, or it runs again — noted in `ended`).
-    fn settle_member(
+    /// The one place a failed test runs again: `again` (its next attempt, in a process of
+    /// its own) goes to the front when `--retries` allows another attempt after `result`.
+    /// Returns whether it does (then `result` is not reported).
+    pub fn retry(
         &mut self,
-        running: &mut Running,
-        pos: usize,
-        ended: &mut BatchEnd<'_>,
-    ) -> Option<TestResult> {
-        let batch = running.batch.as_mut()?;
-        let name = running.job.kind.name(pos).unwrap_or_default().to_owned();
-        let attempts = running.job.attempt;
-        if let Some((duration, outcome)) = batch.deferred.remove(&pos) {
-            let section = ended.sections.remove(&name);
-            let is_failed = outcome == Outcome::Failed || section.is_some() || ended.listed.contains(&name);
-            if !is_failed && ended.summary {
-                // Its outcome word was lost in stray output, but libtest did not list it failed.
-                return Some(member_result(
-                    TestStatus::Passed,
-                    duration,
-                    CapturedOutput::default(),
-                    attempts,
-                ));
-            }
-            if let Some(section) = section {
-                let exit_code = ended.ending.exit.as_ref().ok().and_then(|e| e.code);
-                let result = failed_member(Ok(section), duration, false, exit_code);
-                let result = TestResult { attempts, ..result };
-                return (!self.retry_member(running, pos, &result)).then_some(result);
-            }
-            // Failed (or ended unknown) and its output was lost with the process.
-            return self.isolate_or_end(running, pos, ended, is_failed);
-        }
-        if batch.reported[pos] {
-            return None;
-        }
-        if batch.started[pos] {
-            if ended.ending.kill == Some(KillReason::Timeout) && batch.running.is_some_and(|(p, _)| p == pos)
-            {
-                ended.timed_out = true;
-                let result = timed_out_member(ended, &name, attempts);
-                return (!self.retry_member(running, pos, &result)).then_some(result);
-            }
-            return self.isolate_or_end(running, pos, ended, false);
-        }
-        match ended.stop {
-            Some(reason) => Some(TestResult::not_started(TestStatus::NotRun { reason })),
-            None => {
-                ended.never_started.push(pos);
-                None
-            }
-        }
-    }
-
-    /// A started member without a complete result runs again alone, unless its phase is
-    /// stopping: then it gets the batch's ending (`failed`: libtest said it failed).
-    fn isolate_or_end(
-        &mut self,
-        running: &Running,
-        pos: usize,
-        ended: &mut BatchEnd<'_>,
-        failed: bool,
-    ) -> Option<TestResult> {
-        let name = running.job.kind.name(pos).unwrap_or_default().to_owned();
-        if ended.stop.is_none() {
-            ended.isolated.push(pos);
-            return None;
-        }
-        let (status, note) = if failed {
-            let note = "its failure output was lost: the batch process ended before printing it";
-            (TestStatus::Failed { exit_code: None }, Some(note.to_owned()))
-        } else {
-            resolve::batch_culprit_status(ended.ending)
-        };
-        let mut output = ended.output.give(&name);
-        if let Some(note) = note {
-            resolve::append_note(&mut output, &note);
-        }
-        Some(member_result(status, Duration::ZERO, output, running.job.attempt))
-    }
-
-    /// Re-queues a failed batch member alone when `--retries` allows another attempt.
-    fn retry_member(&mut self, running: &Running, pos: usize, result: &TestResult) -> bool {
-        let job = &running.job;
-        let Some(max_attempts) = self.retry_allowed(job, &result.status) else { return false };
-        let Some(mut again) = job.member_alone(pos, self.fresh_id()) else { return false };
+        ctx: &SettleContext,
+        attempt: u32,
+        test: TestIdx,
+        again: impl FnOnce() -> Option<Job>,
+        result: &TestResult,
+    ) -> bool {
+        let Some(max_attempts) = ctx.retry_allowed(attempt, &result.status) else { return false };
+        let Some(again) = again() else { return false };
         let (status, duration, output) = (result.status.clone(), result.duration, result.output.clone());
-        let reason = Reschedule::Retry { attempt: job.attempt, max_attempts, status, duration, output };
-        self.emit.event_in(job.lane, Event::TestRescheduled { test: job.tests[pos], reason });
-        again.attempt += 1;
-        self.requeue_front(job.lane, vec![again]);
+        let reason = Reschedule::Retry { attempt, max_attempts, status, duration, output };
+        self.rescheduled(test, reason);
+        self.queue.push(Requeue::Front(vec![again.next_attempt()]));
         true
     }
 
-    /// Queues what runs again after a batch ended (see the module docs).
-    fn rerun(&mut self, running: &Running, ended: BatchEnd<'_>) {
-        let job = &running.job;
-        let lane = job.lane;
-        let mut front: Vec<Job> = Vec::new();
-        let pressure = match ended.ending.kill {
-            Some(KillReason::MemoryPressure { used, limit }) => {
-                Some(Reschedule::MemoryPressure { used, limit })
-            }
-            _ => None,
-        };
-        let culprit_pos = running.batch.as_ref().and_then(|b| b.running).map(|(pos, _)| pos);
-        let mut isolated = ended.isolated.clone();
-        // The test the batch died on runs again first.
-        isolated.sort_by_key(|&pos| Some(pos) != culprit_pos);
-        for pos in isolated {
-            let Some(mut alone) = job.member_alone(pos, self.fresh_id()) else { continue };
-            let culprit = culprit_pos == Some(pos);
-            let reason = match &pressure {
-                Some(reason) if culprit => reason.clone(),
-                _ => Reschedule::Isolated { cause: resolve::isolation_cause(ended.ending) },
-            };
-            self.emit.event_in(lane, Event::TestRescheduled { test: job.tests[pos], reason });
-            if pressure.is_some() && culprit {
-                // Like a single test stopped for memory: alone, with the whole budget.
-                alone.alone = true;
-                alone.demand.exclusive = true;
-                self.lanes[lane].queue.push_back(alone);
-            } else {
-                front.push(alone);
-            }
+    /// The one place a job runs alone after a stop for memory pressure: its tests are
+    /// rescheduled for `reason`, and it goes to the back of the queue, exclusive.
+    pub fn run_alone(&mut self, job: Job, reason: &Reschedule) {
+        for &test in &job.tests {
+            self.rescheduled(test, reason.clone());
         }
-        let attributed = running.batch.as_ref().is_some_and(|b| b.started.iter().any(|&s| s));
-        let culprit_known = !ended.isolated.is_empty() || ended.timed_out;
-        let sub_batch = (ended.never_started.len() > 1 && attributed && culprit_known)
-            .then(|| job.sub_batch(&ended.never_started, self.fresh_id()))
-            .flatten();
-        if let Some(batch) = sub_batch {
-            front.push(batch);
-        } else {
-            front
-                .extend(ended.never_started.iter().filter_map(|&pos| job.member_alone(pos, self.fresh_id())));
-        }
-        self.requeue_front(lane, front);
+        self.queue.push(Requeue::Back(job.run_alone()));
     }
 }
 
-/// How a libtest batch ended, and what runs again.
-struct BatchEnd<'e> {
-    ending: &'e Ending,
-    sections: std::collections::HashMap<String, CapturedOutput>,
-    listed: HashSet<String>,
-    /// libtest printed `test result:`.
-    summary: bool,
-    output: SharedOutput,
-    /// Why its phase starts nothing more, if it does not.
-    stop: Option<crate::events::StopReason>,
-    /// Members that run again alone.
-    isolated: Vec<usize>,
-    /// Members that never started.
-    never_started: Vec<usize>,
-    /// The running member ran past its timeout and was reported so.
-    timed_out: bool,
+/// Settles an ended job: a stop for memory pressure that landed re-runs the job alone when
+/// its kind says so; otherwise its kind reads the results.
+pub(crate) fn settle(mut running: Running, ctx: &SettleContext) -> Settled {
+    let JobState::Exited(exit) = &mut running.state else { return Settled::default() };
+    if let Some(KillReason::MemoryPressure { used, limit }) = exit.stopped {
+        let killed = exit.exit.as_ref().is_ok_and(|e| e.signal == Some(SIGKILL));
+        if killed && !running.job.rules().sequential() {
+            return rerun_alone(running.job, Reschedule::MemoryPressure { used, limit }, ctx);
+        }
+        if !killed {
+            // It ended on its own before the kill landed: its result stands.
+            exit.stopped = None;
+        }
+    }
+    let kind = running.job.kind.clone();
+    kind.rules().settle(&mut running, ctx)
 }
 
-/// The member a batch was running when it passed that member's timeout: timed out, with
-/// the batch's output (its own output, captured by libtest, was lost with the process).
-fn timed_out_member(ended: &mut BatchEnd<'_>, name: &str, attempts: u32) -> TestResult {
-    let mut output = ended.output.give(name);
-    let note = format!(
-        "timed out after {:?} in a batch (its start line names it); not re-run alone: a second run would \
-         only time out again",
-        ended.ending.timeout
-    );
-    resolve::append_note(&mut output, &note);
-    let status = TestStatus::TimedOut { after: ended.ending.timeout };
-    member_result(status, ended.ending.timeout, output, attempts)
+/// A whole job runs again alone, unless its phase is stopping: then it is not run.
+fn rerun_alone(job: Job, reason: Reschedule, ctx: &SettleContext) -> Settled {
+    let mut settled = Settled::default();
+    match ctx.stop {
+        Some(stop) => settled.steps.extend(job.tests.iter().map(|&test| Step::NotRun(test, stop))),
+        None => settled.run_alone(job, &reason),
+    }
+    settled
 }
 
 /// Applies streamed batch events: starts are reported at once (sequential batches), so
 /// are passes and skips; failures (and lost outcomes) wait for their failure section.
-/// Returns the number of failures that are final (with `retries`, a libtest batch's
-/// failure may still be retried: it counts when settled).
-pub(super) fn apply_batch_events(
+/// A failure is final (sets `settled.failed`) unless a libtest batch may still retry it
+/// (`retries`): then it counts when settled.
+pub(crate) fn apply_batch_events(
     running: &mut Running,
     events: Vec<(BatchEvent, Instant)>,
-    emit: &mut Emitter<'_>,
     retries: u32,
-) -> usize {
-    let lane = running.job.lane;
+    settled: &mut Settled,
+) {
     let attempts = running.job.attempt;
-    let sequential = running.job.kind.is_sequential_batch();
+    let sequential = running.job.rules().sequential();
     let final_failures = !sequential || retries == 0;
-    let Some(batch) = running.batch.as_mut() else { return 0 };
-    let mut failures = 0;
+    let Some(batch) = running.batch.as_mut() else { return };
     for (event, at) in events {
         running.last_activity = running.last_activity.max(at);
         match event {
@@ -399,7 +181,7 @@ pub(super) fn apply_batch_events(
                 }
                 batch.running = Some((pos, at));
                 if !std::mem::replace(&mut batch.started[pos], true) {
-                    emit.started_in(lane, running.job.tests[pos]);
+                    settled.steps.push(Step::Started(running.job.tests[pos]));
                 }
             }
             BatchEvent::Result(line) => {
@@ -408,25 +190,20 @@ pub(super) fn apply_batch_events(
                     continue;
                 }
                 let duration = member_duration(batch, pos, at, sequential);
-                let test = running.job.tests[pos];
                 let status = match line.outcome {
                     Outcome::Ok => TestStatus::Passed,
                     Outcome::Ignored(reason) => TestStatus::Skipped { reason: ignored_reason(reason) },
                     outcome @ (Outcome::Failed | Outcome::Unknown) => {
-                        failures += usize::from(outcome == Outcome::Failed && final_failures);
+                        settled.failed |= outcome == Outcome::Failed && final_failures;
                         batch.deferred.insert(pos, (duration, outcome));
                         continue;
                     }
                 };
-                emit.finished_in(
-                    lane,
-                    test,
-                    member_result(status, duration, CapturedOutput::default(), attempts),
-                );
+                let result = member_result(status, duration, CapturedOutput::default(), attempts);
+                settled.steps.push(Step::Finished(running.job.tests[pos], result));
             }
         }
     }
-    failures
 }
 
 /// A member's duration: from its start line to its result in a sequential batch; in a
@@ -452,7 +229,7 @@ fn ignored_reason(reason: Option<String>) -> String {
 }
 
 /// A batch member's result: RSS is per process, so not measured per test.
-fn member_result(
+pub(crate) fn member_result(
     status: TestStatus,
     duration: Duration,
     output: CapturedOutput,
@@ -465,7 +242,7 @@ fn member_result(
 /// batch's output, e.g. when the batch was stopped before the `failures:` block). A
 /// doctest's section says how its executable ended; a libtest member's status carries the
 /// batch process's exit code.
-fn failed_member(
+pub(crate) fn failed_member(
     section: Result<CapturedOutput, CapturedOutput>,
     duration: Duration,
     doctest: bool,
@@ -484,15 +261,88 @@ fn failed_member(
     }
 }
 
-fn missing_member(
-    ending: &Ending,
-    any_result: bool,
-    mut output: CapturedOutput,
-    duration: Duration,
-) -> TestResult {
-    let (status, note) = resolve::missing_result_status(ending, any_result);
-    if let Some(note) = note {
-        resolve::append_note(&mut output, &note);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execute::error::StartError;
+    use crate::execute::job::single::Single;
+    use crate::execute::job::{Demand, JobKind};
+
+    fn job(tests: &[usize]) -> Job {
+        let command = Err(StartError::NoExecutable { binary: "b".into() });
+        let tests = tests.iter().map(|&t| TestIdx(t)).collect();
+        Job::new(tests, Demand::single(1), JobKind::Single(Single { filtered: true }), command)
     }
-    member_result(status, duration, output, 1)
+
+    fn ctx(stop: Option<StopReason>, retries: u32) -> SettleContext {
+        SettleContext { stop, retries }
+    }
+
+    fn failed() -> TestResult {
+        TestResult::not_started(TestStatus::Failed { exit_code: Some(101) })
+    }
+
+    #[test]
+    fn retries_are_allowed_for_failures_while_attempts_remain_and_the_phase_goes_on() {
+        let failed = TestStatus::Failed { exit_code: Some(1) };
+        let memory = TestStatus::MemoryExceeded { peak: 2, limit: 1 };
+        let cases: &[(SettleContext, u32, &TestStatus, Option<u32>)] = &[
+            (ctx(None, 2), 1, &failed, Some(3)),
+            (ctx(None, 2), 2, &failed, Some(3)),
+            (ctx(None, 2), 3, &failed, None),
+            (ctx(None, 0), 1, &failed, None),
+            (ctx(None, 2), 1, &TestStatus::Passed, None),
+            // A memory-limit kill would only be killed again.
+            (ctx(None, 2), 1, &memory, None),
+            (ctx(Some(StopReason::FailFast), 2), 1, &failed, None),
+        ];
+        for (ctx, attempt, status, expected) in cases {
+            assert_eq!(ctx.retry_allowed(*attempt, status), *expected, "{ctx:?} {attempt} {status:?}");
+        }
+    }
+
+    #[test]
+    fn a_retry_queues_the_next_attempt_at_the_front() {
+        let mut settled = Settled::default();
+        let result = failed();
+        assert!(settled.retry(&ctx(None, 1), 1, TestIdx(4), || Some(job(&[4])), &result));
+        let [Step::Rescheduled(TestIdx(4), Reschedule::Retry { attempt: 1, max_attempts: 2, .. })] =
+            settled.steps.as_slice()
+        else {
+            panic!("{:?}", settled.steps)
+        };
+        let [Requeue::Front(jobs)] = settled.queue.as_slice() else { panic!("{:?}", settled.queue) };
+        assert_eq!(jobs.iter().map(|j| j.attempt).collect::<Vec<_>>(), [2]);
+        assert!(!settled.failed, "a retried failure is not final");
+
+        let mut last = Settled::default();
+        assert!(!last.retry(&ctx(None, 1), 2, TestIdx(4), || Some(job(&[4])), &result));
+        assert!(last.steps.is_empty() && last.queue.is_empty());
+    }
+
+    #[test]
+    fn a_job_stopped_for_memory_runs_alone_at_the_back_unless_its_phase_stops() {
+        let reason = Reschedule::MemoryPressure { used: 9, limit: 10 };
+        let settled = rerun_alone(job(&[1, 2]), reason.clone(), &ctx(None, 0));
+        let tests: Vec<TestIdx> = settled
+            .steps
+            .iter()
+            .map(|step| match step {
+                Step::Rescheduled(test, r) if *r == reason => *test,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(tests, [TestIdx(1), TestIdx(2)]);
+        let [Requeue::Back(alone)] = settled.queue.as_slice() else { panic!("{:?}", settled.queue) };
+        assert!(alone.alone && alone.demand.exclusive, "alone, with the whole budget");
+        assert!(!alone.stoppable_for_pressure(), "not stopped for pressure again");
+
+        let stopping = rerun_alone(job(&[1, 2]), reason, &ctx(Some(StopReason::Interrupted), 0));
+        assert!(stopping.queue.is_empty());
+        assert!(
+            stopping.steps.iter().all(|step| matches!(step, Step::NotRun(_, StopReason::Interrupted))),
+            "{:?}",
+            stopping.steps
+        );
+    }
 }

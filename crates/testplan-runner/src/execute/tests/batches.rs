@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use camino::Utf8PathBuf;
 
-use super::{FORK_LOCK, Fixture, Run, assert_gone, checked_run, options};
+use super::{FORK_LOCK, Fixture, Run, assert_gone, checked_run, options, with_doctest_command};
 use crate::cancel::CancelToken;
 use crate::events::{Event, Reschedule, StopReason, TestStatus};
-use crate::execute::{EstimateSource, ExecuteOptions, PhaseRun, TestLimits, execute_phases_with};
+use crate::execute::{EstimateSource, ExecuteOptions, PhaseRun, TestLimits, execute_phases};
 use crate::filter::{Action, PlannedTest};
 use crate::model::{BinaryIdx, ListMethod, TargetKind, TestIdx};
 
@@ -131,11 +131,11 @@ pub(super) fn run_phases(
     let names: Vec<String> = fx.list.tests.iter().map(|t| t.name.clone()).collect();
     let planned: Vec<PlannedTest> = phases.iter().flat_map(|p| p.planned.clone()).collect();
     let mut events = Vec::new();
-    let mut doc_command = || (doc.clone().expect("no doctest command in this test"), vec!["test".into()]);
+    let list = with_doctest_command(&fx.list, doc);
     let stats = {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
         let mut sink = |event: &Event| events.push(event.clone());
-        execute_phases_with(&fx.list, phases, opts, &CancelToken::new(), &mut sink, &mut doc_command)
+        execute_phases(&list, phases, opts, &CancelToken::new(), &mut sink)
     };
     checked_run(events, &stats, &planned, names)
 }
@@ -205,7 +205,7 @@ fn a_crashing_test_in_a_batch_is_attributed_to_it_alone() {
     assert_eq!(run.status("a"), TestStatus::Passed);
     assert_eq!(run.status("b_fails_first"), TestStatus::Failed { exit_code: Some(1) });
     assert!(run.result("b_fails_first").output.to_text().contains("lost with the batch"));
-    assert_eq!(run.status("c_crashes"), TestStatus::Crashed { signal: libc::SIGSEGV });
+    assert_eq!(run.status("c_crashes"), TestStatus::Crashed { signal: crate::platform::SIGSEGV });
     assert!(run.result("c_crashes").peak_rss.is_some(), "measured in its own process");
     for name in ["d", "e", "v", "w", "x", "y", "z"] {
         assert_eq!(run.status(name), TestStatus::Passed, "{name}");
@@ -379,16 +379,8 @@ fn cancellation_stops_a_batch_and_reports_its_tests_not_run() {
     let mut events = Vec::new();
     let stats = {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
-        let mut doc = || -> (Utf8PathBuf, Vec<String>) { unreachable!() };
         let opts = ExecuteOptions { kill_grace: Duration::from_secs(30), ..options(1) };
-        execute_phases_with(
-            &fx.list,
-            std::slice::from_ref(&all),
-            &opts,
-            &cancel,
-            &mut |e| events.push(e.clone()),
-            &mut doc,
-        )
+        execute_phases(&fx.list, std::slice::from_ref(&all), &opts, &cancel, &mut |e| events.push(e.clone()))
     };
     canceller.join().expect("canceller");
     let run = checked_run(events, &stats, &all.planned, names);
@@ -576,7 +568,6 @@ fn slow_tests_are_reported_while_they_run() {
     phase.planned = planned;
     let names: Vec<String> = fx.list.tests.iter().map(|t| t.name.clone()).collect();
     let mut events = Vec::new();
-    let mut doc = || -> (Utf8PathBuf, Vec<String>) { unreachable!() };
     {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
         let mut sink = |event: &Event| {
@@ -585,7 +576,7 @@ fn slow_tests_are_reported_while_they_run() {
             }
             events.push(event.clone());
         };
-        execute_phases_with(&fx.list, &[phase], &opts, &CancelToken::new(), &mut sink, &mut doc);
+        execute_phases(&fx.list, &[phase], &opts, &CancelToken::new(), &mut sink);
     }
     let slow: Vec<(&str, Duration)> = events
         .iter()
