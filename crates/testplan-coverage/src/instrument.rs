@@ -19,8 +19,9 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Command, ExitCode};
+
+use camino::Utf8Path;
 
 /// Set (to `1`) in the instrumented build's environment: a cargo-testplan started with it
 /// and a rustc as its first argument acts as the rustc wrapper ([`intercept`]).
@@ -35,16 +36,16 @@ pub const INSTRUMENT_FLAGS: [&str; 3] = ["-C", "instrument-coverage", "--cfg=cov
 /// `LLVM_PROFILE_FILE` pattern for processes started during the build. `get` reads the
 /// current environment (a parameter, so tests can fake it).
 pub fn build_env(
-    wrapper: &Path,
-    build_profiles: &Path,
-    get: impl Fn(&str) -> Option<OsString>,
-) -> Vec<(String, OsString)> {
+    wrapper: &Utf8Path,
+    build_profiles: &Utf8Path,
+    get: impl Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
     let mut env = vec![
-        ("RUSTC_WORKSPACE_WRAPPER".to_owned(), wrapper.as_os_str().to_owned()),
-        (WRAPPER_ENV.to_owned(), OsString::from("1")),
-        ("LLVM_PROFILE_FILE".to_owned(), build_profiles.as_os_str().to_owned()),
+        ("RUSTC_WORKSPACE_WRAPPER".to_owned(), wrapper.to_string()),
+        (WRAPPER_ENV.to_owned(), "1".to_owned()),
+        ("LLVM_PROFILE_FILE".to_owned(), build_profiles.to_string()),
     ];
-    if let Some(next) = get("RUSTC_WORKSPACE_WRAPPER").filter(|w| !w.is_empty() && w != wrapper.as_os_str()) {
+    if let Some(next) = get("RUSTC_WORKSPACE_WRAPPER").filter(|w| !w.is_empty() && w != wrapper.as_str()) {
         env.push((NEXT_WRAPPER_ENV.to_owned(), next));
     }
     env.push(rustdocflags(&get));
@@ -53,21 +54,21 @@ pub fn build_env(
 
 /// `RUSTDOCFLAGS` with the instrumentation flags added; `CARGO_ENCODED_RUSTDOCFLAGS` (which
 /// cargo prefers when set) extended instead when that is set.
-fn rustdocflags(get: &impl Fn(&str) -> Option<OsString>) -> (String, OsString) {
+fn rustdocflags(get: &impl Fn(&str) -> Option<String>) -> (String, String) {
     if let Some(encoded) = get("CARGO_ENCODED_RUSTDOCFLAGS").filter(|v| !v.is_empty()) {
         let mut value = encoded;
         for flag in INSTRUMENT_FLAGS {
-            value.push("\x1f");
-            value.push(flag);
+            value.push('\x1f');
+            value.push_str(flag);
         }
         return ("CARGO_ENCODED_RUSTDOCFLAGS".to_owned(), value);
     }
     let mut value = get("RUSTDOCFLAGS").unwrap_or_default();
     for flag in INSTRUMENT_FLAGS {
         if !value.is_empty() {
-            value.push(" ");
+            value.push(' ');
         }
-        value.push(flag);
+        value.push_str(flag);
     }
     ("RUSTDOCFLAGS".to_owned(), value)
 }
@@ -123,10 +124,10 @@ fn instruments(args: &[OsString]) -> bool {
 mod tests {
     use super::*;
 
-    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: Vec<(String, String)> =
             vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| OsString::from(v))
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     fn args(list: &[&str]) -> Vec<OsString> {
@@ -142,9 +143,11 @@ mod tests {
 
     #[test]
     fn build_env_sets_the_wrapper_profiles_and_rustdocflags() {
-        let env = build_env(Path::new("/bin/cargo-testplan"), Path::new("/p/build/%8m.profraw"), env_of(&[]));
-        let env: Vec<(String, String)> =
-            env.into_iter().map(|(k, v)| (k, v.to_string_lossy().into_owned())).collect();
+        let env = build_env(
+            Utf8Path::new("/bin/cargo-testplan"),
+            Utf8Path::new("/p/build/%8m.profraw"),
+            env_of(&[]),
+        );
         assert_eq!(
             env,
             [
@@ -159,15 +162,15 @@ mod tests {
     #[test]
     fn users_flags_and_wrapper_are_kept() {
         let get = env_of(&[("RUSTDOCFLAGS", "--cfg docsrs"), ("RUSTC_WORKSPACE_WRAPPER", "/opt/lint")]);
-        let env = build_env(Path::new("/bin/cargo-testplan"), Path::new("/p"), get);
-        assert!(env.contains(&(NEXT_WRAPPER_ENV.to_owned(), "/opt/lint".into())));
+        let env = build_env(Utf8Path::new("/bin/cargo-testplan"), Utf8Path::new("/p"), get);
+        assert!(env.contains(&(NEXT_WRAPPER_ENV.to_owned(), "/opt/lint".to_owned())));
         assert!(env.contains(&(
             "RUSTDOCFLAGS".to_owned(),
             "--cfg docsrs -C instrument-coverage --cfg=coverage".into()
         )));
         let encoded = build_env(
-            Path::new("/w"),
-            Path::new("/p"),
+            Utf8Path::new("/w"),
+            Utf8Path::new("/p"),
             env_of(&[("CARGO_ENCODED_RUSTDOCFLAGS", "-D\x1fwarnings")]),
         );
         assert!(encoded.contains(&(

@@ -13,6 +13,7 @@
 //! user's guide.
 
 pub mod cobertura;
+pub mod collect;
 mod command;
 pub mod delta;
 pub mod diff;

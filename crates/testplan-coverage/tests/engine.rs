@@ -1,8 +1,12 @@
-//! The coverage engine on `fixtures/coverage`, end to end: finds the LLVM tools, builds the
-//! fixture instrumented (this test binary is the rustc wrapper, as cargo-testplan is in a
-//! real run), runs each phase's tests with the phase's `LLVM_PROFILE_FILE`, and checks every
-//! phase's own and cumulative figures, the totals, each file and the lcov file against the
-//! fixture's `expected.toml` (figures measured by hand with `llvm-cov export`).
+//! The coverage engine on `fixtures/coverage`, end to end through `collect` as a command
+//! drives it: finds the LLVM tools, builds the fixture instrumented (this test binary is
+//! the rustc wrapper, as cargo-testplan is in a real run), runs each phase's tests with the
+//! phase's `LLVM_PROFILE_FILE`, and checks every phase's own and cumulative figures, the
+//! totals, each file, the uncovered lines and the lcov file against the fixture's
+//! `expected.toml` (figures measured by hand with `llvm-cov export`); then the failed
+//! `--coverage-fail-under 99` gate, the changed lines since `HEAD` (a commit that differs
+//! in one covered and one uncovered line) and that the Cobertura file parses with the
+//! expected totals.
 //!
 //! Needs LLVM tools that read this rustc's profiles (`.ci/run` installs them); without
 //! them it fails with the install hint rather than passing unchecked.
@@ -14,12 +18,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::Message;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
+use testplan_coverage::collect::{self, Finish};
+use testplan_coverage::gate::Gates;
 use testplan_coverage::instrument;
 use testplan_coverage::model::{Counts, CoverageSummary};
-use testplan_coverage::profiles::ProfileLayout;
-use testplan_coverage::session::CoverageRun;
-use testplan_coverage::sources::SourceFilter;
-use testplan_coverage::tools::{self, RustcInfo, ToolSearch};
 
 fn main() -> ExitCode {
     if let Some(code) = instrument::intercept() {
@@ -69,48 +71,106 @@ fn engine_on_the_coverage_fixture() -> Result<(), Failed> {
     let temp = Utf8PathBuf::from_path_buf(temp.path().canonicalize()?).map_err(|p| format!("{p:?}"))?;
     let ws = temp.join("ws");
     copy_fixture(&fixture, &ws)?;
-    let target = temp.join("target");
+    commit_with_two_lines_changed(&ws)?;
 
-    let rustc = RustcInfo::query(Utf8Path::new("rustc"), &ws)?;
-    let tools = tools::find(&rustc, &ToolSearch::from_environment(&rustc), &temp)?;
-    let layout = ProfileLayout::new(temp.join("profiles"));
-    layout.prepare()?;
-    let wrapper = std::env::current_exe()?;
-    let env =
-        instrument::build_env(&wrapper, layout.build_pattern().as_std_path(), |name| std::env::var_os(name));
-    let built = build(&ws, &target, &env)?;
+    let wrapper = Utf8PathBuf::from_path_buf(std::env::current_exe()?).map_err(|p| format!("{p:?}"))?;
+    let prepared = collect::prepare(&ws, &temp.join("target"), &wrapper)?;
+    let built = build(&ws, &prepared.target_dir, &prepared.cargo_env)?;
 
     let expected: Expected = toml::from_str(&std::fs::read_to_string(fixture.join("expected.toml"))?)?;
     let phases: Vec<&str> = expected.phase.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(phases, ["unit", "integration", "doc"], "the fixture's phases");
+    check_eq("the fixture's phases", phases, vec!["unit", "integration", "doc"])?;
+    let env = |index: usize, phase: &str| -> Vec<(String, String)> {
+        prepared.cargo_env.iter().cloned().chain(prepared.phase_env(index, phase)).collect()
+    };
     for binary in &built.unit {
-        run_tests(Command::new(binary), &ws, &env, &layout.phase_pattern(0, "unit"))?;
+        run_tests(Command::new(binary), &ws, &env(0, "unit"))?;
     }
     for binary in &built.integration {
-        run_tests(Command::new(binary), &ws, &env, &layout.phase_pattern(1, "integration"))?;
+        run_tests(Command::new(binary), &ws, &env(1, "integration"))?;
     }
     let mut doctests = Command::new("cargo");
-    doctests.args(["test", "--doc", "--locked", "--target-dir"]).arg(&target);
-    run_tests(doctests, &ws, &env, &layout.phase_pattern(2, "doc"))?;
+    doctests.args(["test", "--doc", "--locked", "--target-dir"]).arg(&prepared.target_dir);
+    run_tests(doctests, &ws, &env(2, "doc"))?;
 
-    let mut run = CoverageRun::new(tools, layout, built.objects, SourceFilter::new(&ws, vec![target]))?;
+    let mut collector = prepared.collector(&ws, built.objects)?;
     for (index, phase) in expected.phase.iter().enumerate() {
-        let got = run.finish_phase(index, &phase.name)?;
-        check_eq(&format!("{} own lines", phase.name), got.own.summary().total.lines, counts(phase.lines))?;
-        let cumulative = got.cumulative.summary().total.lines;
-        check_eq(&format!("{} cumulative lines", phase.name), cumulative, counts(phase.cumulative))?;
+        let got = collector.finish_phase(index, &phase.name)?;
+        check_eq(&format!("{} own lines", phase.name), got.own.lines, counts(phase.lines))?;
+        check_eq(
+            &format!("{} cumulative lines", phase.name),
+            got.cumulative.lines,
+            counts(phase.cumulative),
+        )?;
         check_eq(&format!("{} lost profiles", phase.name), got.lost_profiles, 0)?;
     }
-    let total = run.total().ok_or("no total after the last phase")?;
-    let summary = total.summary();
-    check_figures("total", &summary.total, &expected.total)?;
-    check_files(&summary, &expected)?;
+    let gates = Gates { fail_under: Some(99.0), ..Gates::default() };
+    let outcome = collector.finish(&Finish { previous: None, gates: &gates, diff_base: Some("HEAD") })?;
+    check_figures("total", &outcome.summary.total, &expected.total)?;
+    check_files(&outcome.summary, &expected)?;
     for (path, figures) in &expected.files {
-        let file = &total.files[&Utf8PathBuf::from(path)];
+        let file = &outcome.data.files[&Utf8PathBuf::from(path)];
         let uncovered: Vec<u32> = file.uncovered_lines().collect();
         check_eq(&format!("{path} uncovered lines"), uncovered, figures.uncovered.clone())?;
     }
-    check_lcov(&testplan_coverage::lcov::write(total), &ws, &expected)
+    check_lcov(&outcome.lcov(), &ws, &expected)?;
+    let gates: Vec<String> = outcome.failed_gates.iter().map(ToString::to_string).collect();
+    check_eq("failed gates", gates, vec!["line coverage 80.49% is under the minimum 99%".to_owned()])?;
+    let (base, changed) = outcome.changed.as_ref().ok_or("no changed-lines coverage")?;
+    check_eq("diff base", base.as_str(), "HEAD")?;
+    check_eq("changed lines", changed.lines, Counts { covered: 1, total: 2 })?;
+    check_eq("uncovered changed lines", changed.uncovered.clone(), vec![("src/lib.rs".into(), 31)])?;
+    check_cobertura(&outcome.cobertura("0.1.0", 0), &expected)
+}
+
+/// Makes `ws` a git repository whose last commit differs from the working tree in two
+/// lines of src/lib.rs: line 25 (`doc_only`, which the doctest runs) and line 31
+/// (`never_called`), so `--coverage-diff HEAD` sees one covered and one uncovered line.
+fn commit_with_two_lines_changed(ws: &Utf8Path) -> Result<(), Failed> {
+    let lib = ws.join("src/lib.rs");
+    let original = std::fs::read_to_string(&lib)?;
+    let lines: Vec<&str> = original.lines().collect();
+    check_eq("line 25", lines[24], "    let square = x * x;")?;
+    check_eq("line 31", lines[30], "    let next = x.wrapping_add(1);")?;
+    let older = original
+        .replace("let square = x * x;", "let square = x.pow(2);")
+        .replace("wrapping_add(1)", "saturating_add(1)");
+    std::fs::write(&lib, older)?;
+    git(ws, &["init", "-q"])?;
+    git(ws, &["add", "."])?;
+    git(ws, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "older"])?;
+    std::fs::write(&lib, original)?;
+    Ok(())
+}
+
+fn git(ws: &Utf8Path, args: &[&str]) -> Result<(), Failed> {
+    let status = Command::new("git").args(args).current_dir(ws).stdout(Stdio::null()).status()?;
+    if status.success() { Ok(()) } else { Err(format!("git {args:?}: {status}").into()) }
+}
+
+/// The Cobertura document parses and its totals are the expected lines.
+fn check_cobertura(xml: &[u8], expected: &Expected) -> Result<(), Failed> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let (mut root, mut lines) = (None, 0_u64);
+    loop {
+        match reader.read_event_into(&mut buf)? {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) if e.name().as_ref() == b"coverage" => {
+                let attr = |name: &str| -> Result<String, Failed> {
+                    let value = e.try_get_attribute(name)?.ok_or(format!("no {name}"))?;
+                    Ok(String::from_utf8_lossy(&value.value).into_owned())
+                };
+                root = Some((attr("lines-covered")?.parse::<u64>()?, attr("lines-valid")?.parse::<u64>()?));
+            }
+            quick_xml::events::Event::Empty(e) if e.name().as_ref() == b"line" => lines += 1,
+            _ => {}
+        }
+        buf.clear();
+    }
+    let [covered, total] = expected.total.lines;
+    check_eq("cobertura lines-covered/lines-valid", root, Some((covered, total)))?;
+    check_eq("cobertura <line> elements", lines, total)
 }
 
 fn copy_fixture(from: &Utf8Path, to: &Utf8Path) -> Result<(), Failed> {
@@ -124,7 +184,7 @@ fn copy_fixture(from: &Utf8Path, to: &Utf8Path) -> Result<(), Failed> {
 }
 
 /// `cargo test --no-run` with the instrumented build's environment; the binaries it made.
-fn build(ws: &Utf8Path, target: &Utf8Path, env: &[(String, std::ffi::OsString)]) -> Result<Built, Failed> {
+fn build(ws: &Utf8Path, target: &Utf8Path, env: &[(String, String)]) -> Result<Built, Failed> {
     let mut cargo = Command::new("cargo");
     cargo.args(["test", "--no-run", "--locked", "--message-format=json-render-diagnostics", "--target-dir"]);
     cargo.arg(target).current_dir(ws).envs(env.iter().map(|(k, v)| (k, v))).stderr(Stdio::inherit());
@@ -149,15 +209,9 @@ fn build(ws: &Utf8Path, target: &Utf8Path, env: &[(String, std::ffi::OsString)])
     Ok(built)
 }
 
-/// Runs a test command with the build's environment (nothing is rebuilt) and the phase's
-/// profile pattern.
-fn run_tests(
-    mut command: Command,
-    ws: &Utf8Path,
-    env: &[(String, std::ffi::OsString)],
-    profiles: &Utf8Path,
-) -> Result<(), Failed> {
-    command.current_dir(ws).envs(env.iter().map(|(k, v)| (k, v))).env("LLVM_PROFILE_FILE", profiles);
+/// Runs a test command with `env`: the build's (so nothing is rebuilt) and the phase's.
+fn run_tests(mut command: Command, ws: &Utf8Path, env: &[(String, String)]) -> Result<(), Failed> {
+    command.current_dir(ws).envs(env.iter().map(|(k, v)| (k, v)));
     let output = command.output()?;
     if !output.status.success() {
         return Err(format!("{command:?} failed: {}", String::from_utf8_lossy(&output.stderr)).into());
