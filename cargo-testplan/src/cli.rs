@@ -468,7 +468,7 @@ impl CargoArgs {
 }
 
 /// Test name filters with libtest's meaning.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Test selection")]
 pub struct FilterArgs {
     /// Run only tests whose name contains one of these (equals one, with --exact).

@@ -4,10 +4,16 @@
 
 pub mod cli;
 pub mod commands;
+pub mod earlier;
 pub mod error;
 pub mod gpu;
+pub mod history_key;
+pub mod outputs;
 pub mod pipeline;
+pub mod run_reporter;
+pub mod settings;
 pub mod setup;
+pub mod shards;
 pub mod timings;
 
 use clap::Parser;

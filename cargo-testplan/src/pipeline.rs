@@ -1,15 +1,27 @@
-//! The stages every command shares before execution: workspace metadata, configuration,
-//! the build, and discovery, checked for Ctrl-C in between.
+//! The pipeline every command that plans shares, one step each, checked for Ctrl-C in
+//! between:
+//!
+//! 1. [`Pipeline::start`]: probe the machine, start the build early, read `cargo metadata`
+//!    and the configuration, resolve the [`RunSettings`];
+//! 2. [`Pipeline::build_and_discover`]: finish the build and list every test binary;
+//! 3. [`Pipeline::plan`]: classify, select and plan (`testplan_runner::plan::build`).
+//!
+//! `run` then executes the plan and reports; `list`, `explain` and `markers` show it;
+//! `matrix` needs only the configuration ([`load`]).
 
 use std::io::IsTerminal;
+
 use testplan_runner::RunnerError;
 use testplan_runner::cancel::CancelToken;
-
 use testplan_runner::cargo::{self, BuildProcess, BuildStderr, CargoOptions, Workspace};
-use testplan_runner::discover::{self, IgnoredDoctests};
+use testplan_runner::discover;
+use testplan_runner::history::History;
 use testplan_runner::model::TestList;
+use testplan_runner::partition::Timings;
+use testplan_runner::plan::{self, Focus, PlanRequest, TestPlan};
 
 use crate::error::AppError;
+use crate::settings::{Invocation, Machine, RunSettings};
 use crate::setup::{self, PlanConfig};
 
 /// The workspace and its configuration, before anything is built.
@@ -28,15 +40,112 @@ pub fn load(opts: &CargoOptions) -> Result<Loaded, AppError> {
     Ok(Loaded { workspace, plan })
 }
 
+/// A command's pipeline: its settings, workspace and configuration, and the build under way.
+#[derive(Debug)]
+pub struct Pipeline {
+    /// The resolved settings.
+    pub settings: RunSettings,
+    /// Workspace and configuration.
+    pub loaded: Loaded,
+    /// Raised by Ctrl-C, SIGTERM, SIGHUP and SIGQUIT.
+    pub cancel: CancelToken,
+    early: Option<EarlyBuild>,
+}
+
+impl Pipeline {
+    /// Probes the machine, starts the build, reads the workspace and its configuration, and
+    /// resolves the settings of `inv` (nothing runs when they are invalid).
+    pub fn start(inv: &Invocation<'_>) -> Result<Self, AppError> {
+        let cancel = cancel_token()?;
+        let machine = Machine::probe(inv.memory_budget());
+        crate::timings::mark("probed resources");
+        let cargo = inv.cargo_options(&machine);
+        let early = start_early_build(&cargo)?;
+        let loaded = load(&cargo)?;
+        crate::timings::mark("loaded metadata and configuration");
+        let gpu = || setup::gpu_status(inv.plan.gpu);
+        let settings = RunSettings::resolve(inv, &loaded.plan.config, machine, gpu)?;
+        Ok(Pipeline { settings, loaded, cancel, early: Some(early) })
+    }
+
+    /// The workspace's configuration.
+    pub fn config(&self) -> &testplan_markers::Config {
+        &self.loaded.plan.config
+    }
+
+    /// Builds the tests (or finishes the early build) and lists them.
+    pub fn build_and_discover(&mut self) -> Result<TestList, AppError> {
+        let early = self.early.take().unwrap_or_default();
+        let opts = &self.settings.cargo;
+        let process = match early.0 {
+            Some(process) => process,
+            None => cargo::start_build(opts, BuildStderr::Inherit)?,
+        };
+        let cancel = &self.cancel;
+        let build = process.finish(cancel).map_err(|e| interrupted_or(e, cancel))?;
+        check_cancel(cancel)?;
+        crate::timings::mark("built");
+        let listing = (self.settings.limits.default_jobs, self.settings.doctests);
+        let list = discover::discover(&self.loaded.workspace, &build, opts, listing, cancel)
+            .map_err(|e| interrupted_or(e, cancel))?;
+        check_cancel(cancel)?;
+        // Binaries whose `--list` answer was not understood run as one test each: say so.
+        for note in &list.notes {
+            eprintln!("note: {note}");
+        }
+        crate::timings::mark("built and listed");
+        Ok(list)
+    }
+
+    /// The plan of a command that does not run it (`list`, `explain`, `markers`): the
+    /// configuration, the selection and the command line's limits alone.
+    pub fn plan_only(&self, list: &TestList) -> TestPlan {
+        plan::build(list, &self.plan_request())
+    }
+
+    /// The plan of a run: with the machine, what earlier runs left and the partition.
+    pub fn plan_run(&self, list: &TestList, earlier: RunInputs<'_>) -> TestPlan {
+        let settings = &self.settings;
+        let request = PlanRequest {
+            resources: Some(&settings.machine.resources),
+            history: Some(earlier.history),
+            focus: earlier.focus,
+            partition: settings.partition.as_ref().zip(earlier.timings).map(|(s, t)| (s.partition, t)),
+            stop_every_phase: settings.failure.stop_every_phase,
+            slowest_first: settings.execution.slowest_first,
+            ..self.plan_request()
+        };
+        let plan = plan::build(list, &request);
+        crate::timings::mark("planned");
+        plan
+    }
+
+    fn plan_request(&self) -> PlanRequest<'_> {
+        let settings = &self.settings;
+        PlanRequest::new(self.config(), &settings.selection, &settings.names, &settings.gpu, settings.limits)
+    }
+}
+
+/// What earlier runs give a run's plan.
+#[derive(Clone, Copy, Debug)]
+pub struct RunInputs<'a> {
+    /// Measured peaks and durations.
+    pub history: &'a History,
+    /// `--lf`, `--ff`, `--sw`.
+    pub focus: Option<&'a Focus>,
+    /// The durations `--partition` balances by (with `--partition`).
+    pub timings: Option<&'a Timings>,
+}
+
 /// The build, when it was started before the configuration was read.
 #[derive(Debug, Default)]
-pub struct EarlyBuild(Option<BuildProcess>);
+struct EarlyBuild(Option<BuildProcess>);
 
 /// Starts `cargo test --no-run` right away when its output can be held back, so cargo
 /// checks its fingerprints while `cargo metadata` runs and the configuration is read; on a
 /// terminal the build starts after them (cargo's progress bar needs the terminal itself).
 /// Dropping the value unused abandons the build (a configuration error shows alone).
-pub fn start_early_build(opts: &CargoOptions) -> Result<EarlyBuild, AppError> {
+fn start_early_build(opts: &CargoOptions) -> Result<EarlyBuild, AppError> {
     testplan_runner::env::prefetch_host_libdir();
     if std::io::stderr().is_terminal() {
         return Ok(EarlyBuild(None));
@@ -44,38 +153,8 @@ pub fn start_early_build(opts: &CargoOptions) -> Result<EarlyBuild, AppError> {
     Ok(EarlyBuild(Some(cargo::start_build(opts, BuildStderr::Held)?)))
 }
 
-/// Builds the tests (or finishes the early build) and lists them.
-pub fn build_and_discover(
-    loaded: &Loaded,
-    early: EarlyBuild,
-    opts: &CargoOptions,
-    listing: (usize, IgnoredDoctests),
-    cancel: &CancelToken,
-) -> Result<TestList, AppError> {
-    let process = match early.0 {
-        Some(process) => process,
-        None => cargo::start_build(opts, BuildStderr::Inherit)?,
-    };
-    let build = process.finish(cancel).map_err(|e| interrupted_or(e, cancel))?;
-    check_cancel(cancel)?;
-    crate::timings::mark("built");
-    let list = discover::discover(&loaded.workspace, &build, opts, listing, cancel)
-        .map_err(|e| interrupted_or(e, cancel))?;
-    check_cancel(cancel)?;
-    // Binaries whose `--list` answer was not understood run as one test each: say so.
-    for note in &list.notes {
-        eprintln!("note: {note}");
-    }
-    Ok(list)
-}
-
-/// Available CPUs (at least 1).
-pub fn available_cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
 /// A token raised by Ctrl-C and SIGTERM.
-pub fn cancel_token() -> Result<CancelToken, AppError> {
+fn cancel_token() -> Result<CancelToken, AppError> {
     CancelToken::from_signals()
         .map_err(|e| AppError::Runner(RunnerError::io("installing signal handlers", e)))
 }

@@ -16,13 +16,8 @@ const MAX_CANDIDATES: usize = 20;
 
 /// Runs the command.
 pub fn exec(args: ExplainArgs) -> Result<(), AppError> {
-    let filter = crate::cli::FilterArgs {
-        filters: Vec::new(),
-        exact: false,
-        skip: Vec::new(),
-        run_ignored: args.run_ignored,
-    };
-    let planned = plan_only(&args.cargo, &args.plan, Some(&filter), args.output.color, None)?;
+    let filter = crate::cli::FilterArgs { run_ignored: args.run_ignored, ..Default::default() };
+    let planned = plan_only(&args.cargo, &args.plan, &filter, args.output.color, None)?;
     let tests = find(&planned.list, &args.name)?;
     let text: Vec<String> = tests.iter().map(|t| explain(&planned, *t)).collect();
     // Names, ignore reasons and paths are the tests' own text: no escape sequence of theirs acts.

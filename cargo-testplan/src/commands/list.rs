@@ -21,7 +21,7 @@ use crate::error::AppError;
 
 /// Runs the command.
 pub fn exec(args: ListArgs) -> Result<(), AppError> {
-    let planned = plan_only(&args.cargo, &args.plan, Some(&args.filter), args.output.color, args.jobs)?;
+    let planned = plan_only(&args.cargo, &args.plan, &args.filter, args.output.color, args.jobs)?;
     let filter = args.filter.to_filter();
     let text = match args.message_format {
         ListFormat::Human => human(&planned),

@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::cli::{MarkersArgs, PlanArgs};
+use crate::cli::{FilterArgs, MarkersArgs, PlanArgs};
 use crate::commands::common::plan_only;
 use crate::error::AppError;
 
 /// Runs the command.
 pub fn exec(args: MarkersArgs) -> Result<(), AppError> {
-    let planned = plan_only(&args.cargo, &PlanArgs::default(), None, args.output.color, None)?;
+    let planned =
+        plan_only(&args.cargo, &PlanArgs::default(), &FilterArgs::default(), args.output.color, None)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for class in &planned.plan.classifications {
         for marker in class.markers.iter() {

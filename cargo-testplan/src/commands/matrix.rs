@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
+use testplan_markers::Config;
 use testplan_markers::plan::Requirement;
 use testplan_runner::partition::{self, Partition, Strategy};
 use testplan_schema::RunReport;
@@ -56,10 +57,12 @@ pub fn exec(args: MatrixArgs) -> Result<(), AppError> {
     if args.shards == Some(0) {
         return Err(AppError::Usage("--shards must be at least 1".to_owned()));
     }
-    let phases = phases(&args)?;
+    let cargo = CargoArgs { manifest_path: args.manifest_path.clone(), ..CargoArgs::default() };
+    let loaded = pipeline::load(&cargo.to_options(ColorChoice::Never))?;
+    let phases = phases(&args, &loaded.plan.config)?;
     let durations = match (&args.max_shard_time, &args.timings) {
         (_, Some(file)) => durations_by_phase(&[load(file.as_std_path())?]),
-        (Some(_), None) => durations_by_phase(&local_reports(&args)?),
+        (Some(_), None) => durations_by_phase(&local_reports(&loaded)),
         (None, None) => BTreeMap::new(),
     };
     let mut jobs = Vec::new();
@@ -105,13 +108,10 @@ fn strategy(args: &MatrixArgs) -> Strategy {
 }
 
 /// The phases of the profile (and `--phase`), in plan order.
-fn phases(args: &MatrixArgs) -> Result<Vec<PhaseInfo>, AppError> {
-    let cargo = CargoArgs { manifest_path: args.manifest_path.clone(), ..CargoArgs::default() };
-    let loaded = pipeline::load(&cargo.to_options(ColorChoice::Never))?;
-    let config = &loaded.plan.config;
+fn phases(args: &MatrixArgs, config: &Config) -> Result<Vec<PhaseInfo>, AppError> {
     let plan_args =
         PlanArgs { profile: args.profile.clone(), phase: args.phase.clone(), ..PlanArgs::default() };
-    let filter = FilterArgs { filters: Vec::new(), exact: false, skip: Vec::new(), run_ignored: None };
+    let filter = FilterArgs::default();
     let selection = setup::selection(config, &Mode::Profile("run".to_owned()), &plan_args, &filter)?;
     Ok(selection
         .phases
@@ -129,9 +129,7 @@ fn phases(args: &MatrixArgs) -> Result<Vec<PhaseInfo>, AppError> {
 
 /// Saved reports under the workspace's target directory (for `--max-shard-time` without
 /// `--timings`).
-fn local_reports(args: &MatrixArgs) -> Result<Vec<RunReport>, AppError> {
-    let cargo = CargoArgs { manifest_path: args.manifest_path.clone(), ..CargoArgs::default() };
-    let loaded = pipeline::load(&cargo.to_options(ColorChoice::Never))?;
+fn local_reports(loaded: &pipeline::Loaded) -> Vec<RunReport> {
     let target = loaded.workspace.target_dir.as_std_path();
     let mut paths = vec![testplan_reporter::baseline::last_run_path(target)];
     if let Ok(entries) = std::fs::read_dir(testplan_reporter::baseline::history_dir(target)) {
@@ -140,7 +138,7 @@ fn local_reports(args: &MatrixArgs) -> Result<Vec<RunReport>, AppError> {
     let mut reports: Vec<RunReport> =
         paths.iter().filter_map(|p| testplan_reporter::json::read_report(p).ok()).collect();
     reports.sort_by(|a, b| a.started_at_unix.total_cmp(&b.started_at_unix));
-    Ok(reports)
+    reports
 }
 
 /// Recorded durations of the tests that ran, by phase; a later report's record of a test

@@ -8,8 +8,9 @@ use testplan_reporter::merge::merge;
 use testplan_runner::files::{self, Durability};
 
 use crate::cli::MergeArgs;
-use crate::commands::report::{OutputFailures, load, stdout_color, write_summaries};
+use crate::commands::report::load;
 use crate::error::AppError;
+use crate::outputs::{OutputFailures, stdout_color, write_summaries};
 
 /// Runs the command.
 pub fn exec(args: MergeArgs, argv: Vec<String>) -> Result<(), AppError> {

@@ -1,26 +1,32 @@
-//! `cargo testplan run | fast | full | PHASE`: load the configuration, resolve the
-//! selection, build, discover, plan, execute phase by phase, report, exit code.
+//! `cargo testplan run | fast | full | PHASE`: the pipeline's steps — settings, build and
+//! discover, plan, execute phase by phase with the reporters listening, save what the next
+//! run needs, exit code.
 
 use std::io::Write;
 
 use clap::Parser;
 
-use testplan_markers::RunIgnored;
 use testplan_reporter::session::Baseline;
 use testplan_runner::cancel::CancelToken;
-use testplan_runner::discover::IgnoredDoctests;
 use testplan_runner::events::{Event, RunStats};
 use testplan_runner::execute::{DEFAULT_KILL_GRACE, DEFAULT_TIMEOUT, ExecuteOptions, execute_phases};
+use testplan_runner::history::{History, RecordedHistory};
+use testplan_runner::model::TestList;
 use testplan_runner::output::{DEFAULT_HEAD_BYTES, DEFAULT_TAIL_BYTES};
-use testplan_runner::plan::{self, PlanRequest, RunMemory};
+use testplan_runner::plan::TestPlan;
 use testplan_runner::platform::containment::Containment;
 use testplan_schema::{ResourcesReport, RunReport};
 
 use crate::cli::{NoTests, RunArgs};
-use crate::commands::{daily, report};
+use crate::commands::daily;
+use crate::earlier::Earlier;
 use crate::error::AppError;
-use crate::pipeline::{self, cancel_token};
-use crate::setup::{self, Mode};
+use crate::outputs::{self, OutputFailures};
+use crate::pipeline::{Pipeline, RunInputs};
+use crate::run_reporter::{self, RunContext};
+use crate::settings::{Invocation, RunSettings};
+use crate::setup::Mode;
+use crate::shards;
 
 /// `--durations` leaves out tests faster than this by default (pytest's 0.005 s).
 const DURATIONS_MIN: std::time::Duration = std::time::Duration::from_millis(5);
@@ -28,157 +34,23 @@ const DURATIONS_MIN: std::time::Duration = std::time::Duration::from_millis(5);
 /// Runs the command.
 pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppError> {
     args.take_libtest_args().map_err(AppError::Usage)?;
-    if args.runner.no_capture {
-        // Output straight to the terminal: one test at a time, each in a process of its own
-        // (a batch's output is read for its results), no progress bar drawn over it.
-        args.runner.jobs = Some(1);
-        args.runner.isolation = Some(crate::cli::IsolationArg::Process);
-        args.reports.no_progress = true;
-    }
-    let cancel = cancel_token()?;
-    let mut cargo_opts = args.cargo.to_options(args.output.color);
-    let env_build_jobs = std::env::var("CARGO_BUILD_JOBS").ok();
-    let mut memory = RunMemory::probe(args.runner.memory_budget, env_build_jobs.as_deref());
-    cargo_opts.build_jobs = memory.build_jobs.as_ref().map(|cap| cap.jobs);
-    crate::timings::mark("probed resources");
-    let early_build = pipeline::start_early_build(&cargo_opts)?;
-    let loaded = pipeline::load(&cargo_opts)?;
-    crate::timings::mark("loaded metadata and configuration");
-    let profile = report::profile_name(&mode, args.plan.profile.as_deref());
-    let history_key = report::history_key(&profile, &args);
-    let loop_path = daily::state_path(loaded.workspace.target_dir.as_std_path(), &history_key);
-    let loop_state = daily::load(&loop_path);
-    let (focus, notices) = daily::focus(&args.daily, &loop_state);
-    notices.iter().for_each(|notice| eprintln!("note: {notice}"));
-    let narrowed = daily::narrows(focus.as_ref());
-    // A run narrowed by --lf / --sw is not compared with (nor saved as) a run of its selection.
-    let skip_baseline = args.reports.no_baseline || (narrowed && args.reports.baseline.is_none());
-    let baseline = report::read_baseline_in_background(
-        &loaded.workspace.target_dir,
-        &history_key,
-        &args.reports,
-        skip_baseline,
-    );
-    let history = RunMemory::start_loading_history(&loaded.workspace.target_dir);
-    let config = &loaded.plan.config;
-    let selection = setup::selection(config, &mode, &args.plan, &args.filter)?;
-    let gpu = setup::gpu_status(args.plan.gpu)?;
-    let default_jobs = args.runner.jobs.unwrap_or(memory.resources.cpus.count).max(1);
-    // A run that never runs ignored tests learns which doctests are ignored from their batch.
-    let ignored_doctests = match selection.run_ignored {
-        RunIgnored::Default => IgnoredDoctests::FromResults,
-        RunIgnored::Only | RunIgnored::All => IgnoredDoctests::Listed,
-    };
-    let list = pipeline::build_and_discover(
-        &loaded,
-        early_build,
-        &cargo_opts,
-        (default_jobs, ignored_doctests),
-        &cancel,
-    )?;
-    crate::timings::mark("built and listed");
-    if let Some(warning) = memory.finish_loading_history(history) {
-        eprintln!("warning: {warning}");
-    }
-    let names = args.filter.to_filter();
-    let request = PlanRequest {
-        config,
-        selection: &selection,
-        names: &names,
-        gpu: &gpu,
-        default_jobs,
-        jobs_override: args.runner.jobs,
-        default_timeout: DEFAULT_TIMEOUT,
-        timeout_override: args.runner.timeout,
-        isolation_override: args.runner.isolation.map(Into::into),
-        focus: focus.as_ref(),
-    };
-    let mut test_plan = plan::build(&list, &request);
-    let partition =
-        report::apply_partition(&mut test_plan, &list, &args.partition, &loaded.workspace.target_dir)?;
-    crate::timings::mark("planned");
-    let jobs_reason = memory.plan(&mut test_plan, &list, args.runner.memory_limit, args.runner.jobs);
-    // --ff orders by the last failures, --sw needs the same order run after run.
-    if !(args.daily.failed_first || args.daily.stepwise) {
-        plan::order_slowest_first(&mut test_plan, &list, &memory.history);
-    }
-    let max_fail = args.daily.max_fail();
-    let fail_fast = max_fail.is_some() || (!args.runner.no_fail_fast && selection.fail_fast.unwrap_or(true));
-    if fail_fast && selection.fail_fast == Some(true) {
-        // A profile's `fail-fast = true` stops the run at the first failure, whatever the
-        // phases' `on-failure` says.
-        test_plan.phases.iter_mut().for_each(|phase| phase.continue_on_failure = false);
-    }
-    let containment = Containment::setup(args.runner.containment.into(), &memory.resources.memory)
-        .map_err(|e| AppError::Usage(e.to_string()))?;
-    if args.output.verbose {
-        eprintln!("Containment: {containment}");
-    }
-    let opts = ExecuteOptions {
-        jobs: default_jobs,
-        fail_fast,
-        max_fail: max_fail.unwrap_or(1),
-        no_capture: args.runner.no_capture,
-        timeout: args.runner.timeout.unwrap_or(DEFAULT_TIMEOUT),
-        kill_grace: DEFAULT_KILL_GRACE,
-        output_head: DEFAULT_HEAD_BYTES,
-        output_tail: DEFAULT_TAIL_BYTES,
-        memory: memory.execute_options(),
-        retries: args.runner.retries,
-        slow_after: args.runner.slow_after.0,
-        containment: containment.is_cgroup().then(|| std::sync::Arc::new(containment)),
-    };
-    let ctx = report::RunContext {
-        list: &list,
-        test_plan: &test_plan,
-        config,
-        history_key: (!narrowed).then_some(history_key),
-        profile,
-        jobs_reason,
-        resources: Some(ResourcesReport {
-            cpus: memory.resources.cpus.count,
-            memory_limit_bytes: memory.resources.memory.limit,
-            memory_usable_bytes: memory.resources.memory.usable,
-            gpus: usize::from(gpu.available),
-            gpu_description: Some(gpu.description.clone()),
-        }),
-        partition,
-        target_dir: &loaded.workspace.target_dir,
-        argv,
-        expected_secs: expected_durations(&list, &memory.history, args.reports.no_progress),
-        durations: args.daily.durations.map(|n| (n, args.daily.durations_min.unwrap_or(DURATIONS_MIN))),
-        show_skipped: args.daily.show_skipped,
-    };
-    let baseline = baseline.join().unwrap_or(Ok(None))?;
+    let mut pipeline = Pipeline::start(&Invocation::run(&mode, &args))?;
+    let target_dir = pipeline.loaded.workspace.target_dir.clone();
+    let mut earlier = Earlier::start_loading(&target_dir, &pipeline.settings.profile, &args);
+    let list = pipeline.build_and_discover()?;
+    let history = earlier.history();
+    let planned = plan_run(&pipeline, &list, &earlier, &history.history)?;
+    let opts = execute_options(&pipeline.settings, args.output.verbose)?;
+    let ctx = run_context(&pipeline, &list, &planned, &earlier, &history.history, &args, argv);
+    let baseline = earlier.baseline()?;
     crate::timings::mark("ready to execute");
-    let report = run_and_report(&ctx, &opts, &cancel, &args, baseline)?;
+    let (report, stats) =
+        run_and_report(&ctx, &opts, (&pipeline.settings, &pipeline.cancel), &args, baseline)?;
     crate::timings::mark("executed");
-    // The history update (read, merge, write) and the report files are independent: one
-    // thread each, so the run ends sooner.
-    let written = std::thread::scope(|scope| {
-        let memory = &mut memory;
-        let history = scope.spawn(|| {
-            let saved = memory.save_history(&report.0, &mut |notice| eprintln!("warning: {notice}"));
-            crate::timings::mark("history saved");
-            saved
-        });
-        let written =
-            report::write_run_outputs(&report.0, &ctx, args.runner.report_json.as_deref(), &args.reports);
-        let state = daily::update(loop_state, &report.0, args.daily.stepwise);
-        if let Err(e) = daily::save(&loop_path, &state) {
-            eprintln!("warning: could not save the failed tests for --lf/--sw: {e}");
-        }
-        match history.join() {
-            Ok(Err(e)) => eprintln!("warning: could not save the test history: {e}"),
-            Err(_) => eprintln!("warning: could not save the test history"),
-            Ok(Ok(())) => {}
-        }
-        written
-    });
+    let written = save_run(&report, &ctx, &args, earlier, history);
     crate::timings::mark("wrote reports and history");
     crate::timings::mark_cpu();
-    let to_run = test_plan.phases.iter().flat_map(|p| &p.planned).filter(|p| p.is_run()).count();
-    outcome(&report.1, to_run, args.runner.no_tests, &cancel, written)
+    outcome(&stats, planned.to_run(), args.runner.no_tests, &pipeline.cancel, written)
 }
 
 /// `cargo testplan PHASE [OPTIONS]`: the options of `run`, for one phase.
@@ -197,12 +69,98 @@ pub fn exec_phase(words: Vec<String>, argv: Vec<String>) -> Result<(), AppError>
     }
 }
 
+/// The plan of a run, with the run header's reason for its jobs.
+#[derive(Debug)]
+struct RunPlan {
+    plan: TestPlan,
+    jobs_reason: String,
+}
+
+impl RunPlan {
+    /// Tests the run starts (not skipped).
+    fn to_run(&self) -> usize {
+        self.plan.phases.iter().flat_map(|p| &p.planned).filter(|p| p.is_run()).count()
+    }
+}
+
+/// The plan, made once from the settings and what earlier runs left.
+fn plan_run(
+    pipeline: &Pipeline,
+    list: &TestList,
+    earlier: &Earlier,
+    history: &History,
+) -> Result<RunPlan, AppError> {
+    let settings = &pipeline.settings;
+    let target_dir = &pipeline.loaded.workspace.target_dir;
+    let timings = match &settings.partition {
+        Some(shard) => Some(shards::timings(shard, target_dir, history)?),
+        None => None,
+    };
+    let inputs = RunInputs { history, focus: earlier.focus.as_ref(), timings: timings.as_ref() };
+    let plan = pipeline.plan_run(list, inputs);
+    shards::warn(plan.partition.as_ref());
+    let jobs_reason = settings.jobs_reason(plan.jobs.as_ref().map(|choice| choice.reason.as_str()));
+    Ok(RunPlan { plan, jobs_reason })
+}
+
+/// The executor's options: the settings, with the run's containment set up.
+fn execute_options(settings: &RunSettings, verbose: bool) -> Result<ExecuteOptions, AppError> {
+    let containment = Containment::setup(settings.execution.containment, &settings.machine.resources.memory)
+        .map_err(|e| AppError::Usage(e.to_string()))?;
+    if verbose {
+        eprintln!("Containment: {containment}");
+    }
+    Ok(ExecuteOptions {
+        jobs: settings.limits.default_jobs,
+        fail_fast: settings.failure.fail_fast,
+        max_fail: settings.failure.max_fail,
+        no_capture: settings.execution.no_capture,
+        timeout: settings.limits.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        kill_grace: DEFAULT_KILL_GRACE,
+        output_head: DEFAULT_HEAD_BYTES,
+        output_tail: DEFAULT_TAIL_BYTES,
+        memory: settings.machine.memory_options(),
+        retries: settings.execution.retries,
+        slow_after: settings.execution.slow_after,
+        containment: containment.is_cgroup().then(|| std::sync::Arc::new(containment)),
+    })
+}
+
+fn run_context<'a>(
+    pipeline: &'a Pipeline,
+    list: &'a TestList,
+    planned: &'a RunPlan,
+    earlier: &Earlier,
+    history: &History,
+    args: &RunArgs,
+    argv: Vec<String>,
+) -> RunContext<'a> {
+    let settings = &pipeline.settings;
+    let resources = &settings.machine.resources;
+    RunContext {
+        list,
+        test_plan: &planned.plan,
+        config: pipeline.config(),
+        history_key: earlier.saved_as(),
+        profile: settings.profile.clone(),
+        jobs_reason: planned.jobs_reason.clone(),
+        resources: Some(ResourcesReport {
+            cpus: resources.cpus.count,
+            memory_limit_bytes: resources.memory.limit,
+            memory_usable_bytes: resources.memory.usable,
+            gpus: usize::from(settings.gpu.available),
+            gpu_description: Some(settings.gpu.description.clone()),
+        }),
+        target_dir: &pipeline.loaded.workspace.target_dir,
+        argv,
+        expected_secs: expected_durations(list, history, settings.execution.no_progress),
+        durations: args.daily.durations.map(|n| (n, args.daily.durations_min.unwrap_or(DURATIONS_MIN))),
+        show_skipped: args.daily.show_skipped,
+    }
+}
+
 /// Each test's recorded duration, for the progress bar's ETA (nothing when no bar is drawn).
-fn expected_durations(
-    list: &testplan_runner::model::TestList,
-    history: &testplan_runner::history::History,
-    no_progress: bool,
-) -> Vec<Option<f64>> {
+fn expected_durations(list: &TestList, history: &History, no_progress: bool) -> Vec<Option<f64>> {
     use testplan_reporter::progress::ProgressMode;
     if ProgressMode::detect(no_progress) != ProgressMode::Bar {
         return Vec::new();
@@ -216,13 +174,14 @@ fn expected_durations(
 }
 
 fn run_and_report(
-    ctx: &report::RunContext<'_>,
+    ctx: &RunContext<'_>,
     opts: &ExecuteOptions,
-    cancel: &CancelToken,
+    (settings, cancel): (&RunSettings, &CancelToken),
     args: &RunArgs,
     baseline: Option<Baseline>,
 ) -> Result<(RunReport, RunStats), AppError> {
-    let mut reporter = report::run_reporter(ctx, &args.output, &args.reports, baseline)?;
+    let no_progress = settings.execution.no_progress;
+    let mut reporter = run_reporter::run_reporter(ctx, &args.output, no_progress, baseline)?;
     let stats = execute_phases(ctx.list, &ctx.test_plan.phases, opts, cancel, &mut |event| {
         mark_event(event);
         reporter.handle(event)
@@ -240,6 +199,39 @@ fn mark_event(event: &Event) {
     }
 }
 
+/// Saves what the next run needs: the history update (read, merge, write) on a thread of
+/// its own, the report files, and the daily loop's state. Failures to save the history or
+/// the loop state are warnings; failed report files are counted.
+fn save_run(
+    report: &RunReport,
+    ctx: &RunContext<'_>,
+    args: &RunArgs,
+    earlier: Earlier,
+    mut history: RecordedHistory,
+) -> OutputFailures {
+    std::thread::scope(|scope| {
+        let saving = scope.spawn(move || {
+            let saved = history.save(report, &mut |notice| eprintln!("warning: {notice}"));
+            crate::timings::mark("history saved");
+            saved
+        });
+        let history_key = ctx.history_key.as_deref();
+        let report_json = args.runner.report_json.as_deref();
+        let written =
+            outputs::write_run_outputs(report, ctx.target_dir, history_key, report_json, &args.reports);
+        let state = daily::update(earlier.loop_state, report, args.daily.stepwise);
+        if let Err(e) = daily::save(&earlier.loop_path, &state) {
+            eprintln!("warning: could not save the failed tests for --lf/--sw: {e}");
+        }
+        match saving.join() {
+            Ok(Err(e)) => eprintln!("warning: could not save the test history: {e}"),
+            Err(_) => eprintln!("warning: could not save the test history"),
+            Ok(Ok(())) => {}
+        }
+        written
+    })
+}
+
 /// The exit of a run; the first that applies wins (docs/exit-codes.md): interrupted, tests
 /// failed, an output not written, no tests.
 fn outcome(
@@ -247,7 +239,7 @@ fn outcome(
     to_run: usize,
     no_tests: NoTests,
     cancel: &CancelToken,
-    outputs: report::OutputFailures,
+    outputs: OutputFailures,
 ) -> Result<(), AppError> {
     if cancel.is_cancelled() {
         return Err(AppError::Interrupted);

@@ -15,7 +15,7 @@
 //! }
 //! ```
 //!
-//! Measurements come from the run report ([`crate::plan::measurements_from_report`]): every
+//! Measurements come from the run report ([`measurements_from_report`]): every
 //! test that ran to an end (passed, failed, crashed, timed out, killed at its memory limit)
 //! with a measured peak RSS.
 //!
@@ -45,10 +45,12 @@ use std::time::Duration;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use testplan_schema::{ReportStatus, RunReport};
+
 use crate::discover::cache::Stamp;
+use crate::platform;
 
 /// The history file's format version.
-use crate::platform;
 pub const FORMAT_VERSION: u32 = 1;
 /// Peaks kept per test.
 pub const KEEP_PEAKS: usize = 5;
@@ -192,6 +194,95 @@ impl History {
         let json = serde_json::to_vec(&history).map_err(io::Error::other)?;
         crate::files::write_atomically(path, &json, crate::files::Durability::Durable)
     }
+}
+
+/// The history a run plans with, as read at its start, and the file it is merged into
+/// after the run ([`RecordedHistory::save`]).
+#[derive(Debug, Default)]
+pub struct RecordedHistory {
+    /// Measured peaks and durations of earlier runs.
+    pub history: History,
+    /// Where the history is read from and written to; `None`: nowhere (not saved).
+    path: Option<Utf8PathBuf>,
+    /// The stamp of the file as read, if it was read whole and unchanged.
+    stamp: Option<Stamp>,
+}
+
+/// Why the history could not be read; the run goes on without it.
+#[derive(Debug, thiserror::Error)]
+#[error("could not read the test history {path}: {source}")]
+pub struct HistoryReadError {
+    /// The history file.
+    pub path: Utf8PathBuf,
+    /// The cause.
+    #[source]
+    pub source: io::Error,
+}
+
+impl RecordedHistory {
+    /// Starts reading the history under `target_dir` on a thread of its own (it is needed
+    /// only for planning, after the build and the listing; a large suite's history takes
+    /// milliseconds to parse). Finish with [`HistoryLoad::finish`].
+    pub fn start_loading(target_dir: &Utf8Path) -> HistoryLoad {
+        let path = History::path_in(target_dir);
+        let file = path.clone();
+        let handle = std::thread::spawn(move || History::load_stamped(file.as_std_path()));
+        HistoryLoad { path, handle }
+    }
+
+    /// Adds a finished run's measurements (from its report) to the history file.
+    ///
+    /// The history read at the start is merged into and written back when the file is
+    /// unchanged since; it is taken out of `self`.
+    ///
+    /// `notify` hears about waiting for another run's lock on the history ([`LockNotice`]).
+    pub fn save(&mut self, report: &RunReport, notify: &mut dyn FnMut(&LockNotice)) -> io::Result<()> {
+        let Some(path) = &self.path else { return Ok(()) };
+        let known = self.stamp.take().map(|stamp| (std::mem::take(&mut self.history), stamp));
+        History::update_file_from(path.as_std_path(), &measurements_from_report(report), known, notify)
+    }
+}
+
+/// The history file being read in the background ([`RecordedHistory::start_loading`]).
+#[derive(Debug)]
+pub struct HistoryLoad {
+    path: Utf8PathBuf,
+    handle: std::thread::JoinHandle<io::Result<(History, Option<Stamp>)>>,
+}
+
+impl HistoryLoad {
+    /// The history read; when it could not be read, an empty one (still saved to the same
+    /// file after the run) and why.
+    pub fn finish(self) -> (RecordedHistory, Option<HistoryReadError>) {
+        let HistoryLoad { path, handle } = self;
+        let read = handle.join().unwrap_or_else(|_| Err(io::Error::other("its reader stopped")));
+        match read {
+            Ok((history, stamp)) => (RecordedHistory { history, path: Some(path), stamp }, None),
+            Err(source) => {
+                let empty = RecordedHistory { path: Some(path.clone()), ..RecordedHistory::default() };
+                (empty, Some(HistoryReadError { path, source }))
+            }
+        }
+    }
+}
+
+/// The measurements of a run report: every test that ran to an end with a measured peak.
+pub fn measurements_from_report(report: &RunReport) -> Vec<Measurement> {
+    report
+        .tests
+        .iter()
+        .filter(|t| {
+            !matches!(t.status, ReportStatus::Skipped | ReportStatus::NotRun | ReportStatus::Interrupted)
+        })
+        .filter_map(|t| {
+            Some(Measurement {
+                binary_id: t.binary_id.clone(),
+                name: t.name.clone(),
+                peak_rss: t.peak_rss_bytes?,
+                duration_secs: t.duration_secs,
+            })
+        })
+        .collect()
 }
 
 /// How long a run waits for another run's history lock before it gives up updating the

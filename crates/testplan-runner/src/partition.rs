@@ -21,10 +21,10 @@ use std::str::FromStr;
 
 use testplan_schema::RunReport;
 
+use crate::execute::PhaseRun;
 use crate::filter::PlannedTest;
 use crate::history::History;
 use crate::model::TestList;
-use crate::plan::TestPlan;
 
 /// How tests are dealt to shards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,24 +195,24 @@ impl PartitionOutcome {
     }
 }
 
-/// Keeps this shard's part of every phase of `plan`.
+/// Keeps this shard's part of every phase (the planner calls it while it builds the plan).
 pub fn apply(
-    plan: &mut TestPlan,
+    phases: &mut [PhaseRun],
     list: &TestList,
     partition: Partition,
     timings: &Timings,
 ) -> PartitionOutcome {
     let mut applied = partition;
     let mut warning = None;
-    if partition.strategy == Strategy::Duration && !knows_any(plan, list, timings) {
+    if partition.strategy == Strategy::Duration && !knows_any(phases, list, timings) {
         applied.strategy = Strategy::Count;
         warning = Some(format!(
             "--partition {partition}: no recorded durations for these tests (run them once, or pass \
              --timings FILE); splitting by count instead ({applied})"
         ));
     }
-    let mut deselected = Vec::with_capacity(plan.phases.len());
-    for phase in &mut plan.phases {
+    let mut deselected = Vec::with_capacity(phases.len());
+    for phase in phases.iter_mut() {
         let shards = assign(&phase.planned, list, applied, timings);
         let before = phase.planned.len();
         let mut shard_of = shards.into_iter();
@@ -222,8 +222,8 @@ pub fn apply(
     PartitionOutcome { applied, deselected, warning }
 }
 
-fn knows_any(plan: &TestPlan, list: &TestList, timings: &Timings) -> bool {
-    let mut planned = plan.phases.iter().flat_map(|p| &p.planned);
+fn knows_any(phases: &[PhaseRun], list: &TestList, timings: &Timings) -> bool {
+    let mut planned = phases.iter().flat_map(|p| &p.planned);
     planned.any(|p| timings.get(&list.binary_of(p.test).id, &list.test(p.test).name).is_some())
 }
 

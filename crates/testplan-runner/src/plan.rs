@@ -2,22 +2,29 @@
 //! to its phase, and decided for this run's selection (run, skip, other phase, deselected,
 //! not in plan); the selected phases become [`PhaseRun`]s for the executor.
 //!
+//! [`build`] makes the plan once, from everything that shapes it ([`PlanRequest`]), in this
+//! order: classify and decide every test and give it its limits; apply the focus of earlier
+//! runs (`--lf`, `--ff`, `--sw`); keep this shard's part (`--partition`); choose the jobs
+//! of phases that do not choose their own from the machine and the planned tests'
+//! estimates; start the slowest tests first. The plan is read-only afterwards.
+//!
 //! Every planned test also gets its [`TestLimits`]: memory estimate and limit, timeout, and
 //! whether it runs alone. Precedence, first found wins:
 //!
 //! | setting | order |
 //! |---|---|
-//! | jobs | `-j`; the phase's `jobs`; min(CPUs, usable memory / median estimate) ([`apply_memory`]); a `serial` phase always runs one test at a time |
+//! | jobs | `-j`; the phase's `jobs`; min(CPUs, usable memory / median estimate) of the planned tests (with [`PlanRequest::resources`]); a `serial` phase always runs one test at a time |
 //! | timeout | `--timeout`; the phase's `timeout`; the largest `timeout` of the test's markers; the built-in marker timeouts ([`BUILTIN_MARKER_TIMEOUTS`]); [`DEFAULT_TIMEOUT`](crate::execute::DEFAULT_TIMEOUT) |
 //! | memory limit | `--memory-limit`; the phase's `memory`; the largest `memory` of its markers; none (the run's default: the budget) |
-//! | memory estimate | measured history (peak × 1.25 + 64 MiB); the limit above; the built-in marker estimates ([`BUILTIN_MARKER_ESTIMATES`]); 1 GiB — never more than the limit |
+//! | memory estimate | measured history (peak × 1.25 + 64 MiB); the limit above; the built-in marker estimates ([`BUILTIN_MARKER_ESTIMATES`]); 1 GiB, at most the usable memory — never more than the limit |
 //! | isolation | `--isolation process`; the `isolation` of its markers (`process` wins); `--isolation batch`; the phase's `isolation` |
 //!
 //! A test of a batch phase still gets a process of its own ([`TestLimits::batch`] false)
-//! when it needs one: the `serial`, `requires-models` or `requires-gpu` marker, a memory
-//! limit of its own (the phase's or its markers' `memory`, `--memory-limit`), or a measured
-//! peak RSS above [`BATCH_MAX_PEAK`] (a big test would make its whole batch big). The
-//! executor also keeps tests of custom-harness binaries in processes of their own.
+//! when it needs one ([`needs_process`]): the `serial`, `requires-models` or `requires-gpu`
+//! marker, a memory limit of its own (the phase's or its markers' `memory`,
+//! `--memory-limit`), or a measured peak RSS above [`BATCH_MAX_PEAK`] (a big test would
+//! make its whole batch big). The executor also keeps tests of custom-harness binaries in
+//! processes of their own. Each test's limits are decided in one function ([`test_limits`]).
 //!
 //! The phase comes before the markers because it is the narrower choice: a `slow` phase's
 //! long timeout must hold for the `unit` tests in it, whatever `unit` says. Built-in marker
@@ -34,18 +41,12 @@ use testplan_markers::{
     Classification, Config, Decision, MarkerSet, Phase, PhaseIdx, Selection, TestFacts, TestKind,
 };
 
-use camino::{Utf8Path, Utf8PathBuf};
-use testplan_schema::{ReportStatus, RunReport};
-
-use crate::cargo::{BuildJobsCap, build_jobs_cap};
-use crate::discover::cache::Stamp;
-use crate::execute::{EstimateSource, MemoryOptions, PhaseRun, TestLimits};
+use crate::execute::{EstimateSource, PhaseRun, TestLimits};
 use crate::filter::{Action, PlannedTest, TestFilter};
-use crate::history::{History, Measurement, TestHistory, estimate_from_peak};
+use crate::history::{History, TestHistory, estimate_from_peak};
 use crate::model::{ListMethod, TargetKind, TestIdx, TestList};
-use crate::resources::{
-    DEFAULT_PER_TEST_ESTIMATE, GIB, GpuChoice, GpuOverride, Probe, Resources, default_jobs,
-};
+use crate::partition::{self, Partition, PartitionOutcome, Timings};
+use crate::resources::{DEFAULT_PER_TEST_ESTIMATE, GIB, Resources, default_jobs};
 
 /// Built-in per-test timeouts of markers that say a test is long (used when neither the
 /// command line, the phase nor the configured markers set one).
@@ -76,7 +77,7 @@ pub struct GpuStatus {
     pub description: String,
 }
 
-/// Everything the planner needs besides the test list.
+/// Everything that shapes a plan besides the test list.
 #[derive(Clone, Copy, Debug)]
 pub struct PlanRequest<'a> {
     /// Markers, rules, phases, profiles.
@@ -87,19 +88,83 @@ pub struct PlanRequest<'a> {
     pub names: &'a TestFilter,
     /// The GPU, for phases that require one.
     pub gpu: &'a GpuStatus,
-    /// Jobs when neither `-j` nor the phase says.
-    pub default_jobs: usize,
-    /// `-j`, which overrides the phases' `jobs`.
-    pub jobs_override: Option<usize>,
-    /// Timeout when neither `--timeout` nor the phase says.
-    pub default_timeout: Duration,
-    /// `--timeout`, which overrides the phases' `timeout`.
-    pub timeout_override: Option<Duration>,
-    /// `--isolation`: `process` runs every test in a process of its own; `batch` batches
-    /// every phase (tests that need a process of their own still get one).
-    pub isolation_override: Option<Isolation>,
+    /// Jobs and per-test limits of the command line.
+    pub limits: PlanLimits,
+    /// The machine (with `--memory-budget` applied): phases that do not choose their own
+    /// jobs get min(CPUs, usable / median estimate). `None`: they get
+    /// [`PlanLimits::default_jobs`].
+    pub resources: Option<&'a Resources>,
+    /// Measured peaks and durations of earlier runs: memory estimates, tests too big to
+    /// share a process, and the slowest-first order.
+    pub history: Option<&'a History>,
     /// What earlier runs add to the selection and the order (`--lf`, `--ff`, `--sw`).
     pub focus: Option<&'a Focus>,
+    /// `--partition`: keep this shard of every phase, split by these recorded durations.
+    pub partition: Option<(Partition, &'a Timings)>,
+    /// A profile's `fail-fast = true`: a failed phase stops the run whatever its
+    /// `on-failure` says.
+    pub stop_every_phase: bool,
+    /// Start tests slowest first in phases with more than one job ([`order_slowest_first`]);
+    /// off when the order must hold (`--ff`, `--sw`).
+    pub slowest_first: bool,
+}
+
+/// Jobs and per-test limits the command line sets, and the defaults below them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanLimits {
+    /// Jobs when neither `-j` nor the phase says (and no [`PlanRequest::resources`]).
+    pub default_jobs: usize,
+    /// `-j`, which overrides the phases' `jobs`.
+    pub jobs: Option<usize>,
+    /// Timeout when neither `--timeout`, the phase nor the markers say.
+    pub default_timeout: Duration,
+    /// `--timeout`, which overrides the phases' `timeout`.
+    pub timeout: Option<Duration>,
+    /// `--isolation`: `process` runs every test in a process of its own; `batch` batches
+    /// every phase (tests that need a process of their own still get one).
+    pub isolation: Option<Isolation>,
+    /// `--memory-limit`, in bytes: every test's limit.
+    pub memory_limit: Option<u64>,
+}
+
+impl PlanLimits {
+    /// `default_jobs` jobs, the built-in timeout, nothing from the command line.
+    pub fn with_default_jobs(default_jobs: usize) -> Self {
+        PlanLimits {
+            default_jobs,
+            jobs: None,
+            default_timeout: crate::execute::DEFAULT_TIMEOUT,
+            timeout: None,
+            isolation: None,
+            memory_limit: None,
+        }
+    }
+}
+
+impl<'a> PlanRequest<'a> {
+    /// A request with nothing but the configuration, the selection and the limits: no
+    /// machine, history, focus or partition; slowest-first off.
+    pub fn new(
+        config: &'a Config,
+        selection: &'a Selection,
+        names: &'a TestFilter,
+        gpu: &'a GpuStatus,
+        limits: PlanLimits,
+    ) -> Self {
+        PlanRequest {
+            config,
+            selection,
+            names,
+            gpu,
+            limits,
+            resources: None,
+            history: None,
+            focus: None,
+            partition: None,
+            stop_every_phase: false,
+            slowest_first: false,
+        }
+    }
 }
 
 /// A test as earlier runs name it: `(binary id, name)`.
@@ -182,20 +247,22 @@ pub struct TestPlan {
     pub deselected: usize,
     /// Tests that belong to phases this run does not include.
     pub other_phases: usize,
-    /// How each phase's `jobs` was chosen, parallel to `phases`.
-    pub jobs_from: Vec<JobsFrom>,
+    /// What `--partition` did.
+    pub partition: Option<PartitionOutcome>,
+    /// The default jobs chosen from the machine (with [`PlanRequest::resources`]).
+    pub jobs: Option<JobsChoice>,
 }
 
 /// How a phase's `jobs` was chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobsFrom {
+enum JobsFrom {
     /// `-j`.
     Override,
     /// The phase's `jobs`.
     Phase,
     /// A serial phase: 1.
     Serial,
-    /// The default ([`PlanRequest::default_jobs`], or [`apply_memory`]'s).
+    /// The default ([`PlanLimits::default_jobs`], or the machine's).
     Default,
 }
 
@@ -233,31 +300,44 @@ pub fn classify_all(list: &TestList, config: &Config) -> Vec<Classification> {
     (0..list.tests.len()).map(|i| config.classify(&facts(list, TestIdx(i)))).collect()
 }
 
-/// Builds the plan of a run.
+/// Builds the plan of a run (see the module docs for the order of its steps).
 pub fn build(list: &TestList, req: &PlanRequest<'_>) -> TestPlan {
     let classifications = classify_all(list, req.config);
     let decisions: Vec<Decision> = (0..list.tests.len())
         .zip(&classifications)
         .map(|(i, class)| decide(req, class, list, TestIdx(i)))
         .collect();
-    let (phases, jobs_from) = phase_runs(req).into_iter().unzip();
+    let peaks = req.history.map(|history| history_peaks(list, history));
+    let (phases, jobs_from): (Vec<PhaseRun>, Vec<JobsFrom>) = phase_runs(req).into_iter().unzip();
     let mut plan = TestPlan {
         phases,
-        jobs_from,
         not_in_plan: Vec::new(),
         deselected: 0,
         other_phases: 0,
+        partition: None,
+        jobs: None,
         classifications,
         decisions: Vec::new(),
     };
     for (i, decision) in decisions.iter().enumerate() {
-        let reason = list.tests[i].ignore_reason.as_deref();
-        let decision = &include_ignored_by_harness(list, req, TestIdx(i), *decision);
-        place(&mut plan, req, TestIdx(i), decision, reason);
+        let test = TestIdx(i);
+        let decision = &include_ignored_by_harness(list, req, test, *decision);
+        let peak = peaks.as_ref().and_then(|peaks| peaks[i]);
+        place(
+            &mut plan,
+            req,
+            Placing { test, decision, peak, reason: list.tests[i].ignore_reason.as_deref() },
+        );
     }
     plan.decisions = decisions;
     if let Some(focus) = req.focus {
         plan.deselected += focus.apply(list, &mut plan.phases);
+    }
+    plan.partition =
+        req.partition.map(|(shard, timings)| partition::apply(&mut plan.phases, list, shard, timings));
+    plan.jobs = req.resources.map(|resources| choose_jobs(&mut plan.phases, &jobs_from, resources));
+    if let (true, Some(history)) = (req.slowest_first, req.history) {
+        order_slowest_first(&mut plan.phases, list, history);
     }
     plan
 }
@@ -307,14 +387,19 @@ pub fn keyword_subject(list: &TestList, test: TestIdx) -> String {
     subject
 }
 
-/// Puts one test where its decision says.
-fn place(
-    plan: &mut TestPlan,
-    req: &PlanRequest<'_>,
+/// One test to place in the plan.
+struct Placing<'p> {
     test: TestIdx,
-    decision: &Decision,
-    reason: Option<&str>,
-) {
+    decision: &'p Decision,
+    /// Its largest recent peak RSS.
+    peak: Option<u64>,
+    /// Its ignore reason.
+    reason: Option<&'p str>,
+}
+
+/// Puts one test where its decision says.
+fn place(plan: &mut TestPlan, req: &PlanRequest<'_>, placing: Placing<'_>) {
+    let Placing { test, decision, peak, reason } = placing;
     let (phase, action) = match *decision {
         Decision::Run { phase, ignored } => (phase, Action::Run { ignored }),
         Decision::SkipIgnored { phase } => (phase, Action::Skip { reason: skip_reason(reason) }),
@@ -324,49 +409,61 @@ fn place(
     };
     let position = req.selection.phases.iter().position(|p| *p == phase);
     if let Some(pos) = position {
-        let limits = test_limits(req, req.config.plan.phase(phase), &plan.classifications[test.0].markers);
+        let markers = &plan.classifications[test.0].markers;
+        let limits = test_limits(req, req.config.plan.phase(phase), markers, peak);
         plan.phases[pos].limits.insert(test, limits);
         plan.phases[pos].planned.push(PlannedTest { test, action });
     }
 }
 
-/// A test's limits from the configuration alone (see the module docs).
-fn test_limits(req: &PlanRequest<'_>, phase: &Phase, markers: &MarkerSet) -> TestLimits {
+/// A test's limits (see the module docs for the precedence): from the command line, its
+/// phase, its markers and its measured `peak`.
+fn test_limits(req: &PlanRequest<'_>, phase: &Phase, markers: &MarkerSet, peak: Option<u64>) -> TestLimits {
     let configured = req.config.registry.limits_for(markers);
     let has = |name: &str| markers.iter().any(|m| m.as_str() == name);
     let builtin_timeout = BUILTIN_MARKER_TIMEOUTS.iter().filter(|(m, _)| has(m)).map(|&(_, t)| t).max();
     let builtin_estimate = BUILTIN_MARKER_ESTIMATES.iter().filter(|(m, _)| has(m)).map(|&(_, b)| b).max();
     let timeout = req
-        .timeout_override
+        .limits
+        .timeout
         .or(phase.timeout)
         .or(configured.timeout)
         .or(builtin_timeout)
-        .unwrap_or(req.default_timeout);
-    let (memory_limit, limit_from) = match (phase.memory, configured.memory) {
-        (Some(phase), _) => (Some(phase.bytes()), EstimateSource::Phase),
-        (None, Some(marker)) => (Some(marker.bytes()), EstimateSource::Marker),
-        (None, None) => (None, EstimateSource::Default),
+        .unwrap_or(req.limits.default_timeout);
+    let (memory_limit, limit_from) = match (req.limits.memory_limit, phase.memory, configured.memory) {
+        (Some(limit), _, _) => (Some(limit), EstimateSource::LimitOverride),
+        (None, Some(phase), _) => (Some(phase.bytes()), EstimateSource::Phase),
+        (None, None, Some(marker)) => (Some(marker.bytes()), EstimateSource::Marker),
+        (None, None, None) => (None, EstimateSource::Default),
     };
-    let (memory_estimate, estimate_from) = match (memory_limit, builtin_estimate) {
-        (Some(limit), _) => (limit, limit_from),
-        (None, Some(estimate)) => (estimate, EstimateSource::Marker),
-        (None, None) => (DEFAULT_PER_TEST_ESTIMATE, EstimateSource::Default),
+    let (estimate, estimate_from) = match (peak, memory_limit, builtin_estimate) {
+        (Some(peak), _, _) => (estimate_from_peak(peak), EstimateSource::History),
+        (None, Some(limit), _) => (limit, limit_from),
+        (None, None, Some(estimate)) => (estimate, EstimateSource::Marker),
+        (None, None, None) => (DEFAULT_PER_TEST_ESTIMATE, EstimateSource::Default),
     };
-    let isolation = match (req.isolation_override, configured.isolation) {
+    let isolation = match (req.limits.isolation, configured.isolation) {
         (Some(Isolation::Process), _) => Isolation::Process,
         (_, Some(marker)) => marker,
         (Some(Isolation::Batch), None) => Isolation::Batch,
         (None, None) => phase.isolation,
     };
-    let needs_process = PROCESS_MARKERS.iter().any(|m| has(m)) || memory_limit.is_some();
     TestLimits {
-        memory_estimate,
+        memory_estimate: memory_limit.map_or(estimate, |limit| estimate.min(limit)),
         estimate_from,
         memory_limit,
         timeout,
         serial: has(builtin::SERIAL),
-        batch: isolation == Isolation::Batch && !needs_process,
+        batch: isolation == Isolation::Batch && !needs_process(markers, memory_limit, peak),
     }
+}
+
+/// Whether a test needs a process of its own, even in a batch phase: a marker that says so
+/// ([`PROCESS_MARKERS`]), a memory limit of its own (enforced on its own process), or a
+/// measured peak above [`BATCH_MAX_PEAK`].
+pub fn needs_process(markers: &MarkerSet, memory_limit: Option<u64>, peak: Option<u64>) -> bool {
+    let marked = markers.iter().any(|m| PROCESS_MARKERS.contains(&m.as_str()));
+    marked || memory_limit.is_some() || peak.is_some_and(|peak| peak > BATCH_MAX_PEAK)
 }
 
 /// Slowest first: in every phase run by more than one job, tests start in descending order
@@ -375,11 +472,11 @@ fn test_limits(req: &PlanRequest<'_>, phase: &Phase, markers: &MarkerSet) -> Tes
 /// the phase (their batch starts where its first member is planned, members in their planned
 /// order); tests without a recorded duration keep their order after the others. With one
 /// job the order cannot change the wall time, and is kept.
-pub fn order_slowest_first(plan: &mut TestPlan, list: &TestList, history: &History) {
+fn order_slowest_first(phases: &mut [PhaseRun], list: &TestList, history: &History) {
     let recorded = |test: TestIdx| {
         history.get(&list.binary_of(test).id, &list.test(test).name).map_or(0.0, |h| h.duration_secs)
     };
-    for phase in plan.phases.iter_mut().filter(|p| p.jobs > 1) {
+    for phase in phases.iter_mut().filter(|p| p.jobs > 1) {
         let batched = |test: &TestIdx| phase.limits.get(test).is_some_and(|l| l.batch);
         let mut slowest_of_binary: HashMap<crate::model::BinaryIdx, f64> = HashMap::new();
         for test in phase.planned.iter().map(|p| p.test).filter(batched) {
@@ -396,18 +493,6 @@ pub fn order_slowest_first(plan: &mut TestPlan, list: &TestList, history: &Histo
     }
 }
 
-/// What refines a plan's memory settings for a run: measured history, `--memory-limit`, and
-/// the machine (for the default jobs).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MemoryRequest<'a> {
-    /// Measured peaks of earlier runs.
-    pub history: Option<&'a History>,
-    /// `--memory-limit`, in bytes: every test's limit.
-    pub memory_limit: Option<u64>,
-    /// The machine (with `--memory-budget` applied); `None` leaves the phases' jobs as built.
-    pub resources: Option<&'a Resources>,
-}
-
 /// The default parallelism of a run and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobsChoice {
@@ -419,22 +504,13 @@ pub struct JobsChoice {
     pub per_test_estimate: u64,
 }
 
-/// Applies history and `--memory-limit` to every planned test's limits (see the module
-/// docs), then sets the jobs of phases that did not choose their own to min(CPUs, usable /
-/// median estimate), and lowers default estimates (nothing known) to the usable memory.
-/// Returns the jobs choice; `None` without resources.
-pub fn apply_memory(plan: &mut TestPlan, list: &TestList, req: &MemoryRequest<'_>) -> Option<JobsChoice> {
-    let peaks = req.history.map(|history| history_peaks(list, history));
-    for phase in &mut plan.phases {
-        for (test, limits) in &mut phase.limits {
-            let peak = peaks.as_ref().and_then(|peaks| peaks.get(test.0).copied().flatten());
-            refine_limits(limits, peak, req.memory_limit);
-        }
-    }
-    let resources = req.resources?;
-    let per_test_estimate = median_estimate(plan).unwrap_or(DEFAULT_PER_TEST_ESTIMATE);
+/// Sets the jobs of phases that did not choose their own to min(CPUs, usable / median
+/// estimate of the planned tests), and lowers default estimates (nothing known) to the
+/// usable memory.
+fn choose_jobs(phases: &mut [PhaseRun], jobs_from: &[JobsFrom], resources: &Resources) -> JobsChoice {
+    let per_test_estimate = median_estimate(phases).unwrap_or(DEFAULT_PER_TEST_ESTIMATE);
     let decided = default_jobs(resources, per_test_estimate);
-    for (phase, from) in plan.phases.iter_mut().zip(&plan.jobs_from) {
+    for (phase, from) in phases.iter_mut().zip(jobs_from) {
         if *from == JobsFrom::Default {
             phase.jobs = decided.jobs;
         }
@@ -449,27 +525,7 @@ pub fn apply_memory(plan: &mut TestPlan, list: &TestList, req: &MemoryRequest<'_
     let prefix = format!("jobs {} (", decided.jobs);
     let reason =
         decided.reason.strip_prefix(&prefix).and_then(|r| r.strip_suffix(')')).unwrap_or(&decided.reason);
-    Some(JobsChoice { jobs: decided.jobs, reason: reason.to_owned(), per_test_estimate })
-}
-
-fn refine_limits(limits: &mut TestLimits, peak: Option<u64>, memory_limit: Option<u64>) {
-    if let Some(limit) = memory_limit {
-        limits.memory_limit = Some(limit);
-        if limits.estimate_from != EstimateSource::History {
-            limits.memory_estimate = limit;
-            limits.estimate_from = EstimateSource::LimitOverride;
-        }
-    }
-    if let Some(peak) = peak {
-        limits.memory_estimate = estimate_from_peak(peak);
-        limits.estimate_from = EstimateSource::History;
-        limits.batch &= peak <= BATCH_MAX_PEAK;
-    }
-    // A limit of its own is enforced on its own process.
-    limits.batch &= limits.memory_limit.is_none();
-    if let Some(limit) = limits.memory_limit {
-        limits.memory_estimate = limits.memory_estimate.min(limit);
-    }
+    JobsChoice { jobs: decided.jobs, reason: reason.to_owned(), per_test_estimate }
 }
 
 /// Every listed test's largest recent peak RSS, by test index. The list is grouped by
@@ -494,9 +550,8 @@ fn history_peaks(list: &TestList, history: &History) -> Vec<Option<u64>> {
 }
 
 /// The median memory estimate of the tests the plan runs.
-fn median_estimate(plan: &TestPlan) -> Option<u64> {
-    let mut estimates: Vec<u64> = plan
-        .phases
+fn median_estimate(phases: &[PhaseRun]) -> Option<u64> {
+    let mut estimates: Vec<u64> = phases
         .iter()
         .flat_map(|phase| {
             phase.planned.iter().filter(|p| p.is_run()).filter_map(|p| phase.limits.get(&p.test))
@@ -521,166 +576,24 @@ fn phase_runs(req: &PlanRequest<'_>) -> Vec<(PhaseRun, JobsFrom)> {
 
 fn phase_run(req: &PlanRequest<'_>, idx: PhaseIdx) -> (PhaseRun, JobsFrom) {
     let phase = req.config.plan.phase(idx);
-    let (jobs, from) = match (phase.serial, req.jobs_override, phase.jobs) {
+    let (jobs, from) = match (phase.serial, req.limits.jobs, phase.jobs) {
         (true, _, _) => (1, JobsFrom::Serial),
         (false, Some(jobs), _) => (jobs, JobsFrom::Override),
         (false, None, Some(jobs)) => (jobs.get(), JobsFrom::Phase),
-        (false, None, None) => (req.default_jobs, JobsFrom::Default),
+        (false, None, None) => (req.limits.default_jobs, JobsFrom::Default),
     };
     let needs_gpu = phase.requires.contains(&Requirement::Gpu);
     let run = PhaseRun {
         name: phase.name.clone(),
         planned: Vec::new(),
         jobs: jobs.max(1),
-        timeout: req.timeout_override.or(phase.timeout).unwrap_or(req.default_timeout),
+        timeout: req.limits.timeout.or(phase.timeout).unwrap_or(req.limits.default_timeout),
         limits: HashMap::new(),
-        continue_on_failure: phase.on_failure == OnFailure::Continue,
+        continue_on_failure: phase.on_failure == OnFailure::Continue && !req.stop_every_phase,
         unavailable: (needs_gpu && !req.gpu.available)
             .then(|| format!("requires a GPU; none detected ({})", req.gpu.description)),
     };
     (run, from)
-}
-
-/// The memory side of a run, decided once: the machine's resources (with `--memory-budget`
-/// applied), the cap on cargo's build jobs, and the measured history.
-#[derive(Debug)]
-pub struct RunMemory {
-    /// CPUs and memory (GPUs are not probed here: the GPU status is decided separately).
-    pub resources: Resources,
-    /// Cargo's build jobs, capped where memory is small.
-    pub build_jobs: Option<BuildJobsCap>,
-    /// Measured peaks of earlier runs.
-    pub history: History,
-    /// Where the history is read from and written to.
-    pub history_path: Option<Utf8PathBuf>,
-    /// The stamp of the history file as read, if it was read whole and unchanged.
-    history_stamp: Option<Stamp>,
-}
-
-impl RunMemory {
-    /// Probes the machine; `budget` is `--memory-budget`, `env_build_jobs` the value of
-    /// `CARGO_BUILD_JOBS`.
-    pub fn probe(budget: Option<u64>, env_build_jobs: Option<&str>) -> Self {
-        let probe =
-            Probe { gpu: GpuChoice { mode: GpuOverride::No, ..GpuChoice::default() }, ..Probe::system() };
-        let mut resources = probe.run();
-        if let Some(budget) = budget {
-            resources = resources.with_memory_budget(budget);
-        }
-        let build_jobs = build_jobs_cap(resources.cpus.count, resources.memory.usable, env_build_jobs);
-        RunMemory {
-            resources,
-            build_jobs,
-            history: History::default(),
-            history_path: None,
-            history_stamp: None,
-        }
-    }
-
-    /// Reads the history under `target_dir`; an unreadable file is a warning (returned), not
-    /// an error: the run goes on without history.
-    pub fn load_history(&mut self, target_dir: &Utf8Path) -> Option<String> {
-        let loading = Self::start_loading_history(target_dir);
-        self.finish_loading_history(loading)
-    }
-
-    /// Starts reading the history under `target_dir` on a thread of its own (it is needed
-    /// only for planning, after the build and the listing; a large suite's history takes
-    /// milliseconds to parse). Finish with [`RunMemory::finish_loading_history`].
-    pub fn start_loading_history(target_dir: &Utf8Path) -> HistoryLoad {
-        let path = History::path_in(target_dir);
-        let file = path.clone();
-        let handle = std::thread::spawn(move || History::load_stamped(file.as_std_path()));
-        HistoryLoad { path, handle }
-    }
-
-    /// Takes the history read in the background; an unreadable file is a warning
-    /// (returned): the run goes on without history.
-    pub fn finish_loading_history(&mut self, loading: HistoryLoad) -> Option<String> {
-        let HistoryLoad { path, handle } = loading;
-        self.history_path = Some(path.clone());
-        match handle.join() {
-            Ok(Ok((history, stamp))) => {
-                self.history = history;
-                self.history_stamp = stamp;
-                None
-            }
-            Ok(Err(e)) => Some(format!("could not read the test history {path}: {e}")),
-            Err(_) => Some(format!("could not read the test history {path}")),
-        }
-    }
-
-    /// Applies history and `--memory-limit` to `plan` and chooses the default jobs
-    /// ([`apply_memory`]); returns the run header's reason for the jobs (`-j 4`, or
-    /// `2 CPUs; 3.1 GiB usable / 1 GiB per test`), with the build-jobs cap when there is one.
-    pub fn plan(
-        &self,
-        plan: &mut TestPlan,
-        list: &TestList,
-        memory_limit: Option<u64>,
-        jobs: Option<usize>,
-    ) -> String {
-        let request =
-            MemoryRequest { history: Some(&self.history), memory_limit, resources: Some(&self.resources) };
-        let choice = apply_memory(plan, list, &request);
-        let mut reason = match (jobs, choice) {
-            (Some(jobs), _) => format!("-j {jobs}"),
-            (None, Some(choice)) => choice.reason,
-            (None, None) => String::new(),
-        };
-        if let Some(cap) = &self.build_jobs {
-            reason.push_str(&format!("; {}", cap.reason));
-        }
-        reason
-    }
-
-    /// The executor's memory options for this machine.
-    pub fn execute_options(&self) -> MemoryOptions {
-        MemoryOptions::from_resources(&self.resources)
-    }
-
-    /// Adds a finished run's measurements (from its report) to the history file.
-    ///
-    /// The history read at the start is merged into and written back when the file is
-    /// unchanged since; it is taken out of `self`.
-    ///
-    /// `notify` hears about waiting for another run's lock on the history
-    /// ([`crate::history::LockNotice`]).
-    pub fn save_history(
-        &mut self,
-        report: &RunReport,
-        notify: &mut dyn FnMut(&crate::history::LockNotice),
-    ) -> std::io::Result<()> {
-        let Some(path) = &self.history_path else { return Ok(()) };
-        let known = self.history_stamp.take().map(|stamp| (std::mem::take(&mut self.history), stamp));
-        History::update_file_from(path.as_std_path(), &measurements_from_report(report), known, notify)
-    }
-}
-
-/// The history file being read in the background ([`RunMemory::start_loading_history`]).
-#[derive(Debug)]
-pub struct HistoryLoad {
-    path: Utf8PathBuf,
-    handle: std::thread::JoinHandle<std::io::Result<(History, Option<Stamp>)>>,
-}
-
-/// The measurements of a run report: every test that ran to an end with a measured peak.
-pub fn measurements_from_report(report: &RunReport) -> Vec<Measurement> {
-    report
-        .tests
-        .iter()
-        .filter(|t| {
-            !matches!(t.status, ReportStatus::Skipped | ReportStatus::NotRun | ReportStatus::Interrupted)
-        })
-        .filter_map(|t| {
-            Some(Measurement {
-                binary_id: t.binary_id.clone(),
-                name: t.name.clone(),
-                peak_rss: t.peak_rss_bytes?,
-                duration_secs: t.duration_secs,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

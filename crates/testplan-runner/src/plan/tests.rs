@@ -7,6 +7,7 @@ use std::time::Duration;
 use testplan_markers::{Config, ConfigOrigin, Selection};
 
 use super::*;
+use crate::history::Measurement;
 use crate::model::{BinaryIdx, ListMethod, PackageInfo, TestBinary, TestCase};
 use crate::resources::MIB;
 
@@ -59,6 +60,33 @@ fn config(toml: &str) -> Config {
     Config::from_toml_str(toml, &ConfigOrigin::testplan_toml("testplan.toml")).expect("valid config").config
 }
 
+/// What a plan is made from in these tests: a configuration, the `run` profile's
+/// selection (or another), no name filters, no GPU, 3 default jobs.
+struct Inputs {
+    config: Config,
+    selection: Selection,
+    names: TestFilter,
+    gpu: GpuStatus,
+}
+
+impl Inputs {
+    fn new(config: Config) -> Self {
+        let selection = Selection::from_profile(&config.plan, config.profile("run").expect("run profile"));
+        let gpu = GpuStatus { available: false, description: "none".into() };
+        Inputs { config, selection, names: TestFilter::default(), gpu }
+    }
+
+    fn request(&self) -> PlanRequest<'_> {
+        PlanRequest::new(
+            &self.config,
+            &self.selection,
+            &self.names,
+            &self.gpu,
+            PlanLimits::with_default_jobs(3),
+        )
+    }
+}
+
 fn plan_with(config: &Config, timeout: Option<Duration>, jobs: Option<usize>) -> TestPlan {
     plan_isolated(config, timeout, jobs, None)
 }
@@ -69,42 +97,30 @@ fn plan_isolated(
     jobs: Option<usize>,
     isolation: Option<Isolation>,
 ) -> TestPlan {
-    let selection = Selection::from_profile(&config.plan, config.profile("run").expect("run profile"));
-    let gpu = GpuStatus { available: false, description: "none".into() };
-    let names = TestFilter::default();
-    let request = PlanRequest {
-        config,
-        selection: &selection,
-        names: &names,
-        gpu: &gpu,
-        default_jobs: 3,
-        jobs_override: jobs,
-        default_timeout: Duration::from_secs(300),
-        timeout_override: timeout,
-        isolation_override: isolation,
-        focus: None,
-    };
+    let inputs = Inputs::new(config.clone());
+    let mut request = inputs.request();
+    request.limits = PlanLimits { jobs, timeout, isolation, ..request.limits };
+    build(&list(), &request)
+}
+
+/// The plan of the default configuration with `history`, `--memory-limit` and `resources`.
+fn plan_measured(
+    config: &Config,
+    jobs: Option<usize>,
+    history: Option<&History>,
+    (memory_limit, resources): (Option<u64>, Option<&Resources>),
+) -> TestPlan {
+    let inputs = Inputs::new(config.clone());
+    let mut request = inputs.request();
+    request.limits = PlanLimits { jobs, memory_limit, ..request.limits };
+    let request = PlanRequest { history, resources, ..request };
     build(&list(), &request)
 }
 
 /// The names each phase runs, in order, with `focus`.
 fn focused(focus: &Focus) -> Vec<(String, Vec<String>)> {
-    let config = config("");
-    let selection = Selection::from_profile(&config.plan, config.profile("run").expect("run profile"));
-    let gpu = GpuStatus { available: false, description: "none".into() };
-    let names = TestFilter::default();
-    let request = PlanRequest {
-        config: &config,
-        selection: &selection,
-        names: &names,
-        gpu: &gpu,
-        default_jobs: 3,
-        jobs_override: None,
-        default_timeout: Duration::from_secs(300),
-        timeout_override: None,
-        isolation_override: None,
-        focus: Some(focus),
-    };
+    let inputs = Inputs::new(config(""));
+    let request = PlanRequest { focus: Some(focus), ..inputs.request() };
     let list = list();
     let plan = build(&list, &request);
     let phase_names = |p: &PhaseRun| p.planned.iter().map(|t| list.test(t.test).name.clone()).collect();
@@ -142,26 +158,11 @@ fn focus_selects_orders_and_resumes_within_the_plan() {
 fn keywords_also_match_the_binary_and_the_source_file() {
     let mut list = list();
     list.tests[0].source = Some(crate::model::SourceLocation { file: "src/parse.rs".into(), line: 3 });
-    let config = config("");
-    let gpu = GpuStatus { available: false, description: "none".into() };
-    let names = TestFilter::default();
     let selected = |k: &str| -> Vec<String> {
         let keywords = testplan_markers::KeywordExpr::parse(k).expect("keyword expression");
-        let run = Selection::from_profile(&config.plan, config.profile("run").expect("run profile"));
-        let selection = run.and_keywords(keywords);
-        let request = PlanRequest {
-            config: &config,
-            selection: &selection,
-            names: &names,
-            gpu: &gpu,
-            default_jobs: 3,
-            jobs_override: None,
-            default_timeout: Duration::from_secs(300),
-            timeout_override: None,
-            isolation_override: None,
-            focus: None,
-        };
-        let plan = build(&list, &request);
+        let mut inputs = Inputs::new(config(""));
+        inputs.selection = inputs.selection.and_keywords(keywords);
+        let plan = build(&list, &inputs.request());
         plan.phases.iter().flat_map(|p| &p.planned).map(|t| list.test(t.test).name.clone()).collect()
     };
     assert_eq!(selected("::it"), ["it"], "the binary id p::it");
@@ -184,12 +185,16 @@ fn slowest_first_orders_phases_with_several_jobs_by_recorded_duration() {
         duration_secs: secs,
     };
     history.merge(&[took("a", 1.0), took("serial::alone", 5.0)]);
-    let mut plan = plan_with(&config(""), None, None);
-    assert_eq!(unit_order(&plan), ["a", "b", "serial::alone"]);
-    order_slowest_first(&mut plan, &list, &history);
+    let inputs = Inputs::new(config(""));
+    let ordered = |jobs: Option<usize>, slowest_first: bool| {
+        let mut request = PlanRequest { history: Some(&history), slowest_first, ..inputs.request() };
+        request.limits.jobs = jobs;
+        build(&list, &request)
+    };
+    assert_eq!(unit_order(&ordered(None, false)), ["a", "b", "serial::alone"]);
+    let plan = ordered(None, true);
     assert_eq!(unit_order(&plan), ["serial::alone", "a", "b"], "a and b share a batch: b goes with a");
-    let mut alone = plan_with(&config(""), None, Some(1));
-    order_slowest_first(&mut alone, &list, &history);
+    let alone = ordered(Some(1), true);
     assert_eq!(unit_order(&alone), ["a", "b", "serial::alone"], "one job: the order is kept");
 }
 
@@ -278,15 +283,13 @@ fn the_command_line_then_the_phase_then_the_markers() {
 
 #[test]
 fn history_and_the_memory_limit_refine_estimates() {
-    let list = list();
     let mut history = History::default();
     history.merge(&[
         Measurement { binary_id: "p".into(), name: "a".into(), peak_rss: 100 * MIB, duration_secs: 0.1 },
         Measurement { binary_id: "p".into(), name: "b".into(), peak_rss: 900 * MIB, duration_secs: 0.1 },
     ]);
-    let mut plan = plan_with(&config(""), None, None);
-    let request = MemoryRequest { history: Some(&history), memory_limit: Some(512 * MIB), resources: None };
-    assert_eq!(apply_memory(&mut plan, &list, &request), None, "no resources: jobs as built");
+    let plan = plan_measured(&config(""), None, Some(&history), (Some(512 * MIB), None));
+    assert_eq!(plan.jobs, None, "no resources: jobs as built");
     let a = limits_of(&plan, "a");
     assert_eq!(
         (a.memory_estimate, a.estimate_from, a.memory_limit),
@@ -344,21 +347,16 @@ fn isolation_of_phases_markers_and_the_command_line() {
 
 #[test]
 fn history_of_a_big_test_or_a_memory_limit_takes_it_out_of_batches() {
-    let list = list();
     let mut history = History::default();
     history.merge(&[
         Measurement { binary_id: "p".into(), name: "a".into(), peak_rss: 100 * MIB, duration_secs: 0.1 },
         Measurement { binary_id: "p".into(), name: "b".into(), peak_rss: 300 * MIB, duration_secs: 0.1 },
     ]);
-    let mut plan = plan_with(&config(""), None, None);
-    let request = MemoryRequest { history: Some(&history), memory_limit: None, resources: None };
-    apply_memory(&mut plan, &list, &request);
+    let plan = plan_measured(&config(""), None, Some(&history), (None, None));
     assert!(limits_of(&plan, "a").batch);
     assert!(!limits_of(&plan, "b").batch, "measured above {BATCH_MAX_PEAK}");
 
-    let mut limited = plan_with(&config(""), None, None);
-    let request = MemoryRequest { history: None, memory_limit: Some(512 * MIB), resources: None };
-    apply_memory(&mut limited, &list, &request);
+    let limited = plan_measured(&config(""), None, None, (Some(512 * MIB), None));
     assert!(!limits_of(&limited, "a").batch, "--memory-limit is enforced per process");
 }
 
@@ -382,9 +380,8 @@ fn default_jobs_on_faked_machines() {
         ),
     ];
     for (resources, jobs, reason) in cases {
-        let mut plan = plan_with(&config(""), None, None);
-        let request = MemoryRequest { resources: Some(&resources), ..MemoryRequest::default() };
-        let choice = apply_memory(&mut plan, &list(), &request).expect("a choice");
+        let plan = plan_measured(&config(""), None, None, (None, Some(&resources)));
+        let choice = plan.jobs.clone().expect("a choice");
         assert_eq!((choice.jobs, choice.reason.as_str()), (jobs, reason));
         assert_eq!((phase(&plan, "unit").jobs, phase(&plan, "integration").jobs), (jobs, jobs));
         assert_eq!(phase(&plan, "models").jobs, 1);
@@ -400,7 +397,6 @@ fn default_jobs_on_faked_machines() {
 
 #[test]
 fn measured_history_lets_a_small_machine_use_its_cpus() {
-    let list = list();
     let mut history = History::default();
     let small: Vec<Measurement> = ["a", "b", "slow::long", "serial::alone"]
         .iter()
@@ -413,38 +409,19 @@ fn measured_history_lets_a_small_machine_use_its_cpus() {
         .collect();
     history.merge(&small);
     let resources = Resources::fake(2, GIB, 0);
-    let mut plan = plan_with(&config(""), None, None);
-    let request =
-        MemoryRequest { history: Some(&history), resources: Some(&resources), ..MemoryRequest::default() };
-    let choice = apply_memory(&mut plan, &list, &request).expect("a choice");
+    let plan = plan_measured(&config(""), None, Some(&history), (None, Some(&resources)));
+    let choice = plan.jobs.clone().expect("a choice");
     // Median of 89, 89, 89, 89, 1024 (it) and 4096 (big) MiB: 89 MiB.
     assert_eq!((choice.jobs, choice.reason.as_str()), (2, "2 CPUs; 1.0 GiB usable / 89 MiB per test"));
 
-    let mut fixed =
-        plan_with(&config("[[phases]]\nname = \"unit\"\nselect = \"unit\"\njobs = 5\n"), None, Some(4));
-    apply_memory(&mut fixed, &list, &request).expect("a choice");
-    assert_eq!(phase(&fixed, "unit").jobs, 4, "-j wins");
-}
-
-#[test]
-fn run_memory_reports_the_jobs_reason_and_the_build_cap() {
-    let list = list();
-    let memory = RunMemory {
-        resources: Resources::fake(2, GIB, 0),
-        build_jobs: build_jobs_cap(2, Some(GIB), None),
-        history: History::default(),
-        history_path: None,
-        history_stamp: None,
-    };
-    let mut plan = plan_with(&config(""), None, None);
-    assert_eq!(
-        memory.plan(&mut plan, &list, None, None),
-        "2 CPUs; 1.0 GiB usable / 1 GiB per test; build jobs capped at 1: 1.0 GiB usable / 2 GiB per build job"
+    let fixed = plan_measured(
+        &config("[[phases]]\nname = \"unit\"\nselect = \"unit\"\njobs = 5\n"),
+        Some(4),
+        Some(&history),
+        (None, Some(&resources)),
     );
-    assert_eq!(phase(&plan, "unit").jobs, 1);
-    let mut plan = plan_with(&config(""), None, Some(2));
-    assert!(memory.plan(&mut plan, &list, None, Some(2)).starts_with("-j 2; build jobs capped at 1"));
-    assert_eq!(memory.execute_options().budget, Some(GIB));
+    fixed.jobs.as_ref().expect("a choice");
+    assert_eq!(phase(&fixed, "unit").jobs, 4, "-j wins");
 }
 
 #[test]
@@ -472,25 +449,10 @@ fn run_ignored_all_runs_every_test_of_a_listing_custom_harness_as_ignored() {
         ignore_reason: None,
         source: None,
     });
-    let config = config("");
-    let gpu = GpuStatus { available: false, description: "none".into() };
-    let names = TestFilter::default();
     let actions = |run_ignored: RunIgnored| -> Vec<(String, Action)> {
-        let profile = config.profile("run").expect("run profile");
-        let selection = Selection { run_ignored, ..Selection::from_profile(&config.plan, profile) };
-        let request = PlanRequest {
-            config: &config,
-            selection: &selection,
-            names: &names,
-            gpu: &gpu,
-            default_jobs: 3,
-            jobs_override: None,
-            default_timeout: Duration::from_secs(300),
-            timeout_override: None,
-            isolation_override: None,
-            focus: None,
-        };
-        let plan = build(&list, &request);
+        let mut inputs = Inputs::new(config(""));
+        inputs.selection.run_ignored = run_ignored;
+        let plan = build(&list, &inputs.request());
         let mut planned: Vec<(String, Action)> = plan
             .phases
             .iter()
