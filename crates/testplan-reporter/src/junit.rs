@@ -132,16 +132,7 @@ fn rerun(attempt: &AttemptReport) -> TestRerun {
 }
 
 fn status_type(status: ReportStatus) -> &'static str {
-    match status {
-        ReportStatus::Passed => "passed",
-        ReportStatus::Failed => "failed",
-        ReportStatus::Crashed => "crashed",
-        ReportStatus::TimedOut => "timed-out",
-        ReportStatus::MemoryExceeded => "memory-exceeded",
-        ReportStatus::Skipped => "skipped",
-        ReportStatus::NotRun => "not-run",
-        ReportStatus::Interrupted => "interrupted",
-    }
+    status.as_str()
 }
 
 #[cfg(test)]

@@ -70,6 +70,45 @@ pub enum ListMethod {
     Rustdoc,
 }
 
+impl ListMethod {
+    /// The name used in JSON (`libtest-json`, `custom-list`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListMethod::LibtestJson => "libtest-json",
+            ListMethod::LibtestTerse => "libtest-terse",
+            ListMethod::CustomList => "custom-list",
+            ListMethod::Opaque => "opaque",
+            ListMethod::Rustdoc => "rustdoc",
+        }
+    }
+}
+
+/// A value equals its JSON name (`status == "timed-out"`), for readers of the documents.
+macro_rules! eq_json_name {
+    ($($ty:ty),*) => {$(
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, name: &&str) -> bool {
+                self.as_str() == *name
+            }
+        }
+    )*};
+}
+
+eq_json_name!(TargetKind, ListMethod, ReportStatus);
+
+/// A value displays as its JSON name.
+macro_rules! display_json_name {
+    ($($ty:ty),*) => {$(
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
+display_json_name!(ListMethod, ReportStatus);
+
 /// Where a test is defined, when the listing says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceLocation {
@@ -160,6 +199,22 @@ pub enum ReportStatus {
     /// Added in 1.x; a reader should take a status it does not know as neither passed nor
     /// failed.
     Interrupted,
+}
+
+impl ReportStatus {
+    /// The name used in JSON and JUnit (`passed`, `timed-out`, `not-run`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Passed => "passed",
+            ReportStatus::Failed => "failed",
+            ReportStatus::Crashed => "crashed",
+            ReportStatus::TimedOut => "timed-out",
+            ReportStatus::MemoryExceeded => "memory-exceeded",
+            ReportStatus::Skipped => "skipped",
+            ReportStatus::NotRun => "not-run",
+            ReportStatus::Interrupted => "interrupted",
+        }
+    }
 }
 
 /// Totals of a run.
@@ -619,6 +674,40 @@ pub struct MarkerSourceReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_names_are_their_json_names() {
+        use ReportStatus as S;
+        let all = [
+            S::Passed,
+            S::Failed,
+            S::Crashed,
+            S::TimedOut,
+            S::MemoryExceeded,
+            S::Skipped,
+            S::NotRun,
+            S::Interrupted,
+        ];
+        for status in all {
+            assert_eq!(
+                serde_json::to_string(&status).expect("serializes"),
+                format!("\"{}\"", status.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn list_methods_are_their_json_names() {
+        use ListMethod as M;
+        for method in [M::LibtestJson, M::LibtestTerse, M::CustomList, M::Opaque, M::Rustdoc] {
+            assert_eq!(
+                serde_json::to_string(&method).expect("serializes"),
+                format!("\"{}\"", method.as_str())
+            );
+            assert_eq!(method, method.as_str());
+        }
+        assert!(ReportStatus::TimedOut == "timed-out" && ReportStatus::TimedOut != "failed");
+    }
 
     #[test]
     fn target_kind_serializes_kebab_case() {

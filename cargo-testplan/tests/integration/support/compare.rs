@@ -64,7 +64,7 @@ pub fn report_vs_expected(expected: &ExpectedFile, report: &RunReport) -> Vec<St
                 .push(format!("cargo-testplan did not report {key:?} (expected {})", test.outcome.as_str()));
             continue;
         };
-        if actual.status != test.outcome.as_str() {
+        if actual.status.as_str() != test.outcome.as_str() {
             problems.push(format!(
                 "cargo-testplan: {key:?} is {}, expected {}",
                 actual.status,
@@ -119,20 +119,22 @@ pub fn report_vs_cargo(expected: &ExpectedFile, cargo: &CargoRun, report: &RunRe
 /// Whether a report status is what `cargo test`'s outcome means.
 fn corresponds(cargo: &CargoOutcome, report: &ReportTest) -> bool {
     match cargo {
-        CargoOutcome::Ok => report.status == "passed",
+        CargoOutcome::Ok => report.status.as_str() == "passed",
         // A failure cargo sees as FAILED may be a crash or timeout for one-process-per-test
         // (expected.toml says which; checked by report_vs_expected).
         CargoOutcome::Failed => matches!(report.status.as_str(), "failed" | "crashed" | "timed-out"),
-        CargoOutcome::Ignored(_) => report.status == "skipped",
-        CargoOutcome::Crashed(signal) => report.status == "crashed" && report.signal.as_ref() == Some(signal),
+        CargoOutcome::Ignored(_) => report.status.as_str() == "skipped",
+        CargoOutcome::Crashed(signal) => {
+            report.status.as_str() == "crashed" && report.signal.as_ref() == Some(signal)
+        }
         CargoOutcome::Exited(code) => {
-            report.status == "failed" && report.exit_code.is_none_or(|c| c == *code)
+            report.status.as_str() == "failed" && report.exit_code.is_none_or(|c| c == *code)
         }
     }
 }
 
 fn describe(test: &ReportTest) -> String {
-    let mut text = test.status.clone();
+    let mut text = test.status.as_str().to_owned();
     if let Some(signal) = &test.signal {
         text.push_str(&format!(" ({signal})"));
     }
