@@ -256,7 +256,6 @@ fn reporters_read_only_the_event_model() {
 }
 
 #[test]
-#[ignore = "until issue 11 part A lands (the planner still reads RunReport)"]
 fn the_planner_never_reads_reporter_types() {
     assert_kept(&PLANNER);
 }

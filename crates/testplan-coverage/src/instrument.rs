@@ -18,7 +18,6 @@
 //!   phase's test processes get their phase's directory ([`crate::profiles`]).
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
 
 use camino::Utf8Path;
@@ -88,7 +87,7 @@ pub fn intercept() -> Option<ExitCode> {
     let args: Vec<OsString> = args.collect();
     let next = std::env::var_os(NEXT_WRAPPER_ENV);
     let mut command = compiler_command(&rustc, &args, next.as_deref());
-    let error = command.exec();
+    let error = testplan_runner::platform::exec(&mut command);
     eprintln!("cargo-testplan (coverage rustc wrapper): cannot run {}: {error}", rustc.to_string_lossy());
     Some(ExitCode::FAILURE)
 }

@@ -73,6 +73,15 @@ pub fn new_process_group(command: &mut Command) -> &mut Command {
     command
 }
 
+/// Runs `command` to its end and exits with its exit code (there is no `exec`); returns
+/// only when it could not be started or waited for, with why.
+pub fn exec(command: &mut Command) -> io::Error {
+    match command.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(e) => e,
+    }
+}
+
 /// No affinity figure.
 pub fn affinity_count() -> Option<usize> {
     None

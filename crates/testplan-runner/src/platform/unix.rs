@@ -250,6 +250,12 @@ pub fn new_process_group(command: &mut Command) -> &mut Command {
     command.process_group(0)
 }
 
+/// Replaces this process with `command` (`execvp`): returns only when that failed, with
+/// why.
+pub fn exec(command: &mut Command) -> io::Error {
+    command.exec()
+}
+
 /// CPUs in the runner's affinity mask (`sched_getaffinity`, which already leaves out offline
 /// CPUs); `None` where unavailable.
 #[cfg(target_os = "linux")]
