@@ -271,7 +271,6 @@ fn os_calls_are_only_under_platform() {
 }
 
 #[test]
-#[ignore = "until issue 11 part B lands (execute/process.rs still sets its process group)"]
 fn the_executor_makes_os_calls_only_through_platform() {
     assert_kept(&EXECUTOR_PLATFORM);
 }

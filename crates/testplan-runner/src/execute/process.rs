@@ -5,7 +5,6 @@
 //! and a waiter that reaps the process with `wait4` to learn its peak RSS.
 
 use std::io::{PipeReader, Read};
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -183,9 +182,9 @@ pub(crate) fn start(
         .args(&spec.args)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        // Its own group, so a timeout or Ctrl-C can stop the test with everything it spawned.
-        .process_group(0);
+        .stdin(Stdio::null());
+    // Its own group, so a timeout or Ctrl-C can stop the test with everything it spawned.
+    platform::new_process_group(&mut command);
     if inherit {
         // The reader sees end of file at once: nothing is captured.
         command.stdout(Stdio::inherit()).stderr(Stdio::inherit());
