@@ -14,9 +14,7 @@ use super::{ExecuteOptions, MemoryOptions, execute_with};
 use crate::cancel::CancelToken;
 use crate::events::{Event, Reschedule, RunStats, StopReason, TestResult, TestStatus};
 use crate::filter::{Action, PlannedTest};
-use crate::model::{
-    BinaryIdx, ListMethod, PackageInfo, RunCommand, TargetKind, TestBinary, TestCase, TestIdx, TestList,
-};
+use crate::model::{BinaryIdx, ListMethod, RunCommand, TargetKind, TestBinary, TestIdx, TestList};
 use crate::platform;
 
 mod batches;
@@ -74,36 +72,18 @@ impl Fixture {
         method: ListMethod,
         exe: Option<Utf8PathBuf>,
     ) -> BinaryIdx {
-        let root = self.path();
-        let package = Arc::new(PackageInfo {
-            id: "demo".into(),
-            name: "demo".into(),
-            version: "0.1.0".into(),
-            manifest_path: root.join("Cargo.toml"),
-            root: root.clone(),
-        });
+        let package = crate::testing::package("demo", "demo", self.path().as_str());
         self.list.binaries.push(TestBinary {
-            id: id.into(),
-            package,
-            target_name: id.into(),
-            kind,
             executable: exe,
-            custom_harness: false,
-            cwd: root,
             env: Arc::new(vec![("FAKE_VAR".into(), "fake value".into())]),
             list_method: method,
+            ..crate::testing::test_binary(id, id, kind, &package)
         });
         BinaryIdx(self.list.binaries.len() - 1)
     }
 
     fn add_test(&mut self, binary: BinaryIdx, name: &str) -> TestIdx {
-        self.list.tests.push(TestCase {
-            binary,
-            name: name.into(),
-            ignored: false,
-            ignore_reason: None,
-            source: None,
-        });
+        self.list.tests.push(crate::testing::test_case(binary.0, name));
         TestIdx(self.list.tests.len() - 1)
     }
 

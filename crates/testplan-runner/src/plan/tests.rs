@@ -1,59 +1,34 @@
 //! The planner's limits (precedence of `--timeout`, phases, markers and built-ins; history
 //! and `--memory-limit`) and the default parallelism on faked machines.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use testplan_markers::{Config, ConfigOrigin, Selection};
 
 use super::*;
 use crate::history::Measurement;
-use crate::model::{BinaryIdx, ListMethod, PackageInfo, TestBinary, TestCase};
+use crate::model::{BinaryIdx, ListMethod, TestBinary, TestCase};
 use crate::resources::MIB;
+use crate::testing::{self, TestListBuilder};
 
 fn binary(id: &str, kind: TargetKind) -> TestBinary {
-    let package = Arc::new(PackageInfo {
-        id: "p".into(),
-        name: "p".into(),
-        version: "0.1.0".into(),
-        manifest_path: "/p/Cargo.toml".into(),
-        root: "/p".into(),
-    });
     TestBinary {
-        id: id.into(),
-        package,
-        target_name: "p".into(),
-        kind,
         executable: Some("/t/p".into()),
-        custom_harness: false,
-        cwd: "/p".into(),
-        env: Arc::new(Vec::new()),
-        list_method: ListMethod::LibtestJson,
+        ..testing::test_binary(id, "p", kind, &testing::package("p", "p", "/p"))
     }
 }
 
 /// Unit tests `a`, `b`, `slow::long`, `requires_models::big`, `serial::alone` and an
 /// integration test `it`.
 fn list() -> TestList {
-    let case = |binary: usize, name: &str| TestCase {
-        binary: BinaryIdx(binary),
-        name: name.into(),
-        ignored: false,
-        ignore_reason: None,
-        source: None,
-    };
-    TestList {
-        binaries: vec![binary("p", TargetKind::Lib), binary("p::it", TargetKind::Test)],
-        tests: vec![
-            case(0, "a"),
-            case(0, "b"),
-            case(0, "slow::long"),
-            case(0, "requires_models::big"),
-            case(0, "serial::alone"),
-            case(1, "it"),
-        ],
-        ..TestList::default()
-    }
+    TestListBuilder::new()
+        .binary("p", TargetKind::Lib)
+        .executable("/t/p")
+        .tests(&["a", "b", "slow::long", "requires_models::big", "serial::alone"])
+        .binary("p::it", TargetKind::Test)
+        .executable("/t/p")
+        .test("it")
+        .build()
 }
 
 fn config(toml: &str) -> Config {

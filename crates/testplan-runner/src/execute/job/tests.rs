@@ -8,36 +8,15 @@ use super::single::Single;
 use super::*;
 use crate::execute::TestLimits;
 use crate::filter::{Action, PlannedTest};
-use crate::model::{BinaryIdx, ListMethod, PackageInfo, TargetKind, TestBinary, TestCase, TestList};
+use crate::model::{ListMethod, TargetKind, TestBinary, TestCase, TestList};
+use crate::testing::{package, test_binary, test_case as case};
 
 fn binary(id: &str, kind: TargetKind, method: ListMethod, exe: Option<&str>) -> TestBinary {
-    let package = Arc::new(PackageInfo {
-        id: "p".into(),
-        name: "p".into(),
-        version: "0.1.0".into(),
-        manifest_path: "/p/Cargo.toml".into(),
-        root: "/p".into(),
-    });
     TestBinary {
-        id: id.into(),
-        package,
-        target_name: "p".into(),
-        kind,
         executable: exe.map(Into::into),
-        custom_harness: false,
-        cwd: "/p".into(),
         env: Arc::new(vec![("K".into(), "V".into())]),
         list_method: method,
-    }
-}
-
-fn case(binary: usize, name: &str) -> TestCase {
-    TestCase {
-        binary: BinaryIdx(binary),
-        name: name.into(),
-        ignored: false,
-        ignore_reason: None,
-        source: None,
+        ..test_binary(id, "p", kind, &package("p", "p", "/p"))
     }
 }
 
