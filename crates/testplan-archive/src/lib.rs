@@ -17,9 +17,10 @@
 //!    and its `version` is [`FORMAT_VERSION`]; a reader refuses another `format`
 //!    ([`ArchiveError::Foreign`]) and a higher `version` ([`ArchiveError::TooNew`]).
 //! 2. `target/<path>`: regular files of the build's target directory, at their path relative
-//!    to it (`target/debug/deps/geometry-0123abcd`), with their mode (the executable bit).
-//!    Nothing else: no symlinks, no absolute paths, no `..`, and every file named in the
-//!    manifest's `files` must be present.
+//!    to it (`target/debug/deps/geometry-0123abcd`), with their mode (the executable bit);
+//!    a file with holes (linkers leave some) is a GNU sparse entry. Nothing else: no
+//!    symlinks, no absolute paths, no `..`, and every file named in the manifest's `files`
+//!    must be present.
 //!
 //! What is archived (see [`collect`]), after nextest's `cargo nextest archive`:
 //!

@@ -119,7 +119,8 @@ fn unpack<R: Read>(
     let name = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     let relative =
         relative_target_path(&name).ok_or_else(|| corrupt(path, format!("unexpected entry `{name}`")))?;
-    if entry.header().entry_type() != tar::EntryType::Regular {
+    // The writer stores files with holes (linkers leave some) as GNU sparse entries.
+    if !matches!(entry.header().entry_type(), tar::EntryType::Regular | tar::EntryType::GNUSparse) {
         return Err(corrupt(path, format!("`{name}` is not a regular file")));
     }
     let dest = target_dir.join(&relative);

@@ -190,6 +190,27 @@ fn a_round_trip_gives_the_files_and_the_list_back_remapped() {
 }
 
 #[test]
+fn files_with_holes_come_back_whole() {
+    let b = build();
+    // A linker may leave holes in an executable: the writer stores them as a sparse entry.
+    let exe = b.list.binaries[0].executable.clone().expect("exe");
+    let file = fs::OpenOptions::new().write(true).open(&exe).expect("open");
+    file.set_len(4 << 20).expect("make a hole");
+    drop(file);
+    let mut tail = fs::OpenOptions::new().append(true).open(&exe).expect("open");
+    std::io::Write::write_all(&mut tail, b"end").expect("write after the hole");
+    drop(tail);
+    let path = b.root.join("../sparse.tar.zst");
+    write_archive(&b.list, &cargo_options(), &path).expect("write");
+    let unpacked = b.root.join("../sparse-out");
+    read_archive(&path, &unpacked).expect("a sparse entry is read");
+    assert_eq!(
+        fs::read(unpacked.join("debug/deps/geometry-0123")).expect("read"),
+        fs::read(&exe).expect("read")
+    );
+}
+
+#[test]
 fn a_file_outside_the_target_directory_is_refused() {
     let mut b = build();
     let outside = b.root.join("tools/helper");
