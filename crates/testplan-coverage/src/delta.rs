@@ -1,34 +1,34 @@
 //! Coverage against the previous run of the same selection: the total and each file whose
 //! line coverage changed, the largest changes first.
 
-use crate::model::{CoverageSummary, FileSummary};
+use crate::model::{Counts, CoverageSummary, FileSummary};
 
-/// One file's line coverage before and after (`None`: not measured in that run, or nothing
-/// to cover).
-#[derive(Clone, Debug, PartialEq)]
+/// One file's lines before and after (`None`: not measured in that run).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileDelta {
     /// Workspace-relative path.
     pub path: String,
-    /// Line percent in the previous run.
-    pub before: Option<f64>,
-    /// Line percent in this run.
-    pub after: Option<f64>,
+    /// Lines in the previous run.
+    pub before: Option<Counts>,
+    /// Lines in this run.
+    pub after: Option<Counts>,
 }
 
 impl FileDelta {
     /// Percentage points gained (negative: lost), counting a missing side as 0 %.
     pub fn points(&self) -> f64 {
-        self.after.unwrap_or(0.0) - self.before.unwrap_or(0.0)
+        let pct = |c: Option<Counts>| c.and_then(Counts::percent).unwrap_or(0.0);
+        pct(self.after) - pct(self.before)
     }
 }
 
 /// The whole comparison.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoverageDelta {
-    /// Total line percent in the previous run.
-    pub before: Option<f64>,
-    /// Total line percent in this run.
-    pub after: Option<f64>,
+    /// Total lines in the previous run.
+    pub before: Counts,
+    /// Total lines in this run.
+    pub after: Counts,
     /// Files whose covered or instrumented line counts changed, added and removed files
     /// included; largest change first, then by path.
     pub files: Vec<FileDelta>,
@@ -37,7 +37,7 @@ pub struct CoverageDelta {
 impl CoverageDelta {
     /// Percentage points the total gained (`None` when either side has nothing to cover).
     pub fn points(&self) -> Option<f64> {
-        Some(self.after? - self.before?)
+        Some(self.after.percent()? - self.before.percent()?)
     }
 }
 
@@ -52,13 +52,13 @@ pub fn delta(before: &CoverageSummary, after: &CoverageSummary) -> CoverageDelta
             let (old, new) = (before.files.get(path), after.files.get(path));
             (old.map(lines) != new.map(lines)).then(|| FileDelta {
                 path: path.clone(),
-                before: old.and_then(|f| f.lines.percent()),
-                after: new.and_then(|f| f.lines.percent()),
+                before: old.map(|f| f.lines),
+                after: new.map(|f| f.lines),
             })
         })
         .collect();
     files.sort_by(|a, b| b.points().abs().total_cmp(&a.points().abs()).then_with(|| a.path.cmp(&b.path)));
-    CoverageDelta { before: before.total.lines.percent(), after: after.total.lines.percent(), files }
+    CoverageDelta { before: before.total.lines, after: after.total.lines, files }
 }
 
 fn lines(file: &FileSummary) -> (u64, u64) {
@@ -92,19 +92,23 @@ mod tests {
         let after =
             summary(&[("src/a.rs", 8, 10), ("src/b.rs", 9, 10), ("src/new.rs", 3, 3), ("src/same.rs", 1, 2)]);
         let d = delta(&before, &after);
-        let shown: Vec<(&str, Option<f64>, Option<f64>)> =
-            d.files.iter().map(|f| (f.path.as_str(), f.before, f.after)).collect();
+        let c = |covered, total| Some(Counts { covered, total });
+        let shown: Vec<(&str, Option<Counts>, Option<Counts>, f64)> =
+            d.files.iter().map(|f| (f.path.as_str(), f.before, f.after, f.points())).collect();
         assert_eq!(
             shown,
             [
-                ("src/new.rs", None, Some(100.0)),
-                ("src/b.rs", Some(50.0), Some(90.0)),
-                ("src/gone.rs", Some(25.0), None),
-                ("src/a.rs", Some(90.0), Some(80.0)),
+                ("src/new.rs", None, c(3, 3), 100.0),
+                ("src/b.rs", c(5, 10), c(9, 10), 40.0),
+                ("src/gone.rs", c(1, 4), None, -25.0),
+                ("src/a.rs", c(9, 10), c(8, 10), -10.0),
             ]
         );
-        assert_eq!(d.before, Some(16.0 * 100.0 / 26.0));
-        assert_eq!(d.after, Some(21.0 * 100.0 / 25.0));
+        assert_eq!(
+            (d.before, d.after),
+            (Counts { covered: 16, total: 26 }, Counts { covered: 21, total: 25 })
+        );
+        assert_eq!(d.points(), Some(2100.0 / 25.0 - 1600.0 / 26.0));
     }
 
     #[test]
