@@ -66,7 +66,12 @@ fn report_error(e: &AppError) -> i32 {
         let mut message = format!("error: {e}");
         let mut source = std::error::Error::source(e);
         while let Some(cause) = source {
-            message.push_str(&format!("\n  caused by: {cause}"));
+            // Errors that name their source in their own text (`{context}: {source}`)
+            // keep it `#[source]` for callers that walk the chain; it is not said twice.
+            let text = cause.to_string();
+            if !message.ends_with(&text) {
+                message.push_str(&format!("\n  caused by: {text}"));
+            }
             source = cause.source();
         }
         eprintln!("{message}");
