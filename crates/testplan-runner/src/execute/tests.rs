@@ -147,6 +147,11 @@ impl Run {
             .collect()
     }
 
+    /// The tests rescheduled for a reason `which` accepts, in order.
+    fn rescheduled_where(&self, which: impl Fn(&Reschedule) -> bool) -> Vec<&str> {
+        self.rescheduled().into_iter().filter(|(_, reason)| which(reason)).map(|(name, _)| name).collect()
+    }
+
     fn started(&self) -> Vec<&str> {
         self.events
             .iter()
@@ -260,6 +265,18 @@ fn run(fixture: &Fixture, planned: &[PlannedTest], opts: &ExecuteOptions) -> Run
 fn assert_gone(run: &Run, name: &str) {
     let pgid = run.pgid(name);
     assert!(!platform::group_alive(pgid), "{name}: process group {pgid} survived the run");
+}
+
+/// Shell lines that wait, at most `ticks` × 10 ms, for `file` to exist (bounded, so a
+/// fake never hangs a test run when what it waits for never comes).
+fn wait_for_file(file: &str, ticks: u32) -> String {
+    format!("i=0; while [ ! -e '{file}' ] && [ $i -lt {ticks} ]; do sleep 0.01; i=$((i+1)); done")
+}
+
+/// The process group whose id a fake wrote to `pid_file` is gone (`what` names it).
+fn assert_group_gone(pid_file: &Utf8Path, what: &str) {
+    let pid: i32 = std::fs::read_to_string(pid_file).expect("pid").trim().parse().expect("pid");
+    assert!(!platform::group_alive(pid), "{what}'s group {pid} survived");
 }
 
 #[test]
@@ -410,8 +427,7 @@ fn fail_fast_lets_running_tests_finish() {
     let go = fx.path().join("failure-seen");
     // `slow` finishes only once the runner has reported `fails`, so it is surely running
     // when fail-fast triggers (bounded, in case it never does).
-    let slow =
-        format!("i=0; while [ ! -e '{go}' ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; exit 0");
+    let slow = format!("{}; exit 0", wait_for_file(go.as_str(), 500));
     fx.libtest_binary("bin", &[("slow", &slow), ("fails", "exit 101"), ("later", "exit 0")]);
     let opts = ExecuteOptions { fail_fast: true, ..options(2) };
     let mut on_event = |event: &Event, names: &[String]| {

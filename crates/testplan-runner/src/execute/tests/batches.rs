@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use camino::Utf8PathBuf;
 
-use super::{FORK_LOCK, Fixture, Run, assert_gone, checked_run, options, with_doctest_command};
+use super::{
+    FORK_LOCK, Fixture, Run, assert_gone, assert_group_gone, checked_run, options, wait_for_file,
+    with_doctest_command,
+};
 use crate::cancel::CancelToken;
 use crate::events::{Event, Reschedule, StopReason, TestStatus};
 use crate::execute::{EstimateSource, ExecuteOptions, PhaseRun, TestLimits, execute_phases};
@@ -224,12 +227,7 @@ fn a_crashing_test_in_a_batch_is_attributed_to_it_alone() {
             args("--exact v w x y z"),
         ]
     );
-    let isolated: Vec<&str> = run
-        .rescheduled()
-        .into_iter()
-        .filter(|(_, reason)| matches!(reason, Reschedule::Isolated { .. }))
-        .map(|(name, _)| name)
-        .collect();
+    let isolated = run.rescheduled_where(|reason| matches!(reason, Reschedule::Isolated { .. }));
     assert_eq!(isolated, ["c_crashes", "b_fails_first"]);
     let Reschedule::Isolated { cause } = run.rescheduled()[0].1 else { panic!() };
     assert_eq!(cause, "its batch process crashed (SIGSEGV)");
@@ -401,10 +399,7 @@ const SUB: &str = "src/lib.rs - sub (line 9)";
 fn doctests_start_in_the_background_and_report_in_their_phase() {
     let mut fx = Fixture::new();
     let dir = fx.path();
-    let unit = format!(
-        "i=0; while [ ! -e '{dir}/doc-started' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done\n\
-         [ -e '{dir}/doc-started' ]"
-    );
+    let unit = format!("{}\n[ -e '{dir}/doc-started' ]", wait_for_file(&format!("{dir}/doc-started"), 1000));
     fx.batch_binary("bin", &[("waits_for_doc", &unit)]);
     let cargo = fx.doc_binary(
         &[ADD, SUB],
@@ -439,9 +434,7 @@ fn doctests_start_in_the_background_and_report_in_their_phase() {
 fn a_failed_phase_kills_the_background_doctests() {
     let mut fx = Fixture::new();
     let dir = fx.path();
-    let unit = format!(
-        "i=0; while [ ! -e '{dir}/doc-started' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; return 1"
-    );
+    let unit = format!("{}; return 1", wait_for_file(&format!("{dir}/doc-started"), 1000));
     fx.batch_binary("bin", &[("fails", &unit)]);
     let cargo = fx.doc_binary(
         &[ADD, SUB],
@@ -458,8 +451,7 @@ fn a_failed_phase_kills_the_background_doctests() {
     }
     assert!(run.started().iter().all(|name| *name == "fails"), "no doctest event leaks: {:?}", run.started());
     assert!(run.events.iter().any(|e| matches!(e, Event::PhaseSkipped { name, .. } if name == "doc")));
-    let pid: i32 = std::fs::read_to_string(dir.join("doc-pid")).expect("pid").trim().parse().expect("pid");
-    assert!(!crate::platform::group_alive(pid), "the doctest batch's group {pid} survived");
+    assert_group_gone(&dir.join("doc-pid"), "the doctest batch");
 }
 
 /// The next phase's jobs take the slots the current phase's tail leaves idle: the
@@ -469,10 +461,7 @@ fn a_failed_phase_kills_the_background_doctests() {
 fn the_next_phase_starts_on_slots_the_current_phase_leaves_idle() {
     let mut fx = Fixture::new();
     let dir = fx.path();
-    let waits = format!(
-        "i=0; while [ ! -e '{dir}/it-ran' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done\n\
-         [ -e '{dir}/it-ran' ]"
-    );
+    let waits = format!("{}\n[ -e '{dir}/it-ran' ]", wait_for_file(&format!("{dir}/it-ran"), 1000));
     fx.batch_binary("unit", &[("waits_for_integration", &waits)]);
     fx.batch_binary("it", &[("touches", &format!("touch '{dir}/it-ran'"))]);
     let phases = [
@@ -501,9 +490,7 @@ fn the_next_phase_starts_on_slots_the_current_phase_leaves_idle() {
 fn a_one_slot_phase_is_not_overtaken_or_started_early() {
     let mut fx = Fixture::new();
     let dir = fx.path();
-    let waits = format!(
-        "i=0; while [ ! -e '{dir}/it-ran' ] && [ $i -lt 30 ]; do sleep 0.01; i=$((i+1)); done\n[ ! -e '{dir}/it-ran' ]"
-    );
+    let waits = format!("{}\n[ ! -e '{dir}/it-ran' ]", wait_for_file(&format!("{dir}/it-ran"), 30));
     fx.batch_binary("unit", &[("runs_alone", &waits)]);
     fx.batch_binary("it", &[("touches", &format!("touch '{dir}/it-ran'"))]);
     let phases = [
@@ -522,9 +509,7 @@ fn a_one_slot_phase_is_not_overtaken_or_started_early() {
 fn a_failed_phase_kills_the_next_phases_early_jobs() {
     let mut fx = Fixture::new();
     let dir = fx.path();
-    let fails = format!(
-        "i=0; while [ ! -e '{dir}/it-started' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; return 1"
-    );
+    let fails = format!("{}; return 1", wait_for_file(&format!("{dir}/it-started"), 1000));
     fx.batch_binary("unit", &[("fails_late", &fails)]);
     fx.batch_binary(
         "it",
@@ -540,8 +525,7 @@ fn a_failed_phase_kills_the_next_phases_early_jobs() {
     assert_eq!(run.status("fails_late"), TestStatus::Failed { exit_code: Some(101) });
     assert_eq!(run.status("hangs"), TestStatus::NotRun { reason: StopReason::FailFast });
     assert!(run.started().iter().all(|name| *name == "fails_late"), "{:?}", run.started());
-    let pid: i32 = std::fs::read_to_string(dir.join("it-pid")).expect("pid").trim().parse().expect("pid");
-    assert!(!crate::platform::group_alive(pid), "the early job's group {pid} survived");
+    assert_group_gone(&dir.join("it-pid"), "the early job");
 }
 
 /// Check 4 of the fidelity issue, in the executor: a test running past `slow_after` is
@@ -553,10 +537,7 @@ fn slow_tests_are_reported_while_they_run() {
     let mut fx = Fixture::new();
     let dir = fx.path();
     let wait = |name: &str| {
-        format!(
-            "i=0; while [ ! -e '{dir}/{name}.slow' ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done\n\
-             [ -e '{dir}/{name}.slow' ]"
-        )
+        format!("{}\n[ -e '{dir}/{name}.slow' ]", wait_for_file(&format!("{dir}/{name}.slow"), 1000))
     };
     fx.libtest_binary("single", &[("alone_waits", &wait("alone_waits"))]);
     fx.batch_binary("bin", &[("a", "return 0"), ("member_waits", &wait("member_waits")), ("c", "return 0")]);

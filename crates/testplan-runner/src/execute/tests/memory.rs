@@ -157,12 +157,7 @@ fn memory_pressure_stops_a_batch_and_its_tests_run_again() {
         assert_eq!(run.status(name), TestStatus::Passed, "{name}: {}", run.result(name).output.to_text());
         assert_eq!(run.result(name).attempts, 1, "a re-run alone is not a retry");
     }
-    let stopped: Vec<&str> = run
-        .rescheduled()
-        .into_iter()
-        .filter(|(_, reason)| matches!(reason, Reschedule::MemoryPressure { .. }))
-        .map(|(name, _)| name)
-        .collect();
+    let stopped = run.rescheduled_where(|reason| matches!(reason, Reschedule::MemoryPressure { .. }));
     assert!(!stopped.is_empty(), "{:#?}", run.events);
     for name in stopped {
         assert!(run.result(name).peak_rss.is_some(), "{name} ran again in a process of its own");
