@@ -261,3 +261,67 @@ impl Running {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::execute::error::StartError;
+    use crate::execute::job::single::Single;
+    use crate::execute::job::{Demand, JobKind};
+    use crate::execute::process::Capture;
+
+    /// A running single test that was never spawned: nothing here signals a process.
+    fn running(timeout: Duration) -> Running {
+        let command = Err(StartError::NoExecutable { binary: "b".into() });
+        let kind = JobKind::Single(Single { filtered: true });
+        let job = Job { timeout, ..Job::new(vec![TestIdx(0)], Demand::single(1), kind, command) };
+        let capture = Arc::new(Mutex::new(Capture::new(16, 16, None)));
+        let started = process::Started { pid: i32::MAX, capture, at: Instant::now(), rss_floor: None };
+        let grant = Grant { slots: 1, memory: 1, exclusive: false, over_budget: false, background: false };
+        Running::new(job, started, grant, None)
+    }
+
+    fn exit() -> Result<ExitInfo, WaitError> {
+        Ok(ExitInfo { code: None, signal: Some(SIGKILL), max_rss: 0 })
+    }
+
+    #[test]
+    fn a_job_moves_from_running_through_stopping_to_exited() {
+        let mut job = running(Duration::from_secs(5));
+        assert!(job.is_active() && job.is_live());
+        assert_eq!(job.next_deadline(), Some(job.started + Duration::from_secs(5)), "its timeout");
+        assert_eq!(job.timed_test(), Some((TestIdx(0), job.started)));
+
+        let escalate_at = job.started + Duration::from_secs(7);
+        let kill = Kill { reason: KillReason::Timeout, escalate_at, escalated: false };
+        job.state = JobState::Stopping(kill);
+        assert!(!job.is_active() && job.is_live());
+        assert_eq!(job.next_deadline(), Some(escalate_at), "SIGKILL follows");
+
+        // The runner's reason stands over the kernel's.
+        let pressure = KillReason::MemoryPressure { used: 9, limit: 10 };
+        let at = job.started + Duration::from_secs(8);
+        job.exited(exit(), at, Some(pressure));
+        assert_eq!(job.stop_reason(), Some(KillReason::Timeout));
+        assert!(!job.is_live());
+        assert_eq!(job.next_deadline(), Some(at + READER_GRACE), "its output may still drain");
+        assert!(!job.is_complete(at) && job.is_complete(at + READER_GRACE));
+        job.output_closed = true;
+        assert!(job.is_complete(at) && job.next_deadline().is_none());
+    }
+
+    #[test]
+    fn a_kernel_kill_is_the_stop_reason_when_the_runner_did_not_stop_it() {
+        let mut job = running(Duration::from_secs(5));
+        let pressure = KillReason::MemoryPressure { used: 9, limit: 10 };
+        job.exited(exit(), Instant::now(), Some(pressure));
+        assert_eq!(job.stop_reason(), Some(pressure));
+        assert!(!job.is_pressure_stop_in_flight(), "gone already");
+
+        let mut quiet = running(Duration::from_secs(5));
+        quiet.exited(exit(), Instant::now(), None);
+        assert_eq!(quiet.stop_reason(), None);
+    }
+}
