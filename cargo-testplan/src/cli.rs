@@ -69,6 +69,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// Print the CI job matrix: one job per phase and shard (GitHub Actions' strategy.matrix).
     Matrix(MatrixArgs),
+    /// Build the tests once and write an archive of them: binaries, what they need at run
+    /// time, the test list. Shard jobs run from it with `--archive`, without cargo.
+    Archive(crate::commands::archive::ArchiveArgs),
     /// `cargo testplan PHASE [OPTIONS]`: run one phase of the plan.
     #[command(external_subcommand)]
     Phase(Vec<String>),
@@ -203,6 +206,9 @@ pub struct RunArgs {
     /// Re-running what failed, stepwise runs, durations.
     #[command(flatten)]
     pub daily: DailyArgs,
+    /// Running from an archive instead of a build.
+    #[command(flatten)]
+    pub archive: crate::commands::archive::ArchiveSourceArgs,
 }
 
 impl RunArgs {
@@ -813,6 +819,9 @@ pub enum MatrixFormat {
     Github,
     /// One line per job: phase, partition, runner label.
     Human,
+    /// A whole GitHub Actions workflow: a build job that archives the tests once, one job
+    /// per phase and shard running from the archive, a merge job (docs/ci.md).
+    GithubWorkflow,
 }
 
 /// Parses a size: `512MiB`, `2GiB`, `1.5GB`, `4096B`. A bare number is rejected with a

@@ -39,6 +39,9 @@ pub enum AppError {
     /// An error from the pipeline.
     #[error(transparent)]
     Runner(#[from] RunnerError),
+    /// Writing an archive, or running from one, failed (`archive`, `--archive`).
+    #[error(transparent)]
+    Archive(#[from] crate::commands::archive::ArchiveRunError),
     /// Tests failed (already reported).
     #[error("{0} tests failed")]
     TestsFailed(usize),
@@ -87,6 +90,7 @@ impl AppError {
             AppError::Usage(_) => exit::USAGE,
             AppError::AlreadyReported(code) => *code,
             AppError::Config(_) => exit::CONFIG_ERROR,
+            AppError::Archive(e) => e.exit_code(),
             AppError::Expression(_) => exit::INVALID_EXPRESSION,
         }
     }

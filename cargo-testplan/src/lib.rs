@@ -57,6 +57,7 @@ fn dispatch(cli: Cli, args: Vec<String>) -> Result<(), AppError> {
         Command::Report(report) => commands::report::exec(report),
         Command::Merge(merge) => commands::merge::exec(merge, args),
         Command::Matrix(matrix) => commands::matrix::exec(matrix),
+        Command::Archive(archive) => commands::archive::exec(archive),
         Command::Phase(words) => commands::run::exec_phase(words, args),
     }
 }

@@ -8,9 +8,15 @@
 //!
 //! `run` then executes the plan and reports; `list`, `explain` and `markers` show it;
 //! `matrix` needs only the configuration ([`load`]).
+//!
+//! A run from an archive (`--archive FILE`, [`crate::commands::archive`]) has the same
+//! steps without cargo: step 1 unpacks the archive and reads the configuration from the
+//! source checkout instead of `cargo metadata`, and step 2 hands over the archive's test
+//! list instead of building and listing.
 
 use std::io::IsTerminal;
 
+use camino::{Utf8Path, Utf8PathBuf};
 use testplan_runner::RunnerError;
 use testplan_runner::cancel::CancelToken;
 use testplan_runner::cargo::{self, BuildProcess, BuildStderr, CargoOptions, Workspace};
@@ -20,6 +26,7 @@ use testplan_runner::model::TestList;
 use testplan_runner::partition::Timings;
 use testplan_runner::plan::{self, Focus, PlanRequest, TestPlan};
 
+use crate::commands::archive::{ArchiveRunError, ArchiveSourceArgs};
 use crate::error::AppError;
 use crate::settings::{Invocation, Machine, RunSettings};
 use crate::setup::{self, PlanConfig};
@@ -27,8 +34,10 @@ use crate::setup::{self, PlanConfig};
 /// The workspace and its configuration, before anything is built.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The workspace.
-    pub workspace: Workspace,
+    /// The workspace (`None` in a run from an archive, which reads no `cargo metadata`).
+    pub workspace: Option<Workspace>,
+    /// The target directory: the workspace's, or where the archive was unpacked.
+    pub target_dir: Utf8PathBuf,
     /// Its validated configuration.
     pub plan: PlanConfig,
 }
@@ -36,8 +45,8 @@ pub struct Loaded {
 /// Reads `cargo metadata` and the configuration.
 pub fn load(opts: &CargoOptions) -> Result<Loaded, AppError> {
     let workspace = cargo::load_workspace(opts)?;
-    let plan = setup::load_config(&workspace)?;
-    Ok(Loaded { workspace, plan })
+    let plan = setup::load_config(&workspace.root)?;
+    Ok(Loaded { target_dir: workspace.target_dir.clone(), workspace: Some(workspace), plan })
 }
 
 /// A command's pipeline: its settings, workspace and configuration, and the build under way.
@@ -50,12 +59,18 @@ pub struct Pipeline {
     /// Raised by Ctrl-C, SIGTERM, SIGHUP and SIGQUIT.
     pub cancel: CancelToken,
     early: Option<EarlyBuild>,
+    /// The test list of an archive, handed over by [`Pipeline::build_and_discover`].
+    archived: Option<TestList>,
 }
 
 impl Pipeline {
     /// Probes the machine, starts the build, reads the workspace and its configuration, and
     /// resolves the settings of `inv` (nothing runs when they are invalid).
     pub fn start(inv: &Invocation<'_>) -> Result<Self, AppError> {
+        let source = inv.run.map(|run| &run.archive);
+        if let Some((source, file)) = source.and_then(|s| s.archive.as_deref().map(|file| (s, file))) {
+            return Self::from_archive(inv, source, file);
+        }
         let cancel = cancel_token()?;
         let machine = Machine::probe(inv.memory_budget());
         crate::timings::mark("probed resources");
@@ -65,7 +80,33 @@ impl Pipeline {
         crate::timings::mark("loaded metadata and configuration");
         let gpu = || setup::gpu_status(inv.plan.gpu);
         let settings = RunSettings::resolve(inv, &loaded.plan.config, machine, gpu)?;
-        Ok(Pipeline { settings, loaded, cancel, early: Some(early) })
+        Ok(Pipeline { settings, loaded, cancel, early: Some(early), archived: None })
+    }
+
+    /// [`Pipeline::start`] for a run from an archive: no cargo. The archive is unpacked and
+    /// its paths remapped to the source checkout, whose configuration is read; the build's
+    /// cargo options replace the command line's (doctests run with them).
+    fn from_archive(
+        inv: &Invocation<'_>,
+        source: &ArchiveSourceArgs,
+        file: &Utf8Path,
+    ) -> Result<Self, AppError> {
+        let cancel = cancel_token()?;
+        let machine = Machine::probe(inv.memory_budget());
+        crate::timings::mark("probed resources");
+        let root = source.workspace_root()?;
+        let plan = setup::load_config(&root)?;
+        let unpacked = source.unpack(file, &root)?;
+        let gpu = || setup::gpu_status(inv.plan.gpu);
+        let mut settings = RunSettings::resolve(inv, &plan.config, machine, gpu)?;
+        settings.cargo = unpacked.cargo;
+        let loaded = Loaded { workspace: None, target_dir: unpacked.target_dir, plan };
+        Ok(Pipeline { settings, loaded, cancel, early: None, archived: Some(unpacked.list) })
+    }
+
+    /// Whether the tests come from an archive (`--archive`) rather than a build.
+    pub fn runs_from_archive(&self) -> bool {
+        self.loaded.workspace.is_none()
     }
 
     /// The workspace's configuration.
@@ -75,6 +116,12 @@ impl Pipeline {
 
     /// Builds the tests (or finishes the early build) and lists them.
     pub fn build_and_discover(&mut self) -> Result<TestList, AppError> {
+        if let Some(list) = self.archived.take() {
+            return Ok(list);
+        }
+        let Some(workspace) = &self.loaded.workspace else {
+            return Err(ArchiveRunError::NothingToBuild.into());
+        };
         let early = self.early.take().unwrap_or_default();
         let opts = &self.settings.cargo;
         let process = match early.0 {
@@ -86,7 +133,7 @@ impl Pipeline {
         check_cancel(cancel)?;
         crate::timings::mark("built");
         let listing = (self.settings.limits.default_jobs, self.settings.doctests);
-        let list = discover::discover(&self.loaded.workspace, &build, opts, listing, cancel)
+        let list = discover::discover(workspace, &build, opts, listing, cancel)
             .map_err(|e| interrupted_or(e, cancel))?;
         check_cancel(cancel)?;
         // Binaries whose `--list` answer was not understood run as one test each: say so.

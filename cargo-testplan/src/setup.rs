@@ -4,7 +4,6 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 use testplan_markers::{Config, ConfigOrigin, LoadedConfig, Selection};
-use testplan_runner::cargo::Workspace;
 
 use crate::cli::{FilterArgs, PlanArgs};
 use crate::error::AppError;
@@ -35,13 +34,13 @@ pub struct PlanConfig {
 /// Finds and validates the configuration: `testplan.toml` at the workspace root, else
 /// `[workspace.metadata.testplan]`, else `[package.metadata.testplan]` of the root
 /// `Cargo.toml`, else the defaults. Warnings (unknown keys) go to stderr.
-pub fn load_config(ws: &Workspace) -> Result<PlanConfig, AppError> {
-    let file = ws.root.join(CONFIG_FILE);
+pub fn load_config(root: &Utf8Path) -> Result<PlanConfig, AppError> {
+    let file = root.join(CONFIG_FILE);
     if file.is_file() {
         let loaded = parse(&file, ConfigOrigin::testplan_toml(display_path(&file)))?;
         return Ok(PlanConfig { config: loaded.config, source: ConfigSource::File(file) });
     }
-    let manifest = ws.root.join("Cargo.toml");
+    let manifest = root.join("Cargo.toml");
     for origin in [
         ConfigOrigin::workspace_metadata(display_path(&manifest)),
         ConfigOrigin::package_metadata(display_path(&manifest)),

@@ -77,13 +77,17 @@ pub fn exec(args: MatrixArgs) -> Result<(), AppError> {
             );
         }
     }
+    if args.format == MatrixFormat::GithubWorkflow {
+        print!("{}", crate::commands::workflow::github_workflow(&args));
+        return Ok(());
+    }
     print!("{}", render(&jobs, args.format)?);
     Ok(())
 }
 
 fn render(jobs: &[MatrixJob], format: MatrixFormat) -> Result<String, AppError> {
     Ok(match format {
-        MatrixFormat::Github => {
+        MatrixFormat::Github | MatrixFormat::GithubWorkflow => {
             let json = serde_json::to_string(&GithubMatrix { include: jobs }).map_err(|e| {
                 AppError::WriteOutput { what: "the matrix".to_owned(), source: std::io::Error::other(e) }
             })?;
@@ -130,7 +134,7 @@ fn phases(args: &MatrixArgs, config: &Config) -> Result<Vec<PhaseInfo>, AppError
 /// Saved reports under the workspace's target directory (for `--max-shard-time` without
 /// `--timings`).
 fn local_reports(loaded: &pipeline::Loaded) -> Vec<RunReport> {
-    let target = loaded.workspace.target_dir.as_std_path();
+    let target = loaded.target_dir.as_std_path();
     let mut paths = vec![testplan_reporter::baseline::last_run_path(target)];
     if let Ok(entries) = std::fs::read_dir(testplan_reporter::baseline::history_dir(target)) {
         paths.extend(entries.flatten().map(|e| e.path()));

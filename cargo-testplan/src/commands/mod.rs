@@ -1,5 +1,6 @@
 //! One file per subcommand, each with an `exec` function.
 
+pub mod archive;
 pub mod common;
 pub mod daily;
 pub mod doctor;
@@ -11,3 +12,4 @@ pub mod matrix;
 pub mod merge;
 pub mod report;
 pub mod run;
+pub mod workflow;

@@ -18,7 +18,7 @@ use testplan_runner::platform::containment::Containment;
 use testplan_schema::{ResourcesReport, RunReport};
 
 use crate::cli::{NoTests, RunArgs};
-use crate::commands::daily;
+use crate::commands::{archive, daily};
 use crate::earlier::Earlier;
 use crate::error::AppError;
 use crate::outputs::{self, OutputFailures};
@@ -35,7 +35,7 @@ const DURATIONS_MIN: std::time::Duration = std::time::Duration::from_millis(5);
 pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppError> {
     args.take_libtest_args().map_err(AppError::Usage)?;
     let mut pipeline = Pipeline::start(&Invocation::run(&mode, &args))?;
-    let target_dir = pipeline.loaded.workspace.target_dir.clone();
+    let target_dir = pipeline.loaded.target_dir.clone();
     let mut earlier = Earlier::start_loading(&target_dir, &pipeline.settings.profile, &args);
     let list = pipeline.build_and_discover()?;
     let history = earlier.history();
@@ -91,13 +91,17 @@ fn plan_run(
     history: &History,
 ) -> Result<RunPlan, AppError> {
     let settings = &pipeline.settings;
-    let target_dir = &pipeline.loaded.workspace.target_dir;
+    let target_dir = &pipeline.loaded.target_dir;
     let timings = match &settings.partition {
         Some(shard) => Some(shards::timings(shard, target_dir, history)?),
         None => None,
     };
     let inputs = RunInputs { history, focus: earlier.focus.as_ref(), timings: timings.as_ref() };
     let plan = pipeline.plan_run(list, inputs);
+    if pipeline.runs_from_archive() {
+        let will_run = plan.phases.iter().flat_map(|phase| &phase.planned).filter(|p| p.is_run());
+        archive::check_doctests_runnable(list, will_run.map(|p| p.test.0))?;
+    }
     shards::warn(plan.partition.as_ref());
     let jobs_reason = settings.jobs_reason(plan.jobs.as_ref().map(|choice| choice.reason.as_str()));
     Ok(RunPlan { plan, jobs_reason })
@@ -151,7 +155,7 @@ fn run_context<'a>(
             gpus: usize::from(settings.gpu.available),
             gpu_description: Some(settings.gpu.description.clone()),
         }),
-        target_dir: &pipeline.loaded.workspace.target_dir,
+        target_dir: &pipeline.loaded.target_dir,
         argv,
         expected_secs: expected_durations(list, history, settings.execution.no_progress),
         durations: args.daily.durations.map(|n| (n, args.daily.durations_min.unwrap_or(DURATIONS_MIN))),

@@ -23,6 +23,7 @@ const COMMANDS: &[&[&str]] = &[
     &["report"],
     &["merge"],
     &["matrix"],
+    &["archive"],
 ];
 
 fn repo_root() -> PathBuf {

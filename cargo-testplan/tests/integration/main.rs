@@ -11,6 +11,7 @@
 //! - [`slow`]: tests that build fixtures and run `cargo test` / `cargo testplan` on them
 //!   (seconds to minutes each).
 
+mod ci_docs;
 mod docs_sync;
 mod parser;
 mod slow;

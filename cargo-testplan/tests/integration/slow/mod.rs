@@ -1,6 +1,7 @@
 //! Slow tests: each builds a fixture workspace (once per run of this binary, thanks to the
 //! shared target dir) and runs `cargo test` and/or `cargo testplan` on it.
 
+mod archive;
 mod batches;
 mod capture;
 mod cargo_side;

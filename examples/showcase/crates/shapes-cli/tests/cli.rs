@@ -3,8 +3,12 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+/// The `shapes` binary: where the run says it is (cargo sets `CARGO_BIN_EXE_shapes` at run
+/// time too; a run from an archive points it at the unpacked binary), else where it was
+/// built (`env!` is fixed at compile time).
 fn shapes() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shapes"))
+    let built = env!("CARGO_BIN_EXE_shapes");
+    Command::new(std::env::var_os("CARGO_BIN_EXE_shapes").unwrap_or_else(|| built.into()))
 }
 
 #[test]
