@@ -47,7 +47,8 @@
 //! built with `-C prefer-dynamic` needs them), and doctests, which rustdoc compiles when
 //! they run. Paths a test compiled in with `env!` (`env!("CARGO_BIN_EXE_x")`,
 //! `env!("CARGO_MANIFEST_DIR")`) keep the build machine's value; the same values read at run
-//! time (`std::env::var`) are remapped.
+//! time (`std::env::var`) are remapped. `CARGO` keeps the build machine's cargo path: a run
+//! machine may have no cargo at all, and a test that runs `$CARGO` needs the toolchain anyway.
 
 mod collect;
 mod error;
