@@ -209,6 +209,9 @@ pub struct RunArgs {
     /// Running from an archive instead of a build.
     #[command(flatten)]
     pub archive: crate::commands::archive::ArchiveSourceArgs,
+    /// Coverage per phase (docs/coverage.md).
+    #[command(flatten)]
+    pub coverage: crate::coverage::CoverageArgs,
 }
 
 impl RunArgs {
@@ -469,6 +472,7 @@ impl CargoArgs {
             frozen: self.frozen,
             color: Some(color.as_str().to_owned()),
             build_jobs: None,
+            env: Vec::new(),
         }
     }
 }

@@ -31,6 +31,9 @@ pub mod exit {
     pub const INVALID_EXPRESSION: i32 = NextestExitCode::INVALID_FILTERSET;
     /// Interrupted by Ctrl-C (SIGINT) or SIGTERM.
     pub const INTERRUPTED: i32 = 130;
+    /// A coverage gate failed (`--coverage-fail-under`, per-phase minimums, no drop); the
+    /// tests passed and every report was written.
+    pub const COVERAGE_GATE: i32 = 3;
 }
 
 /// Why a command did not succeed.
@@ -67,6 +70,13 @@ pub enum AppError {
     /// and OS error; the others were written).
     #[error("{0} outputs could not be written")]
     OutputsFailed(usize),
+    /// `--coverage` cannot run: no LLVM tools that read rustc's profiles (the message says
+    /// what to install), or its set-up failed.
+    #[error(transparent)]
+    Coverage(#[from] testplan_coverage::CoverageError),
+    /// Coverage gates failed (each already printed at the end of the run).
+    #[error("{0} coverage gates failed")]
+    CoverageGate(usize),
     /// Writing a report or the output failed.
     #[error("writing {what}: {source}")]
     WriteOutput {
@@ -90,6 +100,8 @@ impl AppError {
             AppError::Usage(_) => exit::USAGE,
             AppError::AlreadyReported(code) => *code,
             AppError::Config(_) => exit::CONFIG_ERROR,
+            AppError::Coverage(_) => exit::SETUP_ERROR,
+            AppError::CoverageGate(_) => exit::COVERAGE_GATE,
             AppError::Archive(e) => e.exit_code(),
             AppError::Expression(_) => exit::INVALID_EXPRESSION,
         }
@@ -103,6 +115,7 @@ impl AppError {
                 | AppError::AlreadyReported(_)
                 | AppError::Interrupted
                 | AppError::OutputsFailed(_)
+                | AppError::CoverageGate(_)
                 | AppError::Runner(RunnerError::Build { .. })
         )
     }

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod coverage;
 pub mod earlier;
 pub mod error;
 pub mod gpu;

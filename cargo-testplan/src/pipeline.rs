@@ -58,6 +58,9 @@ pub struct Pipeline {
     pub loaded: Loaded,
     /// Raised by Ctrl-C, SIGTERM, SIGHUP and SIGQUIT.
     pub cancel: CancelToken,
+    /// The libraries the build made, as (package id, `.rlib`): `--coverage` reads the
+    /// coverage mapping of doctested code from the workspace's.
+    pub libraries: Vec<(String, camino::Utf8PathBuf)>,
     early: Option<EarlyBuild>,
     /// The test list of an archive, handed over by [`Pipeline::build_and_discover`].
     archived: Option<TestList>,
@@ -75,12 +78,15 @@ impl Pipeline {
         let machine = Machine::probe(inv.memory_budget());
         crate::timings::mark("probed resources");
         let cargo = inv.cargo_options(&machine);
-        let early = start_early_build(&cargo)?;
+        // With --coverage the build waits for the instrumented build's target dir and
+        // environment (crate::coverage::prepare), after the tools were found.
+        let coverage = inv.run.is_some_and(|run| run.coverage.requested());
+        let early = if coverage { EarlyBuild::default() } else { start_early_build(&cargo)? };
         let loaded = load(&cargo)?;
         crate::timings::mark("loaded metadata and configuration");
         let gpu = || setup::gpu_status(inv.plan.gpu);
         let settings = RunSettings::resolve(inv, &loaded.plan.config, machine, gpu)?;
-        Ok(Pipeline { settings, loaded, cancel, early: Some(early), archived: None })
+        Ok(Pipeline { settings, loaded, cancel, libraries: Vec::new(), early: Some(early), archived: None })
     }
 
     /// [`Pipeline::start`] for a run from an archive: no cargo. The archive is unpacked and
@@ -101,7 +107,14 @@ impl Pipeline {
         let mut settings = RunSettings::resolve(inv, &plan.config, machine, gpu)?;
         settings.cargo = unpacked.cargo;
         let loaded = Loaded { workspace: None, target_dir: unpacked.target_dir, plan };
-        Ok(Pipeline { settings, loaded, cancel, early: None, archived: Some(unpacked.list) })
+        Ok(Pipeline {
+            settings,
+            loaded,
+            cancel,
+            libraries: Vec::new(),
+            early: None,
+            archived: Some(unpacked.list),
+        })
     }
 
     /// Whether the tests come from an archive (`--archive`) rather than a build.
@@ -141,6 +154,7 @@ impl Pipeline {
             eprintln!("note: {note}");
         }
         crate::timings::mark("built and listed");
+        self.libraries = build.libraries;
         Ok(list)
     }
 

@@ -19,6 +19,7 @@ use testplan_schema::{ResourcesReport, RunReport};
 
 use crate::cli::{NoTests, RunArgs};
 use crate::commands::{archive, daily};
+use crate::coverage::RunCoverage;
 use crate::earlier::Earlier;
 use crate::error::AppError;
 use crate::outputs::{self, OutputFailures};
@@ -35,22 +36,46 @@ const DURATIONS_MIN: std::time::Duration = std::time::Duration::from_millis(5);
 pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppError> {
     args.take_libtest_args().map_err(AppError::Usage)?;
     let mut pipeline = Pipeline::start(&Invocation::run(&mode, &args))?;
+    let prepared = crate::coverage::prepare(&mut pipeline, &args.coverage)?;
     let target_dir = pipeline.loaded.target_dir.clone();
     let mut earlier = Earlier::start_loading(&target_dir, &pipeline.settings.profile, &args);
     let list = pipeline.build_and_discover()?;
     let history = earlier.history();
     let planned = plan_run(&pipeline, &list, &earlier, &history.history)?;
-    let opts = execute_options(&pipeline.settings, args.output.verbose)?;
+    let mut opts = execute_options(&pipeline.settings, args.output.verbose)?;
     let ctx = run_context(&pipeline, &list, &planned, &earlier, &history.history, &args, argv);
     let baseline = earlier.baseline()?;
+    let mut coverage = match prepared {
+        Some(prepared) => {
+            let built = (&list, pipeline.libraries.as_slice());
+            let previous = baseline.as_ref().map(|b| &b.report);
+            Some(RunCoverage::start(prepared, &args.coverage, built, previous)?)
+        }
+        None => None,
+    };
+    if let Some(coverage) = &coverage {
+        opts.phase_env = coverage.phase_env(&planned.plan);
+    }
     crate::timings::mark("ready to execute");
-    let (report, stats) =
-        run_and_report(&ctx, &opts, (&pipeline.settings, &pipeline.cancel), &args, baseline)?;
+    let (report, stats) = run_and_report(
+        &ctx,
+        &opts,
+        (&pipeline.settings, &pipeline.cancel),
+        &args,
+        (baseline, coverage.as_mut()),
+    )?;
     crate::timings::mark("executed");
-    let written = save_run(&report, &ctx, &args, earlier, history);
+    let mut written = save_run(&report, &ctx, &args, earlier, history);
+    if let Some(coverage) = &coverage {
+        coverage.write_files(&mut written);
+    }
     crate::timings::mark("wrote reports and history");
     crate::timings::mark_cpu();
-    outcome(&stats, planned.to_run(), args.runner.no_tests, &pipeline.cancel, written)
+    outcome(&stats, planned.to_run(), args.runner.no_tests, &pipeline.cancel, written)?;
+    match coverage.map_or(0, |c| c.failed_gates()) {
+        0 => Ok(()),
+        failed => Err(AppError::CoverageGate(failed)),
+    }
 }
 
 /// `cargo testplan PHASE [OPTIONS]`: the options of `run`, for one phase.
@@ -126,6 +151,7 @@ fn execute_options(settings: &RunSettings, verbose: bool) -> Result<ExecuteOptio
         memory: settings.machine.memory_options(),
         retries: settings.execution.retries,
         slow_after: settings.execution.slow_after,
+        phase_env: Vec::new(),
         containment: containment.is_cgroup().then(|| std::sync::Arc::new(containment)),
     })
 }
@@ -182,12 +208,16 @@ fn run_and_report(
     opts: &ExecuteOptions,
     (settings, cancel): (&RunSettings, &CancelToken),
     args: &RunArgs,
-    baseline: Option<Baseline>,
+    (baseline, mut coverage): (Option<Baseline>, Option<&mut RunCoverage>),
 ) -> Result<(RunReport, RunStats), AppError> {
     let no_progress = settings.execution.no_progress;
     let mut reporter = run_reporter::run_reporter(ctx, &args.output, no_progress, baseline)?;
     let stats = execute_phases(ctx.list, &ctx.test_plan.phases, opts, cancel, &mut |event| {
         mark_event(event);
+        // A phase's (and the run's) coverage is measured before its summary is printed.
+        if let Some(coverage) = coverage.as_deref_mut() {
+            coverage.before_event(event, &mut reporter);
+        }
         reporter.handle(event)
     });
     Ok((reporter.finish(), stats))

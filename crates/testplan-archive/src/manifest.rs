@@ -213,6 +213,7 @@ impl ArchivedCargoOptions {
             frozen: o.frozen,
             color: None,
             build_jobs: None,
+            env: Vec::new(),
         }
     }
 }

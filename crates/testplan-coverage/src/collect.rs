@@ -166,6 +166,11 @@ impl Collector {
         Ok(figures)
     }
 
+    /// The tools, named.
+    pub fn tools(&self) -> &str {
+        &self.tools
+    }
+
     /// The phases so far.
     pub fn phases(&self) -> &[PhaseFigures] {
         &self.phases

@@ -18,7 +18,7 @@
 //!   phase's test processes get their phase's directory ([`crate::profiles`]).
 
 use std::ffi::{OsStr, OsString};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use camino::Utf8Path;
 
@@ -73,9 +73,11 @@ fn rustdocflags(get: &impl Fn(&str) -> Option<String>) -> (String, String) {
 }
 
 /// When cargo started this process as the instrumented build's rustc wrapper (see
-/// [`WRAPPER_ENV`]), runs rustc in its place and never returns on success; `None` when
-/// this is an ordinary cargo-testplan invocation. Call first thing in `main`.
-pub fn intercept() -> Option<ExitCode> {
+/// [`WRAPPER_ENV`]), runs rustc in its place and never returns on success (the exit code
+/// to exit with when rustc could not be started); `None` when this is an ordinary
+/// cargo-testplan invocation. Call first thing in `main`, before reading the arguments as
+/// UTF-8 (rustc's may not be).
+pub fn intercept() -> Option<i32> {
     std::env::var_os(WRAPPER_ENV)?;
     let mut args = std::env::args_os().skip(1);
     let rustc = args.next()?;
@@ -89,7 +91,7 @@ pub fn intercept() -> Option<ExitCode> {
     let mut command = compiler_command(&rustc, &args, next.as_deref());
     let error = testplan_runner::platform::exec(&mut command);
     eprintln!("cargo-testplan (coverage rustc wrapper): cannot run {}: {error}", rustc.to_string_lossy());
-    Some(ExitCode::FAILURE)
+    Some(1)
 }
 
 /// The command the wrapper runs: `[next wrapper] rustc args [instrumentation flags]`.

@@ -24,6 +24,7 @@ pub mod instrument;
 pub mod lcov;
 pub mod model;
 pub mod profiles;
+pub mod report;
 pub mod session;
 pub mod sources;
 pub mod tools;

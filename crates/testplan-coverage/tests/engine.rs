@@ -25,7 +25,7 @@ use testplan_coverage::model::{Counts, CoverageSummary};
 
 fn main() -> ExitCode {
     if let Some(code) = instrument::intercept() {
-        return code;
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let trials = vec![Trial::test("slow::engine_on_the_coverage_fixture", engine_on_the_coverage_fixture)];
     libtest_mimic::run(&Arguments::from_args(), trials).exit_code()

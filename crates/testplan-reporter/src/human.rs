@@ -251,6 +251,10 @@ impl<'a> HumanReporter<'a> {
             let compact = self.verbosity != Verbosity::Verbose;
             let block = phase_block_of(&summary::phase_summary(report, phase), self.style, compact);
             self.out.push_str(&block);
+            for (i, line) in crate::coverage::phase_lines(report, name).iter().enumerate() {
+                let head = if i == 0 { "Coverage:" } else { "" };
+                let _ = writeln!(self.out, "{head:>13}  {line}");
+            }
         }
     }
 
@@ -632,6 +636,9 @@ pub fn end_block_of(report: &RunReport, style: Style, compact: bool) -> String {
     if !empty.is_empty() {
         let names: Vec<&str> = empty.iter().map(|p| p.name.as_str()).collect();
         let _ = writeln!(out, "      not in this run: {} (no tests)", names.join(", "));
+    }
+    for line in crate::coverage::end_lines(report) {
+        let _ = writeln!(out, "{line}");
     }
     // Nothing changed: nothing to say outside -v (the Markdown and JSON report still record
     // the diff).

@@ -125,6 +125,12 @@ impl<'a> JsonReportBuilder<'a> {
         self.report.baseline = Some(diff);
     }
 
+    /// Records the run's coverage so far (`--coverage`): set before the event whose summary
+    /// shows it (a phase's `PhaseFinished`, `RunFinished`) is handled.
+    pub fn set_coverage(&mut self, coverage: testplan_schema::coverage::CoverageReport) {
+        self.report.coverage = Some(coverage);
+    }
+
     /// The report so far (complete once `RunFinished` was handled).
     pub fn report(&self) -> &RunReport {
         &self.report

@@ -9,6 +9,7 @@
 //! [`session`] wires one run's reporters together.
 
 pub mod baseline;
+pub mod coverage;
 pub mod format;
 pub mod github;
 pub mod human;

@@ -30,6 +30,7 @@ pub fn to_markdown(report: &RunReport) -> String {
     let _ = writeln!(out, "## {icon} cargo-testplan: {}\n", final_line_of(&report.counts));
     let _ = writeln!(out, "{}\n", run_line(report));
     phase_table(report, &mut out);
+    out.push_str(&crate::coverage::markdown(report));
     changes(report, &mut out);
     failures(report, &mut out);
     for phase in report.phases.iter().filter(|p| p.status != PhaseStatus::Skipped) {

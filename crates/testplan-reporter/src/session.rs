@@ -161,6 +161,12 @@ impl<'a> RunReporter<'a> {
         }
     }
 
+    /// Records the run's coverage so far (`--coverage`); call before handling the event
+    /// whose summary shows it.
+    pub fn set_coverage(&mut self, coverage: testplan_schema::coverage::CoverageReport) {
+        self.json.set_coverage(coverage);
+    }
+
     /// The report so far.
     pub fn report(&self) -> &RunReport {
         self.json.report()

@@ -109,6 +109,10 @@ pub struct CargoOptions {
     pub color: Option<String>,
     /// Cargo build jobs (`-j` for cargo), when the runner caps them.
     pub build_jobs: Option<usize>,
+    /// Variables added to the environment of every cargo that builds, lists or runs tests
+    /// (`--coverage`: the instrumented build's, testplan-coverage's `instrument`); never
+    /// given to test processes.
+    pub env: Vec<(String, String)>,
 }
 
 impl CargoOptions {

@@ -130,7 +130,7 @@ pub fn doctest_command(opts: &CargoOptions) -> RunCommand {
         program: crate::cargo::cargo_program(),
         args: opts.doc_test_args(),
         cwd: runner_dir(),
-        env: Arc::new(Vec::new()),
+        env: Arc::new(opts.env.clone()),
     }
 }
 

@@ -195,6 +195,9 @@ pub struct ExecuteOptions {
     /// A running test is reported slow (`Event::TestSlow`) after this long, and at each
     /// multiple; `None`: never.
     pub slow_after: Option<Duration>,
+    /// Variables added to the environment of every process of phase `i` (its tests, its
+    /// doctest batches): `--coverage`'s `LLVM_PROFILE_FILE`. Phases past the end get none.
+    pub phase_env: Vec<Vec<(String, String)>>,
 }
 
 /// One phase of a plan, ready to execute.
@@ -241,7 +244,7 @@ pub fn execute_phases(
     emit.event(&Event::RunStarted { tests: total, binaries: count_binaries(list, &all), jobs });
     let run_opts = ExecuteOptions { jobs, ..opts.clone() };
     let mut sched = Scheduler::new(&run_opts, cancel, &mut emit);
-    add_lanes(&mut sched, list, phases);
+    add_lanes(&mut sched, list, phases, &opts.phase_env);
     let mut halted: Option<(StopReason, String)> = None;
     for (index, phase) in phases.iter().enumerate() {
         if halted.is_none() && cancel.is_cancelled() {
@@ -280,9 +283,14 @@ pub fn execute_phases(
 
 /// One lane per phase, in order (empty for phases that will not run). Doctest batches of
 /// phases after the first that runs may start in the background.
-fn add_lanes(sched: &mut Scheduler<'_, '_>, list: &TestList, phases: &[PhaseRun]) {
+fn add_lanes(
+    sched: &mut Scheduler<'_, '_>,
+    list: &TestList,
+    phases: &[PhaseRun],
+    env: &[Vec<(String, String)>],
+) {
     let mut earlier_runs = false;
-    for phase in phases {
+    for (index, phase) in phases.iter().enumerate() {
         let runs = !phase.planned.is_empty() && phase.unavailable.is_none();
         let mut jobs = Vec::new();
         if runs {
@@ -292,6 +300,9 @@ fn add_lanes(sched: &mut Scheduler<'_, '_>, list: &TestList, phases: &[PhaseRun]
             jobs = job::plan_jobs(list, &phase.planned, phase.jobs.max(1), phase.timeout, &limits);
             for job in jobs.iter_mut().filter(|j| j.rules().may_run_early()) {
                 job.background = earlier_runs;
+            }
+            if let Some(env) = env.get(index).filter(|env| !env.is_empty()) {
+                jobs.iter_mut().for_each(|job| job.add_env(env));
             }
         }
         earlier_runs |= runs;

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod coverage;
+
 /// Version of the `list --message-format json` document.
 pub const LIST_FORMAT_VERSION: u32 = 1;
 
@@ -295,6 +297,9 @@ pub struct RunReport {
     /// For a merged report: the reports it was made of, in the order given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<MergedSource>,
+    /// Coverage (`--coverage`, docs/coverage.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<coverage::CoverageReport>,
     /// Warnings the run printed (e.g. a `duration` partition without history).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -324,6 +329,7 @@ impl RunReport {
             baseline: None,
             merged_from: Vec::new(),
             warnings: Vec::new(),
+            coverage: None,
         }
     }
 

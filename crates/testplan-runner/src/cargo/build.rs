@@ -58,6 +58,9 @@ pub struct BuildOutput {
     pub binaries: Vec<BuiltBinary>,
     /// Build script results by package id.
     pub build_scripts: HashMap<String, BuildScriptInfo>,
+    /// Every library the build made, as (package id, `.rlib`): with `--coverage`, the
+    /// workspace's hold the coverage mapping of the code doctests run.
+    pub libraries: Vec<(String, Utf8PathBuf)>,
 }
 
 /// Where cargo's stderr goes while it builds.
@@ -87,7 +90,8 @@ pub fn start_build(opts: &CargoOptions, stderr: BuildStderr) -> Result<BuildProc
         return Ok(BuildProcess { child: None, messages: None, held: None });
     }
     let mut command = Command::new(cargo_program());
-    command.args(opts.no_run_args()).stdin(Stdio::null()).stdout(Stdio::piped());
+    command.args(opts.no_run_args()).envs(opts.env.iter().map(|(k, v)| (k, v)));
+    command.stdin(Stdio::null()).stdout(Stdio::piped());
     if stderr == BuildStderr::Held {
         crate::platform::new_process_group(command.stderr(Stdio::piped()));
     } else {
@@ -233,6 +237,8 @@ fn collect_messages(reader: impl std::io::BufRead) -> std::io::Result<BuildOutpu
         match message? {
             Message::CompilerArtifact(artifact) => {
                 output.binaries.extend(built_binary(&artifact));
+                let rlibs = artifact.filenames.iter().filter(|f| f.extension() == Some("rlib"));
+                output.libraries.extend(rlibs.map(|f| (artifact.package_id.repr.clone(), f.clone())));
             }
             Message::BuildScriptExecuted(script) => {
                 output.build_scripts.insert(script.package_id.repr.clone(), build_script_info(&script));

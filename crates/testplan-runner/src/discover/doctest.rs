@@ -181,15 +181,19 @@ fn list_doctests_cached(
     if let Some(tests) = cache.and_then(|(dir, key)| doc_cache::lookup(dir, &command, key)) {
         return Ok(Listed { tests, fresh: false, command });
     }
-    Ok(Listed { tests: list_doctests(&command, cancel)?, fresh: true, command })
+    Ok(Listed { tests: list_doctests(&command, &opts.env, cancel)?, fresh: true, command })
 }
 
 /// Runs one listing invocation and returns `(crate name, test name)` pairs. A failure is
 /// a build failure: cargo's output is passed on to stderr (where cargo would have
 /// written it) and [`RunnerError::Build`] returned.
-fn list_doctests(args: &[String], cancel: &CancelToken) -> Result<Vec<(String, String)>, RunnerError> {
+fn list_doctests(
+    args: &[String],
+    env: &[(String, String)],
+    cancel: &CancelToken,
+) -> Result<Vec<(String, String)>, RunnerError> {
     let mut command = Command::new(cargo::cargo_program());
-    command.args(args);
+    command.args(args).envs(env.iter().map(|(k, v)| (k, v)));
     let listing = run_listing(command, Capture::Merged, None, cancel)?;
     if !listing.succeeded() {
         let mut stderr = std::io::stderr().lock();

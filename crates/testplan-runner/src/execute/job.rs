@@ -211,6 +211,16 @@ impl Job {
         self.kind.rules()
     }
 
+    /// Adds `env` to its process's environment, after its binary's own variables (so these
+    /// win): a phase's variables (`ExecuteOptions::phase_env`).
+    pub fn add_env(&mut self, env: &[(String, String)]) {
+        if let Ok(command) = &mut self.command {
+            let mut vars = command.env.as_ref().clone();
+            vars.extend(env.iter().cloned());
+            command.env = std::sync::Arc::new(vars);
+        }
+    }
+
     /// Whether the memory guard may stop it to re-run it alone: its kind allows it, and it
     /// does not run alone already.
     pub fn stoppable_for_pressure(&self) -> bool {

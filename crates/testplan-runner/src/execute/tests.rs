@@ -98,6 +98,7 @@ impl Fixture {
 fn options(jobs: usize) -> ExecuteOptions {
     ExecuteOptions {
         slow_after: None,
+        phase_env: Vec::new(),
         containment: None,
         jobs,
         fail_fast: false,
