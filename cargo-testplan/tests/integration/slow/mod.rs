@@ -8,6 +8,7 @@ mod cargo_side;
 mod config_errors;
 mod configured;
 mod containment;
+mod coverage;
 mod custom_harnesses;
 mod daily;
 mod env;
