@@ -176,3 +176,33 @@ fn a_damaged_archive_is_a_clear_error() {
     assert_ne!(code, Some(0), "{text}");
     assert!(text.contains("is not a cargo-testplan archive (not a zstd-compressed tar"), "{text}");
 }
+
+#[test]
+fn workspace_remap_and_extract_to_place_the_run_anywhere() {
+    let built = Fixture::copy("examples/showcase");
+    let scratch = built.scratch("out");
+    let archive = scratch.join("tests.tar.zst");
+    let (code, text) = run_merged(&mut built.testplan(&["archive", "-o", archive.to_str().expect("utf-8")]));
+    assert_eq!(code, Some(0), "{text}");
+    let checkout = Fixture::copy("examples/showcase");
+    let unpacked = scratch.join("unpacked");
+    let report = scratch.join("unit.json");
+    let args = [
+        "unit",
+        "--archive",
+        archive.to_str().expect("utf-8"),
+        "--workspace-remap",
+        checkout.root().to_str().expect("utf-8"),
+        "--extract-to",
+        unpacked.to_str().expect("utf-8"),
+        "--report-json",
+        report.to_str().expect("utf-8"),
+    ];
+    // Run from a directory that is not the checkout.
+    let (code, text) = run_merged(&mut shard_command(&scratch, &args, None));
+    assert_eq!(code, Some(0), "{text}");
+    let passed = outcomes(&report).values().filter(|(status, ..)| *status == "passed").count();
+    assert!(passed >= 10, "{text}");
+    assert!(unpacked.join("debug/deps").is_dir(), "unpacked where --extract-to says");
+    assert!(!checkout.root().join("target").exists(), "nothing unpacked into the checkout");
+}
