@@ -229,7 +229,7 @@ impl RunArgs {
     ///
     /// Anything else starting with `-` is an error naming the option to use instead (a
     /// filter never starts with `-`: it used to become one and select nothing).
-    pub fn take_libtest_args(&mut self) -> Result<(), String> {
+    pub fn take_libtest_args(&mut self) -> Result<(), LibtestOptionError> {
         let words = std::mem::take(&mut self.filter.filters);
         let mut words = words.into_iter();
         while let Some(word) = words.next() {
@@ -241,14 +241,16 @@ impl RunArgs {
                 Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
                 None => (word.clone(), None),
             };
-            let mut value = |what: &str| {
-                inline.clone().or_else(|| words.next()).ok_or_else(|| format!("`-- {flag}` needs {what}"))
+            let mut value = |what: &'static str| {
+                let missing = || LibtestOptionError::MissingValue { flag: flag.clone(), what };
+                inline.clone().or_else(|| words.next()).ok_or_else(missing)
             };
             match flag.as_str() {
                 "--nocapture" | "--no-capture" => self.runner.no_capture = true,
                 "--test-threads" => {
                     let threads = value("a number")?;
-                    self.runner.jobs = Some(parse_jobs(&threads).map_err(|e| format!("`-- {flag}`: {e}"))?);
+                    let invalid = |reason| LibtestOptionError::InvalidValue { flag: flag.clone(), reason };
+                    self.runner.jobs = Some(parse_jobs(&threads).map_err(invalid)?);
                 }
                 "--include-ignored" => self.filter.run_ignored = Some(RunIgnoredArg::All),
                 "--ignored" => self.filter.run_ignored = Some(RunIgnoredArg::Only),
@@ -257,16 +259,45 @@ impl RunArgs {
                     let name = value("a name")?;
                     self.filter.skip.push(name);
                 }
-                _ => return Err(libtest_flag_error(&flag)),
+                _ => return Err(LibtestOptionError::Unknown { instead: instead_of(&flag), flag }),
             }
         }
         Ok(())
     }
 }
 
-/// The message for a libtest option after `--` that cargo-testplan does not take there.
-fn libtest_flag_error(flag: &str) -> String {
-    let instead = match flag {
+/// Why a libtest option after `--` cannot be taken.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LibtestOptionError {
+    /// An option that takes a value has none.
+    #[error("`-- {flag}` needs {what}")]
+    MissingValue {
+        /// The option.
+        flag: String,
+        /// What it takes (`a number`, `a name`).
+        what: &'static str,
+    },
+    /// The value is invalid.
+    #[error("`-- {flag}`: {reason}")]
+    InvalidValue {
+        /// The option.
+        flag: String,
+        /// Why, as the matching option before `--` says it.
+        reason: String,
+    },
+    /// An option cargo-testplan does not take after `--`.
+    #[error("`-- {flag}` is not a cargo-testplan option: {instead}")]
+    Unknown {
+        /// The option.
+        flag: String,
+        /// What to use instead.
+        instead: &'static str,
+    },
+}
+
+/// What to use instead of a libtest option after `--` that cargo-testplan does not take there.
+fn instead_of(flag: &str) -> &'static str {
+    match flag {
         "--show-output" => "passing tests' output is not kept: use --no-capture to see it as tests run",
         "--list" => "use `cargo testplan list`",
         "-q" | "--quiet" => "use -q before `--`",
@@ -281,8 +312,7 @@ fn libtest_flag_error(flag: &str) -> String {
             "options after `--` that cargo-testplan understands: --nocapture, --test-threads N, \
               --include-ignored, --ignored, --exact, --skip NAME"
         }
-    };
-    format!("`-- {flag}` is not a cargo-testplan option: {instead}")
+    }
 }
 
 /// pytest's daily loop (docs/daily-loop.md): what failed last time, stepwise runs, the
@@ -948,7 +978,7 @@ mod tests {
         let Command::Run(mut run) = Cli::try_parse_from(argv).expect("parses").command else {
             panic!("not run");
         };
-        run.take_libtest_args().map(|()| run)
+        run.take_libtest_args().map(|()| run).map_err(|e| e.to_string())
     }
 
     #[test]

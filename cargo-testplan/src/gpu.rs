@@ -15,7 +15,7 @@ pub fn status(arg: Option<GpuArg>) -> Result<GpuStatus, AppError> {
         GpuArg::Yes => "yes",
         GpuArg::No => "no",
     });
-    let choice = GpuChoice::from_flag_and_env(flag).map_err(|e| AppError::Usage(e.to_string()))?;
+    let choice = GpuChoice::from_flag_and_env(flag)?;
     Ok(from_info(&detect_gpus(&GpuEnv::from_process(), choice)))
 }
 

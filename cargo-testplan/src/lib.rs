@@ -32,16 +32,9 @@ pub fn main_exit_code(mut args: Vec<String>) -> i32 {
     if args.get(1).map(String::as_str) == Some("testplan") {
         args.remove(1);
     }
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { exit::USAGE } else { exit::OK };
-        }
-    };
-    match dispatch(cli, args) {
+    match Cli::try_parse_from(&args).map_err(AppError::from).and_then(|cli| dispatch(cli, args)) {
         Ok(()) => exit::OK,
-        Err(e) => report_error(&e),
+        Err(e) => e.report(),
     }
 }
 
@@ -61,22 +54,4 @@ fn dispatch(cli: Cli, args: Vec<String>) -> Result<(), AppError> {
         Command::Archive(archive) => commands::archive::exec(archive),
         Command::Phase(words) => commands::run::exec_phase(words, args),
     }
-}
-
-fn report_error(e: &AppError) -> i32 {
-    if !e.already_reported() {
-        let mut message = format!("error: {e}");
-        let mut source = std::error::Error::source(e);
-        while let Some(cause) = source {
-            // Errors that name their source in their own text (`{context}: {source}`)
-            // keep it `#[source]` for callers that walk the chain; it is not said twice.
-            let text = cause.to_string();
-            if !message.ends_with(&text) {
-                message.push_str(&format!("\n  caused by: {text}"));
-            }
-            source = cause.source();
-        }
-        eprintln!("{message}");
-    }
-    e.exit_code()
 }

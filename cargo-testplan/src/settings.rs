@@ -29,7 +29,7 @@ use testplan_runner::platform::containment::ContainmentMode;
 use testplan_runner::resources::{GpuChoice, GpuOverride, Probe, Resources};
 
 use crate::cli::{CargoArgs, ColorChoice, FilterArgs, IsolationArg, PlanArgs, RunArgs};
-use crate::error::AppError;
+use crate::error::{AppError, UsageError};
 use crate::setup::{self, Mode};
 
 /// The machine a command runs on, probed once: CPUs and memory (with `--memory-budget`
@@ -315,7 +315,7 @@ fn partition(inv: &Invocation<'_>) -> Result<Option<Shard>, AppError> {
     let Some(args) = inv.run.map(|run| &run.partition) else { return Ok(None) };
     match (args.partition, &args.timings) {
         (Some(partition), timings) => Ok(Some(Shard { partition, timings: timings.clone() })),
-        (None, Some(_)) => Err(AppError::Usage("--timings needs --partition duration:K/N".to_owned())),
+        (None, Some(_)) => Err(UsageError::TimingsWithoutPartition.into()),
         (None, None) => Ok(None),
     }
 }

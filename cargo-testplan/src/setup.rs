@@ -6,7 +6,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use testplan_markers::{Config, ConfigOrigin, LoadedConfig, Selection};
 
 use crate::cli::{FilterArgs, PlanArgs};
-use crate::error::AppError;
+use crate::error::{AppError, ConfigFileError, UsageError};
 
 /// The configuration file name at the workspace root.
 pub const CONFIG_FILE: &str = "testplan.toml";
@@ -55,8 +55,8 @@ pub fn load_config(root: &Utf8Path) -> Result<PlanConfig, AppError> {
 
 fn parse(path: &Utf8Path, origin: ConfigOrigin) -> Result<LoadedConfig, AppError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| AppError::Config(format!("{}: cannot read: {e}", display_path(path))))?;
-    let loaded = Config::from_toml_str(&text, &origin).map_err(|e| AppError::Config(e.to_string()))?;
+        .map_err(|cause| ConfigFileError::Read { path: display_path(path), cause })?;
+    let loaded = Config::from_toml_str(&text, &origin)?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }
@@ -92,17 +92,16 @@ pub fn selection(
     let mut selection = base_selection(config, mode, plan)?;
     if !plan.phase.is_empty() {
         if matches!(mode, Mode::Phase(_)) {
-            return Err(AppError::Usage("--phase cannot be combined with a phase command".to_owned()));
+            return Err(UsageError::PhaseWithPhaseCommand.into());
         }
         selection.phases = phase_list(config, &plan.phase)?;
     }
     if let Some(text) = &plan.markers {
-        let expr = config.marker_expr(text).map_err(|e| AppError::Expression(e.to_string()))?;
+        let expr = config.marker_expr(text)?;
         selection = selection.and_markers(expr);
     }
     if let Some(text) = &plan.keyword {
-        let expr =
-            testplan_markers::KeywordExpr::parse(text).map_err(|e| AppError::Expression(e.to_string()))?;
+        let expr = testplan_markers::KeywordExpr::parse(text)?;
         selection = selection.and_keywords(expr);
     }
     if let Some(run_ignored) = filter.run_ignored {
@@ -117,29 +116,28 @@ pub const COMMANDS: [&str; 11] =
 
 /// `unknown command or unknown phase 'lsit' (did you mean 'list'?)`: the closest command or
 /// phase (commands first on a tie).
-fn unknown_command(config: &Config, name: &str) -> AppError {
+fn unknown_command(config: &Config, name: &str) -> UsageError {
     let phases = config.plan.phases().iter().map(|p| p.name.as_str());
-    let hint = testplan_markers::did_you_mean(name, COMMANDS.into_iter().chain(phases))
-        .map(|s| format!(" (did you mean '{s}'?)"))
-        .unwrap_or_default();
-    AppError::Usage(format!("unknown command or unknown phase '{name}'{hint}"))
+    let suggestion = testplan_markers::did_you_mean(name, COMMANDS.into_iter().chain(phases));
+    UsageError::UnknownCommand { name: name.to_owned(), suggestion: suggestion.map(str::to_owned) }
 }
 
 fn base_selection(config: &Config, mode: &Mode, plan: &PlanArgs) -> Result<Selection, AppError> {
     match (mode, &plan.profile) {
-        (Mode::Profile(name), Some(other)) if name != "run" => Err(AppError::Usage(format!(
-            "--profile {other} cannot be combined with `{name}`, which is a profile itself"
-        ))),
+        (Mode::Profile(name), Some(other)) if name != "run" => {
+            Err(UsageError::ProfileWithProfileCommand { profile: other.clone(), command: name.clone() }
+                .into())
+        }
         (Mode::Profile(name), profile) => {
             let name = profile.as_deref().unwrap_or(name);
-            let profile = config.profile(name).map_err(|e| AppError::Usage(e.to_string()))?;
+            let profile = config.profile(name)?;
             Ok(Selection::from_profile(&config.plan, profile))
         }
         (Mode::Phase(name), _) => {
             let idx = config.plan.find(name).map_err(|_| unknown_command(config, name))?;
             let mut selection = Selection::phases(vec![idx]);
             if let Some(profile) = &plan.profile {
-                let profile = config.profile(profile).map_err(|e| AppError::Usage(e.to_string()))?;
+                let profile = config.profile(profile)?;
                 let base = Selection::from_profile(&config.plan, profile);
                 selection.markers = base.markers;
                 selection.run_ignored = base.run_ignored;
@@ -153,7 +151,7 @@ fn base_selection(config: &Config, mode: &Mode, plan: &PlanArgs) -> Result<Selec
 fn phase_list(config: &Config, names: &[String]) -> Result<Vec<testplan_markers::PhaseIdx>, AppError> {
     let mut phases = names
         .iter()
-        .map(|name| config.plan.find(name.trim()).map_err(|e| AppError::Usage(format!("--phase: {e}"))))
+        .map(|name| config.plan.find(name.trim()).map_err(AppError::from))
         .collect::<Result<Vec<_>, _>>()?;
     phases.sort();
     phases.dedup();

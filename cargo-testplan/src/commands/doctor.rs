@@ -28,7 +28,7 @@ pub fn exec(args: DoctorArgs) -> Result<(), AppError> {
         GpuArg::Yes => "yes",
         GpuArg::No => "no",
     });
-    let choice = GpuChoice::from_flag_and_env(flag).map_err(|e| AppError::Usage(e.to_string()))?;
+    let choice = GpuChoice::from_flag_and_env(flag)?;
     let mut resources = Probe { gpu: choice, ..Probe::system() }.run();
     if let Some(budget) = args.memory_budget {
         resources = resources.with_memory_budget(budget);

@@ -9,7 +9,7 @@ use testplan_runner::model::{TestIdx, TestList};
 
 use crate::cli::ExplainArgs;
 use crate::commands::common::{Planned, plan_only};
-use crate::error::AppError;
+use crate::error::{AppError, UsageError};
 
 /// Candidates listed when a name matches several tests.
 const MAX_CANDIDATES: usize = 20;
@@ -43,20 +43,15 @@ fn find(list: &TestList, words: &[String]) -> Result<Vec<TestIdx>, AppError> {
     }
     let partial: Vec<_> = all.filter(|t| list.display_name(*t).contains(&joined)).collect();
     match partial.len() {
-        0 => Err(AppError::Usage(format!("no test is named `{joined}` (try `cargo testplan list`)"))),
+        0 => Err(UsageError::NoSuchTest { name: joined }.into()),
         1 => Ok(partial),
         n => {
-            let shown: Vec<String> =
+            let mut shown: Vec<String> =
                 partial.iter().take(MAX_CANDIDATES).map(|t| format!("  {}", list.display_name(*t))).collect();
-            let more = if n > MAX_CANDIDATES {
-                format!("\n  ... and {} more", n - MAX_CANDIDATES)
-            } else {
-                String::new()
-            };
-            Err(AppError::Usage(format!(
-                "`{joined}` matches {n} tests; give the full name (or BINARY-ID NAME):\n{}{more}",
-                shown.join("\n")
-            )))
+            if n > MAX_CANDIDATES {
+                shown.push(format!("  ... and {} more", n - MAX_CANDIDATES));
+            }
+            Err(UsageError::AmbiguousTest { name: joined, count: n, shown }.into())
         }
     }
 }

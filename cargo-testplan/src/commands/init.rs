@@ -8,7 +8,7 @@ use testplan_runner::cargo::{self, CargoOptions};
 use testplan_runner::files::Durability;
 
 use crate::cli::InitArgs;
-use crate::error::AppError;
+use crate::error::{AppError, UsageError};
 use crate::setup::{CONFIG_FILE, display_path};
 
 /// Runs the command.
@@ -24,10 +24,7 @@ pub fn exec(args: InitArgs) -> Result<(), AppError> {
     let ws = cargo::load_workspace(&opts)?;
     let path = ws.root.join(CONFIG_FILE);
     if path.exists() && !args.force {
-        return Err(AppError::Usage(format!(
-            "{} already exists (use --force to overwrite it)",
-            display_path(&path)
-        )));
+        return Err(UsageError::ConfigExists { path: display_path(&path) }.into());
     }
     testplan_runner::files::write_atomically(path.as_std_path(), text.as_bytes(), Durability::Durable)
         .map_err(|source| AppError::WriteOutput { what: display_path(&path), source })?;

@@ -54,9 +54,6 @@ struct PhaseInfo {
 
 /// Runs the command.
 pub fn exec(args: MatrixArgs) -> Result<(), AppError> {
-    if args.shards == Some(0) {
-        return Err(AppError::Usage("--shards must be at least 1".to_owned()));
-    }
     let cargo = CargoArgs { manifest_path: args.manifest_path.clone(), ..CargoArgs::default() };
     let loaded = pipeline::load(&cargo.to_options(ColorChoice::Never))?;
     let phases = phases(&args, &loaded.plan.config)?;

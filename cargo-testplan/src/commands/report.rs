@@ -43,7 +43,7 @@ fn junit_text(report: &RunReport) -> Result<String, AppError> {
 
 /// Reads a run report given on the command line.
 pub fn load(path: &Path) -> Result<RunReport, AppError> {
-    read_report(path).map_err(|e| AppError::Config(e.to_string()))
+    Ok(read_report(path)?)
 }
 
 fn print(text: &str) -> Result<(), AppError> {

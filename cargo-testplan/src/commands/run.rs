@@ -9,7 +9,7 @@ use clap::Parser;
 use testplan_reporter::session::Baseline;
 use testplan_runner::cancel::CancelToken;
 use testplan_runner::events::{Event, RunStats};
-use testplan_runner::execute::{DEFAULT_KILL_GRACE, DEFAULT_TIMEOUT, ExecuteOptions, execute_phases};
+use testplan_runner::execute::{DEFAULT_KILL_GRACE, ExecuteOptions, execute_phases};
 use testplan_runner::history::{History, RecordedHistory};
 use testplan_runner::model::TestList;
 use testplan_runner::output::{DEFAULT_HEAD_BYTES, DEFAULT_TAIL_BYTES};
@@ -34,7 +34,7 @@ const DURATIONS_MIN: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Runs the command.
 pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppError> {
-    args.take_libtest_args().map_err(AppError::Usage)?;
+    args.take_libtest_args()?;
     let mut pipeline = Pipeline::start(&Invocation::run(&mode, &args))?;
     let prepared = crate::coverage::prepare(&mut pipeline, &args.coverage)?;
     let target_dir = pipeline.loaded.target_dir.clone();
@@ -78,20 +78,13 @@ pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppE
     }
 }
 
-/// `cargo testplan PHASE [OPTIONS]`: the options of `run`, for one phase.
+/// `cargo testplan PHASE [OPTIONS]`: the options of `run`, for one phase. (clap gives an
+/// external subcommand at least its name.)
 pub fn exec_phase(words: Vec<String>, argv: Vec<String>) -> Result<(), AppError> {
-    let Some((phase, rest)) = words.split_first() else {
-        return Err(AppError::Usage("missing command".to_owned()));
-    };
+    let (phase, rest) = words.split_first().map_or(("", &[][..]), |(phase, rest)| (phase.as_str(), rest));
     let bin = format!("cargo testplan {phase}");
-    let parsed = crate::cli::PhaseCli::try_parse_from(std::iter::once(bin).chain(rest.iter().cloned()));
-    match parsed {
-        Ok(cli) => exec(Mode::Phase(phase.clone()), cli.args, argv),
-        Err(e) => {
-            let _ = e.print();
-            Err(AppError::AlreadyReported(if e.use_stderr() { crate::error::exit::USAGE } else { 0 }))
-        }
-    }
+    let cli = crate::cli::PhaseCli::try_parse_from(std::iter::once(bin).chain(rest.iter().cloned()))?;
+    exec(Mode::Phase(phase.to_owned()), cli.args, argv)
 }
 
 /// The plan of a run, with the run header's reason for its jobs.
@@ -134,17 +127,14 @@ fn plan_run(
 
 /// The executor's options: the settings, with the run's containment set up.
 fn execute_options(settings: &RunSettings, verbose: bool) -> Result<ExecuteOptions, AppError> {
-    let containment = Containment::setup(settings.execution.containment, &settings.machine.resources.memory)
-        .map_err(|e| AppError::Usage(e.to_string()))?;
+    let containment = Containment::setup(settings.execution.containment, &settings.machine.resources.memory)?;
     if verbose {
         eprintln!("Containment: {containment}");
     }
     Ok(ExecuteOptions {
-        jobs: settings.limits.default_jobs,
         fail_fast: settings.failure.fail_fast,
         max_fail: settings.failure.max_fail,
         no_capture: settings.execution.no_capture,
-        timeout: settings.limits.timeout.unwrap_or(DEFAULT_TIMEOUT),
         kill_grace: DEFAULT_KILL_GRACE,
         output_head: DEFAULT_HEAD_BYTES,
         output_tail: DEFAULT_TAIL_BYTES,

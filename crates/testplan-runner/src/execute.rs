@@ -168,8 +168,6 @@ impl std::fmt::Debug for LiveMemory {
 /// How to execute.
 #[derive(Clone, Debug)]
 pub struct ExecuteOptions {
-    /// Tests at once.
-    pub jobs: usize,
     /// Stop starting tests after `max_fail` failures.
     pub fail_fast: bool,
     /// With `fail_fast`: the failures (of the whole run) after which no more tests start
@@ -178,8 +176,6 @@ pub struct ExecuteOptions {
     /// `--no-capture`: single-test processes write to the runner's stdout and stderr as they
     /// run, uncaptured (batches stay captured: their results are read from their output).
     pub no_capture: bool,
-    /// Hard timeout per test (for a doctest batch: with no result for this long).
-    pub timeout: Duration,
     /// SIGTERM → SIGKILL grace period.
     pub kill_grace: Duration,
     /// Bytes of output kept from the start and the end of each test.
@@ -240,10 +236,9 @@ pub fn execute_phases(
     let total = phases.iter().map(|p| p.planned.len()).sum();
     let all: Vec<PlannedTest> = phases.iter().flat_map(|p| p.planned.iter().cloned()).collect();
     let mut emit = Emitter::new(sink, total);
-    let jobs = phases.iter().map(|p| p.jobs).max().unwrap_or(opts.jobs).max(1);
+    let jobs = phases.iter().map(|p| p.jobs).max().unwrap_or(1).max(1);
     emit.event(&Event::RunStarted { tests: total, binaries: count_binaries(list, &all), jobs });
-    let run_opts = ExecuteOptions { jobs, ..opts.clone() };
-    let mut sched = Scheduler::new(&run_opts, cancel, &mut emit);
+    let mut sched = Scheduler::new(jobs, opts, cancel, &mut emit);
     add_lanes(&mut sched, list, phases, &opts.phase_env);
     let mut halted: Option<(StopReason, String)> = None;
     for (index, phase) in phases.iter().enumerate() {
@@ -352,12 +347,12 @@ fn run_phase(index: usize, phase: &PhaseRun, sched: &mut Scheduler<'_, '_>) -> R
     stats
 }
 
-/// [`execute_phases`] for tests of the executor itself: `planned` as one phase
-/// (`all`) of `opts.jobs` slots, every test with `opts.timeout` and default limits.
+/// [`execute_phases`] for tests of the executor itself: `planned` as one phase (`all`) of
+/// `jobs` slots, every test with `timeout` and default limits.
 #[cfg(test)]
 fn execute_with(
     list: &TestList,
-    planned: &[PlannedTest],
+    (planned, jobs, timeout): (&[PlannedTest], usize, Duration),
     opts: &ExecuteOptions,
     cancel: &CancelToken,
     sink: &mut dyn FnMut(&Event),
@@ -365,8 +360,8 @@ fn execute_with(
     let phase = PhaseRun {
         name: "all".to_owned(),
         planned: planned.to_vec(),
-        jobs: opts.jobs.max(1),
-        timeout: opts.timeout,
+        jobs: jobs.max(1),
+        timeout,
         limits: HashMap::new(),
         continue_on_failure: false,
         unavailable: None,

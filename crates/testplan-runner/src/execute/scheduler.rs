@@ -125,8 +125,14 @@ impl std::fmt::Debug for Scheduler<'_, '_> {
 }
 
 impl<'r, 's> Scheduler<'r, 's> {
-    /// A scheduler with no lanes yet; `opts.jobs` sizes the background slots.
-    pub fn new(opts: &'r ExecuteOptions, cancel: &'r CancelToken, emit: &'r mut Emitter<'s>) -> Self {
+    /// A scheduler with no lanes yet; `jobs` (the most of any phase) sizes the background
+    /// slots.
+    pub fn new(
+        jobs: usize,
+        opts: &'r ExecuteOptions,
+        cancel: &'r CancelToken,
+        emit: &'r mut Emitter<'s>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel();
         Scheduler {
             opts,
@@ -136,7 +142,7 @@ impl<'r, 's> Scheduler<'r, 's> {
             current: 0,
             next_id: 0,
             running: BTreeMap::new(),
-            admission: Admission::new(opts.jobs, opts.memory.budget),
+            admission: Admission::new(jobs, opts.memory.budget),
             guard: Guard::new(opts.memory.live.clone()),
             pressure_pause: false,
             interrupted: false,

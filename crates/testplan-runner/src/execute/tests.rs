@@ -95,22 +95,44 @@ impl Fixture {
     }
 }
 
-fn options(jobs: usize) -> ExecuteOptions {
-    ExecuteOptions {
+/// What the executor's tests run with: the executor's options, and the jobs and the
+/// per-test timeout of the one phase the planned tests make (`execute_with`,
+/// `batches::run_batched`).
+#[derive(Clone, Debug)]
+struct TestOptions {
+    exec: ExecuteOptions,
+    jobs: usize,
+    timeout: Duration,
+}
+
+impl TestOptions {
+    /// The options with `change` made to the executor's.
+    fn with(mut self, change: impl FnOnce(&mut ExecuteOptions)) -> Self {
+        change(&mut self.exec);
+        self
+    }
+
+    /// The options with this per-test timeout.
+    fn timeout(self, timeout: Duration) -> Self {
+        TestOptions { timeout, ..self }
+    }
+}
+
+fn options(jobs: usize) -> TestOptions {
+    let exec = ExecuteOptions {
         slow_after: None,
         phase_env: Vec::new(),
         containment: None,
-        jobs,
         fail_fast: false,
         max_fail: 1,
         no_capture: false,
-        timeout: Duration::from_secs(30),
         kill_grace: Duration::from_millis(200),
         output_head: 1024,
         output_tail: 1024,
         memory: MemoryOptions::default(),
         retries: 0,
-    }
+    };
+    TestOptions { exec, jobs, timeout: Duration::from_secs(30) }
 }
 
 /// The events of one run, with lookups by test name.
@@ -206,7 +228,7 @@ impl Run {
 fn run_with(
     fixture: &Fixture,
     planned: &[PlannedTest],
-    opts: &ExecuteOptions,
+    opts: &TestOptions,
     cancel: &CancelToken,
     doc: Option<Utf8PathBuf>,
     on_event: &mut dyn FnMut(&Event, &[String]),
@@ -220,7 +242,7 @@ fn run_with(
             on_event(event, &names);
             events.push(event.clone());
         };
-        execute_with(&list, planned, opts, cancel, &mut sink)
+        execute_with(&list, (planned, opts.jobs, opts.timeout), &opts.exec, cancel, &mut sink)
     };
     checked_run(events, &stats, planned, names)
 }
@@ -259,7 +281,7 @@ fn checked_run(events: Vec<Event>, stats: &RunStats, planned: &[PlannedTest], na
     Run { events, names }
 }
 
-fn run(fixture: &Fixture, planned: &[PlannedTest], opts: &ExecuteOptions) -> Run {
+fn run(fixture: &Fixture, planned: &[PlannedTest], opts: &TestOptions) -> Run {
     run_with(fixture, planned, opts, &CancelToken::new(), None, &mut |_, _| {})
 }
 
@@ -350,7 +372,7 @@ fn a_hung_test_and_its_grandchildren_are_killed_at_the_timeout() {
             ("stubborn", "trap '' TERM; echo \"pid $$\"; sleep 1000 & sleep 1000; wait"),
         ],
     );
-    let opts = ExecuteOptions { timeout: Duration::from_millis(300), ..options(2) };
+    let opts = options(2).timeout(Duration::from_millis(300));
     let run = run(&fx, &fx.run_all(), &opts);
     for name in ["hangs", "stubborn"] {
         assert_eq!(run.status(name), TestStatus::TimedOut { after: Duration::from_millis(300) });
@@ -396,7 +418,7 @@ fn flooding_output_is_captured_bounded() {
 fn fail_fast_starts_nothing_after_the_first_failure() {
     let mut fx = Fixture::new();
     fx.libtest_binary("bin", &[("a", "exit 0"), ("b", "exit 101"), ("c", "exit 0"), ("d", "exit 0")]);
-    let opts = ExecuteOptions { fail_fast: true, ..options(1) };
+    let opts = options(1).with(|o| o.fail_fast = true);
     let run = run(&fx, &fx.run_all(), &opts);
     assert_eq!(run.status("a"), TestStatus::Passed);
     assert_eq!(run.status("b"), TestStatus::Failed { exit_code: Some(101) });
@@ -413,7 +435,10 @@ fn max_fail_starts_nothing_after_the_nth_failure() {
     let mut fx = Fixture::new();
     let cases = [("a", "exit 101"), ("b", "exit 0"), ("c", "exit 101"), ("d", "exit 0"), ("e", "exit 101")];
     fx.libtest_binary("bin", &cases);
-    let opts = ExecuteOptions { fail_fast: true, max_fail: 2, ..options(1) };
+    let opts = options(1).with(|o| {
+        o.fail_fast = true;
+        o.max_fail = 2;
+    });
     let run = run(&fx, &fx.run_all(), &opts);
     assert_eq!(run.started(), ["a", "b", "c"]);
     for name in ["d", "e"] {
@@ -430,7 +455,7 @@ fn fail_fast_lets_running_tests_finish() {
     // when fail-fast triggers (bounded, in case it never does).
     let slow = format!("{}; exit 0", wait_for_file(go.as_str(), 500));
     fx.libtest_binary("bin", &[("slow", &slow), ("fails", "exit 101"), ("later", "exit 0")]);
-    let opts = ExecuteOptions { fail_fast: true, ..options(2) };
+    let opts = options(2).with(|o| o.fail_fast = true);
     let mut on_event = |event: &Event, names: &[String]| {
         if let Event::TestFinished { test, .. } = event
             && names[test.0] == "fails"
@@ -471,7 +496,7 @@ fn cancellation_kills_running_tests_and_reports_every_test() {
             }
         }
     };
-    let opts = ExecuteOptions { kill_grace: Duration::from_secs(30), ..options(2) };
+    let opts = options(2).with(|o| o.kill_grace = Duration::from_secs(30));
     let run = run_with(&fx, &fx.run_all(), &opts, &cancel, None, &mut on_event);
     canceller.join().expect("canceller");
 
@@ -614,7 +639,7 @@ fn a_silent_doctest_batch_is_killed_by_its_watchdog() {
             "echo \"pid $$\"; echo 'running 2 tests'; echo 'test {ADD} ... ok'; sleep 1000 & sleep 1000; wait"
         ),
     );
-    let opts = ExecuteOptions { timeout: Duration::from_millis(300), ..options(2) };
+    let opts = options(2).timeout(Duration::from_millis(300));
     let run = run_with(&fx, &fx.run_all(), &opts, &CancelToken::new(), Some(cargo), &mut |_, _| {});
     assert_eq!(run.status(ADD), TestStatus::Passed);
     assert_eq!(run.status(BOOM), TestStatus::TimedOut { after: Duration::from_millis(300) });
@@ -633,7 +658,7 @@ fn a_doctest_batch_compiling_longer_than_the_timeout_is_not_killed() {
             "sleep 1; echo 'running 1 test'; echo 'test {ADD} ... ok'; echo 'test result: ok. 1 passed'"
         ),
     );
-    let opts = ExecuteOptions { timeout: Duration::from_millis(200), ..options(1) };
+    let opts = options(1).timeout(Duration::from_millis(200));
     let run = run_with(&fx, &fx.run_all(), &opts, &CancelToken::new(), Some(cargo), &mut |_, _| {});
     assert_eq!(run.status(ADD), TestStatus::Passed);
 }

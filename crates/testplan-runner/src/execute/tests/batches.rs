@@ -15,12 +15,12 @@ use std::time::Duration;
 use camino::Utf8PathBuf;
 
 use super::{
-    FORK_LOCK, Fixture, Run, assert_gone, assert_group_gone, checked_run, options, wait_for_file,
-    with_doctest_command,
+    FORK_LOCK, Fixture, Run, TestOptions, assert_gone, assert_group_gone, checked_run, options,
+    wait_for_file, with_doctest_command,
 };
 use crate::cancel::CancelToken;
 use crate::events::{Event, Reschedule, StopReason, TestStatus};
-use crate::execute::{EstimateSource, ExecuteOptions, PhaseRun, TestLimits, execute_phases};
+use crate::execute::{EstimateSource, PhaseRun, TestLimits, execute_phases};
 use crate::filter::{Action, PlannedTest};
 use crate::model::{BinaryIdx, ListMethod, TargetKind, TestIdx};
 
@@ -128,7 +128,7 @@ pub(super) fn phase(name: &str, tests: &[usize], jobs: usize, timeout: Duration)
 pub(super) fn run_phases(
     fx: &Fixture,
     phases: &[PhaseRun],
-    opts: &ExecuteOptions,
+    opts: &TestOptions,
     doc: Option<Utf8PathBuf>,
 ) -> Run {
     let names: Vec<String> = fx.list.tests.iter().map(|t| t.name.clone()).collect();
@@ -138,13 +138,13 @@ pub(super) fn run_phases(
     let stats = {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
         let mut sink = |event: &Event| events.push(event.clone());
-        execute_phases(&list, phases, opts, &CancelToken::new(), &mut sink)
+        execute_phases(&list, phases, &opts.exec, &CancelToken::new(), &mut sink)
     };
     checked_run(events, &stats, &planned, names)
 }
 
 /// Every test of the fixture in one batched phase.
-fn run_batched(fx: &Fixture, jobs: usize, opts: &ExecuteOptions) -> Run {
+fn run_batched(fx: &Fixture, jobs: usize, opts: &TestOptions) -> Run {
     let all: Vec<usize> = (0..fx.list.tests.len()).collect();
     run_phases(fx, &[phase("unit", &all, jobs, opts.timeout)], opts, None)
 }
@@ -246,7 +246,7 @@ fn a_hanging_test_in_a_batch_costs_one_timeout_and_the_rest_pass() {
             ("c", "return 0"),
         ],
     );
-    let opts = ExecuteOptions { timeout: Duration::from_millis(400), ..options(1) };
+    let opts = options(1).timeout(Duration::from_millis(400));
     let run = run_batched(&fx, 1, &opts);
 
     assert_eq!(run.status("a"), TestStatus::Passed);
@@ -292,7 +292,10 @@ fn a_flaky_test_in_a_batch_is_retried_alone() {
         format!("if [ -e '{flag}' ]; then return 0; fi; touch '{flag}'; echo 'first try fails'; return 1");
     fx.batch_binary("bin", &[("a", "return 0"), ("flaky", &flaky), ("z", "return 0")]);
     // Fail-fast (the default) waits for the retry before calling it a failure.
-    let opts = ExecuteOptions { retries: 2, fail_fast: true, ..options(1) };
+    let opts = options(1).with(|o| {
+        o.retries = 2;
+        o.fail_fast = true;
+    });
     let run = run_batched(&fx, 1, &opts);
 
     assert_eq!(run.status("flaky"), TestStatus::Passed);
@@ -320,7 +323,7 @@ fn fail_fast_lets_the_running_batch_finish_and_starts_no_other() {
     let mut fx = Fixture::new();
     fx.batch_binary("one", &[("a_fails", "return 1"), ("b", "return 0"), ("c", "return 0")]);
     fx.batch_binary("two", &[("d", "return 0"), ("e", "return 0")]);
-    let opts = ExecuteOptions { fail_fast: true, ..options(1) };
+    let opts = options(1).with(|o| o.fail_fast = true);
     let run = run_batched(&fx, 1, &opts);
 
     assert_eq!(run.status("a_fails"), TestStatus::Failed { exit_code: Some(101) });
@@ -377,8 +380,10 @@ fn cancellation_stops_a_batch_and_reports_its_tests_not_run() {
     let mut events = Vec::new();
     let stats = {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
-        let opts = ExecuteOptions { kill_grace: Duration::from_secs(30), ..options(1) };
-        execute_phases(&fx.list, std::slice::from_ref(&all), &opts, &cancel, &mut |e| events.push(e.clone()))
+        let opts = options(1).with(|o| o.kill_grace = Duration::from_secs(30));
+        execute_phases(&fx.list, std::slice::from_ref(&all), &opts.exec, &cancel, &mut |e| {
+            events.push(e.clone())
+        })
     };
     canceller.join().expect("canceller");
     let run = checked_run(events, &stats, &all.planned, names);
@@ -442,7 +447,7 @@ fn a_failed_phase_kills_the_background_doctests() {
     );
     let phases =
         [phase("unit", &[0], 2, Duration::from_secs(30)), phase("doc", &[1, 2], 2, Duration::from_secs(30))];
-    let opts = ExecuteOptions { fail_fast: true, ..options(2) };
+    let opts = options(2).with(|o| o.fail_fast = true);
     let run = run_phases(&fx, &phases, &opts, Some(cargo));
 
     assert_eq!(run.status("fails"), TestStatus::Failed { exit_code: Some(101) });
@@ -519,7 +524,7 @@ fn a_failed_phase_kills_the_next_phases_early_jobs() {
         phase("unit", &[0], 2, Duration::from_secs(30)),
         phase("integration", &[1], 2, Duration::from_secs(30)),
     ];
-    let opts = ExecuteOptions { fail_fast: true, ..options(2) };
+    let opts = options(2).with(|o| o.fail_fast = true);
     let run = run_phases(&fx, &phases, &opts, None);
 
     assert_eq!(run.status("fails_late"), TestStatus::Failed { exit_code: Some(101) });
@@ -541,7 +546,7 @@ fn slow_tests_are_reported_while_they_run() {
     };
     fx.libtest_binary("single", &[("alone_waits", &wait("alone_waits"))]);
     fx.batch_binary("bin", &[("a", "return 0"), ("member_waits", &wait("member_waits")), ("c", "return 0")]);
-    let opts = ExecuteOptions { slow_after: Some(Duration::from_millis(50)), ..options(2) };
+    let opts = options(2).with(|o| o.slow_after = Some(Duration::from_millis(50)));
     let mut planned = fx.run_all();
     planned.rotate_left(1);
     let mut phase = phase("unit", &[], 2, opts.timeout);
@@ -557,7 +562,7 @@ fn slow_tests_are_reported_while_they_run() {
             }
             events.push(event.clone());
         };
-        execute_phases(&fx.list, &[phase], &opts, &CancelToken::new(), &mut sink);
+        execute_phases(&fx.list, &[phase], &opts.exec, &CancelToken::new(), &mut sink);
     }
     let slow: Vec<(&str, Duration)> = events
         .iter()

@@ -6,12 +6,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{FORK_LOCK, Fixture, Run, assert_gone, checked_run, options};
+use super::{FORK_LOCK, Fixture, Run, TestOptions, assert_gone, checked_run, options};
 use crate::cancel::CancelToken;
 use crate::events::{Event, Reschedule, TestStatus};
-use crate::execute::{
-    EstimateSource, ExecuteOptions, LiveMemory, MemoryOptions, PhaseRun, TestLimits, execute_phases,
-};
+use crate::execute::{EstimateSource, LiveMemory, MemoryOptions, PhaseRun, TestLimits, execute_phases};
 use crate::model::TestIdx;
 use crate::resources::{MemorySample, SampleMemory, SampleSource};
 
@@ -30,7 +28,7 @@ fn limits(estimate: u64, limit: Option<u64>, serial: bool) -> TestLimits {
 }
 
 /// Runs every test of the fixture as one phase with the given per-test limits.
-fn run_phase(fx: &Fixture, jobs: usize, per_test: &[(&str, TestLimits)], opts: &ExecuteOptions) -> Run {
+fn run_phase(fx: &Fixture, jobs: usize, per_test: &[(&str, TestLimits)], opts: &TestOptions) -> Run {
     let names: Vec<String> = fx.list.tests.iter().map(|t| t.name.clone()).collect();
     let index = |name: &str| TestIdx(names.iter().position(|n| n == name).expect("test name"));
     let limits: HashMap<TestIdx, TestLimits> = per_test.iter().map(|(name, l)| (index(name), *l)).collect();
@@ -47,7 +45,7 @@ fn run_phase(fx: &Fixture, jobs: usize, per_test: &[(&str, TestLimits)], opts: &
     let mut events = Vec::new();
     let stats = {
         let _guard = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
-        execute_phases(&fx.list, &[phase], opts, &CancelToken::new(), &mut |e| events.push(e.clone()))
+        execute_phases(&fx.list, &[phase], &opts.exec, &CancelToken::new(), &mut |e| events.push(e.clone()))
     };
     checked_run(events, &stats, &planned, names)
 }
@@ -105,7 +103,7 @@ fn memory_pressure_stops_the_newest_test_and_reruns_it_alone() {
     let sampler = CountingSampler { dir: dir.clone().into(), per_process: 480, limit: 1000, samples: 0 };
     let memory =
         MemoryOptions { budget: Some(100 * GIB), default_limit: None, live: Some(LiveMemory::new(sampler)) };
-    let opts = ExecuteOptions { memory, ..options(2) };
+    let opts = options(2).with(|o| o.memory = memory);
     let run = run_phase(&fx, 2, &[], &opts);
 
     for name in ["a", "b", "c"] {
@@ -148,7 +146,7 @@ fn memory_pressure_stops_a_batch_and_its_tests_run_again() {
     let sampler = CountingSampler { dir: dir.clone().into(), per_process: 480, limit: 1000, samples: 0 };
     let memory =
         MemoryOptions { budget: Some(100 * GIB), default_limit: None, live: Some(LiveMemory::new(sampler)) };
-    let opts = ExecuteOptions { memory, ..options(2) };
+    let opts = options(2).with(|o| o.memory = memory);
     let all: Vec<usize> = (0..8).collect();
     let run =
         super::batches::run_phases(&fx, &[super::batches::phase("unit", &all, 2, opts.timeout)], &opts, None);
@@ -172,7 +170,7 @@ fn a_test_past_its_memory_limit_is_killed_and_the_others_pass() {
     let hog = "echo \"pid $$\"; x=$(head -c 400000000 /dev/zero | tr '\\0' a); echo \"survived ${#x}\"";
     fx.libtest_binary("bin", &[("ok1", "sleep 0.2"), ("hog", hog), ("ok2", "sleep 0.2")]);
     let memory = MemoryOptions { budget: Some(64 * GIB), default_limit: Some(64 * GIB), live: None };
-    let opts = ExecuteOptions { memory, ..options(3) };
+    let opts = options(3).with(|o| o.memory = memory);
     let limit = 48 * MIB;
     let run = run_phase(&fx, 3, &[("hog", limits(MIB, Some(limit), false))], &opts);
 
@@ -195,7 +193,7 @@ fn a_test_over_the_budget_runs_alone_with_a_warning() {
     let mut fx = Fixture::new();
     fx.libtest_binary("bin", &[("a", "sleep 0.2"), ("big", "sleep 0.1"), ("c", "exit 0"), ("d", "exit 0")]);
     let memory = MemoryOptions { budget: Some(100 * MIB), default_limit: None, live: None };
-    let opts = ExecuteOptions { memory, ..options(4) };
+    let opts = options(4).with(|o| o.memory = memory);
     let small = limits(10 * MIB, None, false);
     let per_test = [("a", small), ("big", limits(GIB, None, false)), ("c", small), ("d", small)];
     let run = run_phase(&fx, 4, &per_test, &opts);
@@ -225,7 +223,7 @@ fn estimates_bound_how_many_tests_run_at_once() {
     fx.libtest_binary("bin", &cases);
     // 4 slots, but a budget for two 400 MiB tests.
     let memory = MemoryOptions { budget: Some(900 * MIB), default_limit: None, live: None };
-    let opts = ExecuteOptions { memory, ..options(4) };
+    let opts = options(4).with(|o| o.memory = memory);
     let per_test: Vec<(&str, TestLimits)> =
         cases.iter().map(|(n, _)| (*n, limits(400 * MIB, None, false))).collect();
     let run = run_phase(&fx, 4, &per_test, &opts);
@@ -256,7 +254,10 @@ fn failed_tests_are_retried_and_flaky_ones_pass() {
     let flaky =
         format!("if [ -e '{dir}/tried' ]; then exit 0; fi; touch '{dir}/tried'; echo first; exit 101");
     fx.libtest_binary("bin", &[("flaky", &flaky), ("broken", "echo nope; exit 101"), ("fine", "exit 0")]);
-    let opts = ExecuteOptions { retries: 2, fail_fast: true, ..options(1) };
+    let opts = options(1).with(|o| {
+        o.retries = 2;
+        o.fail_fast = true;
+    });
     let run = run_phase(&fx, 1, &[], &opts);
 
     assert_eq!(run.status("flaky"), TestStatus::Passed);
