@@ -20,6 +20,7 @@ use testplan_coverage::collect::{self, Collector, Finish, Outcome, Prepared};
 use testplan_coverage::gate::Gates;
 use testplan_coverage::model::CoverageSummary;
 use testplan_coverage::{CoverageError, report};
+use testplan_markers::config::{CoverageConfig, Percent};
 use testplan_reporter::session::RunReporter;
 use testplan_runner::events::Event;
 use testplan_runner::files::{self, Durability};
@@ -65,8 +66,18 @@ impl CoverageArgs {
             || self.coverage_diff.is_some()
     }
 
-    fn gates(&self) -> Gates {
-        Gates { fail_under: self.coverage_fail_under, ..Gates::default() }
+    /// The gates: the command line's `--coverage-fail-under`, else the configuration's,
+    /// and the configuration's `no-drop` and phase minimums.
+    fn gates(&self, config: &CoverageConfig) -> Gates {
+        Gates {
+            fail_under: self.coverage_fail_under.or(config.fail_under.map(Percent::value)),
+            phase_minimums: config
+                .phase_minimum
+                .iter()
+                .map(|(phase, min)| (phase.clone(), min.value()))
+                .collect(),
+            no_drop: config.no_drop,
+        }
     }
 }
 
@@ -80,12 +91,22 @@ fn parse_percent(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A coverage run set up before the build.
+#[derive(Debug)]
+pub struct CoverageSetup {
+    prepared: Prepared,
+    gates: Gates,
+}
+
 /// Finds the tools and points the build at the instrumented target directory; `None` when
-/// coverage is not asked for (then nothing changes).
-pub fn prepare(pipeline: &mut Pipeline, args: &CoverageArgs) -> Result<Option<Prepared>, CoverageError> {
-    if !args.requested() {
+/// coverage is not asked for (`--coverage` and the like, or `[coverage] enabled`): then
+/// nothing changes.
+pub fn prepare(pipeline: &mut Pipeline, args: &CoverageArgs) -> Result<Option<CoverageSetup>, CoverageError> {
+    let config = &pipeline.config().coverage;
+    if !args.requested() && !config.enabled {
         return Ok(None);
     }
+    let gates = args.gates(config);
     let exe =
         std::env::current_exe().map_err(|e| CoverageError::io("finding cargo-testplan's executable", e))?;
     let wrapper = Utf8PathBuf::from_path_buf(exe).map_err(|path| {
@@ -97,6 +118,7 @@ pub fn prepare(pipeline: &mut Pipeline, args: &CoverageArgs) -> Result<Option<Pr
     // A run from an archive builds nothing to instrument (clap refuses `--archive` with
     // the coverage options).
     let Some(workspace) = &pipeline.loaded.workspace else {
+        eprintln!("note: no coverage in a run from an archive ([coverage] enabled is ignored)");
         return Ok(None);
     };
     let prepared = collect::prepare(&workspace.root, &workspace.target_dir, &wrapper)?;
@@ -104,7 +126,7 @@ pub fn prepare(pipeline: &mut Pipeline, args: &CoverageArgs) -> Result<Option<Pr
     cargo.target_dir = Some(prepared.target_dir.clone());
     cargo.env = prepared.cargo_env.clone();
     crate::timings::mark("coverage tools found");
-    Ok(Some(prepared))
+    Ok(Some(CoverageSetup { prepared, gates }))
 }
 
 /// A coverage run between the build and the end.
@@ -112,6 +134,7 @@ pub fn prepare(pipeline: &mut Pipeline, args: &CoverageArgs) -> Result<Option<Pr
 pub struct RunCoverage {
     prepared: Prepared,
     args: CoverageArgs,
+    gates: Gates,
     previous: Option<CoverageSummary>,
     collector: Option<Collector>,
     outcome: Option<Outcome>,
@@ -122,7 +145,7 @@ impl RunCoverage {
     /// Starts collecting for the built `list`; `libraries` are the build's `.rlib`s by
     /// package id, `previous` the previous run's report (the baseline).
     pub fn start(
-        prepared: Prepared,
+        setup: CoverageSetup,
         args: &CoverageArgs,
         (list, libraries): (&TestList, &[(String, Utf8PathBuf)]),
         previous: Option<&testplan_schema::RunReport>,
@@ -134,10 +157,12 @@ impl RunCoverage {
             .map(|(_, rlib)| rlib.clone())
             .collect();
         let objects = collect::objects(list, &rlibs);
+        let CoverageSetup { prepared, gates } = setup;
         let collector = prepared.clone().collector(&list.workspace_root, objects)?;
         Ok(RunCoverage {
             prepared,
             args: args.clone(),
+            gates,
             previous: previous.and_then(|r| r.coverage.as_ref()).map(report::summary_of),
             collector: Some(collector),
             outcome: None,
@@ -183,10 +208,9 @@ impl RunCoverage {
 
     fn run_finished(&mut self, reporter: &mut RunReporter<'_>) -> Result<(), CoverageError> {
         let Some(collector) = self.collector.take() else { return Ok(()) };
-        let gates = self.args.gates();
         let finish = Finish {
             previous: self.previous.as_ref(),
-            gates: &gates,
+            gates: &self.gates,
             diff_base: self.args.coverage_diff.as_deref(),
         };
         let outcome = collector.finish(&finish)?;

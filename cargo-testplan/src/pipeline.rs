@@ -83,6 +83,12 @@ impl Pipeline {
         let coverage = inv.run.is_some_and(|run| run.coverage.requested());
         let early = if coverage { EarlyBuild::default() } else { start_early_build(&cargo)? };
         let loaded = load(&cargo)?;
+        // `[coverage] enabled`: the build started early is not the instrumented one.
+        let early = if inv.run.is_some() && loaded.plan.config.coverage.enabled {
+            EarlyBuild::default()
+        } else {
+            early
+        };
         crate::timings::mark("loaded metadata and configuration");
         let gpu = || setup::gpu_status(inv.plan.gpu);
         let settings = RunSettings::resolve(inv, &loaded.plan.config, machine, gpu)?;

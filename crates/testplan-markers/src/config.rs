@@ -57,6 +57,7 @@
 //! markers.slow.colour: unknown key`), as in cargo and cargo-nextest, so that a
 //! configuration written for a newer version still runs on an older one.
 
+mod coverage;
 mod error;
 mod fields;
 mod init;
@@ -65,6 +66,7 @@ mod phases;
 mod profiles;
 mod walk;
 
+pub use coverage::{CoverageConfig, Percent};
 pub use error::{ConfigError, ConfigErrorKind, ConfigWarning, ConfigWarningKind, Place};
 
 use toml::de::DeTable;
@@ -77,7 +79,7 @@ use crate::suggest::{did_you_mean, hint};
 use walk::{KeyPath, Source, Table};
 
 /// Top-level keys.
-const TOP_KEYS: [&str; 3] = ["markers", "phases", "profiles"];
+const TOP_KEYS: [&str; 4] = ["markers", "phases", "profiles", "coverage"];
 
 /// Where configuration text comes from: the file name used in messages and, for a
 /// `Cargo.toml`, the table holding the configuration.
@@ -125,6 +127,8 @@ pub struct Config {
     pub plan: Plan,
     /// Built-in and configured profiles.
     pub profiles: Vec<Profile>,
+    /// `[coverage]`: coverage on every run, and its gates.
+    pub coverage: CoverageConfig,
 }
 
 impl Default for Config {
@@ -135,6 +139,7 @@ impl Default for Config {
             rules: Vec::new(),
             plan: Plan::default_plan(),
             profiles: Profile::builtins(),
+            coverage: CoverageConfig::default(),
         }
     }
 }
@@ -175,7 +180,9 @@ impl Config {
         let (registry, rules) = markers::read(&src, table.get("markers"), &mut warnings)?;
         let plan = phases::read(&src, table.get("phases"), &registry, &mut warnings)?;
         let profiles = profiles::read(&src, table.get("profiles"), &registry, &plan, &mut warnings)?;
-        Ok(LoadedConfig { config: Config { registry, rules, plan, profiles }, warnings, found: true })
+        let coverage = coverage::read(&src, table.get("coverage"), &plan, &mut warnings)?;
+        let config = Config { registry, rules, plan, profiles, coverage };
+        Ok(LoadedConfig { config, warnings, found: true })
     }
 
     /// The commented `testplan.toml` that `cargo testplan init` writes; it reproduces the

@@ -140,6 +140,10 @@ fn each_phase_covers_what_llvm_cov_says() {
         .map(|(path, f)| (path.as_str(), [counts(f.lines), counts(f.functions), counts(f.regions)]))
         .collect();
     assert_eq!(files, want);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("report.json")).expect("report")).expect("json");
+    let schema = crate::slow::reports::json_schema::report_schema();
+    assert_eq!(crate::slow::reports::json_schema::validate(&schema, &written), Vec::<String>::new());
 
     // The summaries say the same: the first phase alone, each later one against the phases
     // before it, and the run.
@@ -243,6 +247,10 @@ fn a_changed_function_shows_its_delta_and_its_uncovered_lines() {
         run.run(&["--coverage", "--coverage-diff", "HEAD~1", "--coverage-lcov", &lcov]);
     assert_eq!(code, Some(0), "{text}");
     let coverage = coverage_of(&report);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("report.json")).expect("report")).expect("json");
+    let schema = crate::slow::reports::json_schema::report_schema();
+    assert_eq!(crate::slow::reports::json_schema::validate(&schema, &written), Vec::<String>::new());
 
     // The new lines are the instrumented lines past the old end of the file, none covered.
     let old_end = u32::try_from(before.lines().count()).expect("line count");
@@ -315,4 +323,18 @@ fn coverage_cannot_come_from_an_archive() {
     let (code, text) = run_merged(&mut run.command(&["run", "--coverage", "--archive", "tests.tar.zst"]));
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("'--coverage' cannot be used with '--archive <FILE>'"), "{text}");
+}
+
+/// `[coverage]` in testplan.toml: coverage without the option, and a phase's minimum on what
+/// its tests cover alone.
+#[test]
+fn the_configuration_turns_coverage_on_and_sets_phase_minimums() {
+    let run = CoverageRun::new();
+    let config = "[coverage]\nenabled = true\nphase-minimum = { unit = 50, doc = 5 }\n";
+    std::fs::write(run.fixture.root().join("testplan.toml"), config).expect("write testplan.toml");
+    let (code, text, report) = run.run(&[]);
+    assert_eq!(code, Some(3), "{text}");
+    let gate = "phase unit covers 43.90% on its own, under its minimum 50%";
+    assert_eq!(coverage_of(&report).failed_gates, [gate]);
+    assert!(text.contains(&format!("Coverage gate failed: {gate}")), "{text}");
 }

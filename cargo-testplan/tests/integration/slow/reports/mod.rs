@@ -4,7 +4,7 @@
 
 mod baseline;
 mod faults;
-mod json_schema;
+pub(super) mod json_schema;
 mod outputs;
 mod redact;
 mod shards;
