@@ -283,7 +283,7 @@ pub enum LibtestOptionError {
         /// The option.
         flag: String,
         /// Why, as the matching option before `--` says it.
-        reason: String,
+        reason: ValueError,
     },
     /// An option cargo-testplan does not take after `--`.
     #[error("`-- {flag}` is not a cargo-testplan option: {instead}")]
@@ -359,7 +359,7 @@ impl DailyArgs {
 }
 
 /// `--max-fail`: at least one.
-fn parse_max_fail(text: &str) -> Result<usize, String> {
+fn parse_max_fail(text: &str) -> Result<usize, ValueError> {
     positive_count(text, "--max-fail 0 would stop before any test: give 1 or more, or --no-fail-fast")
 }
 
@@ -862,15 +862,55 @@ pub enum MatrixFormat {
 /// suggestion: on a command line `--memory-limit 100` is a slip for 100MiB far more often
 /// than a request for 100 bytes (which would kill every test). The configuration's integers
 /// stay bytes (TOML has no unit to forget there).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, ValueError> {
     let trimmed = text.trim();
     if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(format!(
-            "a size needs a unit: did you mean {trimmed}MiB? (or {trimmed}GiB; units B, KiB, MiB, GiB, \
-             TiB, kB, MB, GB, TB; {trimmed}B for bytes)"
-        ));
+        return Err(ValueError::SizeWithoutUnit(trimmed.to_owned()));
     }
-    testplan_markers::ByteSize::parse(text).map(|size| size.bytes()).map_err(|e| e.to_string())
+    Ok(testplan_markers::ByteSize::parse(text)?.bytes())
+}
+
+/// Why a value on the command line is refused (clap shows it after `invalid value 'X' for
+/// '--option'`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// Zero, where it would do nothing useful: the message says what to give instead.
+    #[error("{0}")]
+    Zero(&'static str),
+    /// A bare number as a size.
+    #[error(
+        "a size needs a unit: did you mean {0}MiB? (or {0}GiB; units B, KiB, MiB, GiB, TiB, kB, MB, GB, TB; \
+         {0}B for bytes)"
+    )]
+    SizeWithoutUnit(String),
+    /// Not a size.
+    #[error("{0}")]
+    Size(#[from] testplan_markers::units::UnitError),
+    /// Not a whole number.
+    #[error("`{0}` is not a whole number: give 1 or more")]
+    NotACount(String),
+    /// Not a number with a duration unit.
+    #[error("invalid duration `{0}`: expected e.g. 30s, 500ms, 2m")]
+    Duration(String),
+    /// A duration with an unknown unit.
+    #[error("invalid duration unit `{unit}` in `{text}`: use ms, s, m or h")]
+    DurationUnit {
+        /// The unit given.
+        unit: String,
+        /// The whole value.
+        text: String,
+    },
+    /// A duration `Duration` cannot hold (negative, too large).
+    #[error("invalid duration `{text}`: {reason}")]
+    DurationRange {
+        /// The value given.
+        text: String,
+        /// Why.
+        reason: std::time::TryFromFloatSecsError,
+    },
+    /// A duration over [`MAX_DURATION`].
+    #[error("`{0}` is too long: at most 365 days (8760h)")]
+    TooLong(String),
 }
 
 /// The longest duration an option accepts (a year): far past any sensible timeout, and
@@ -878,38 +918,38 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// `--timeout`: a positive duration (zero would time out every test).
-fn parse_timeout(text: &str) -> Result<Duration, String> {
+fn parse_timeout(text: &str) -> Result<Duration, ValueError> {
     positive_duration(text, "a zero timeout would time out every test: give e.g. 300s, 10m or 1h")
 }
 
 /// `matrix --max-shard-time`: a positive duration.
-fn parse_shard_time(text: &str) -> Result<Duration, String> {
+fn parse_shard_time(text: &str) -> Result<Duration, ValueError> {
     positive_duration(text, "a zero shard time cannot be met: give e.g. 10m or 1h")
 }
 
-fn positive_duration(text: &str, zero: &str) -> Result<Duration, String> {
+fn positive_duration(text: &str, zero: &'static str) -> Result<Duration, ValueError> {
     match parse_duration(text)? {
-        Duration::ZERO => Err(zero.to_owned()),
-        d if d > MAX_DURATION => Err(format!("`{}` is too long: at most 365 days (8760h)", text.trim())),
+        Duration::ZERO => Err(ValueError::Zero(zero)),
+        d if d > MAX_DURATION => Err(ValueError::TooLong(text.trim().to_owned())),
         d => Ok(d),
     }
 }
 
 /// `-j/--jobs`: at least one.
-fn parse_jobs(text: &str) -> Result<usize, String> {
+fn parse_jobs(text: &str) -> Result<usize, ValueError> {
     positive_count(text, "-j 0 would run nothing: give 1 or more, or leave -j out for the default")
 }
 
 /// `matrix --shards`: at least one.
-fn parse_shards(text: &str) -> Result<usize, String> {
+fn parse_shards(text: &str) -> Result<usize, ValueError> {
     positive_count(text, "0 shards would run nothing: give 1 or more")
 }
 
-fn positive_count(text: &str, zero: &str) -> Result<usize, String> {
+fn positive_count(text: &str, zero: &'static str) -> Result<usize, ValueError> {
     match text.trim().parse::<usize>() {
-        Ok(0) => Err(zero.to_owned()),
+        Ok(0) => Err(ValueError::Zero(zero)),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("`{text}` is not a whole number: give 1 or more")),
+        Err(_) => Err(ValueError::NotACount(text.to_owned())),
     }
 }
 
@@ -918,7 +958,7 @@ fn positive_count(text: &str, zero: &str) -> Result<usize, String> {
 pub struct SlowAfter(pub Option<Duration>);
 
 /// A positive duration, or `off`.
-fn parse_slow_after(text: &str) -> Result<SlowAfter, String> {
+fn parse_slow_after(text: &str) -> Result<SlowAfter, ValueError> {
     if text.trim() == "off" {
         return Ok(SlowAfter(None));
     }
@@ -930,20 +970,22 @@ fn parse_slow_after(text: &str) -> Result<SlowAfter, String> {
 }
 
 /// Parses `300ms`, `5s`, `2m`, `1h`, `1.5s` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: f64 =
-        number.parse().map_err(|_| format!("invalid duration `{text}`: expected e.g. 30s, 500ms, 2m"))?;
+    let value: f64 = number.parse().map_err(|_| ValueError::Duration(text.to_owned()))?;
     let scale = match unit.trim() {
         "" | "s" | "sec" | "secs" => 1.0,
         "ms" => 0.001,
         "m" | "min" | "mins" => 60.0,
         "h" => 3600.0,
-        other => return Err(format!("invalid duration unit `{other}` in `{text}`: use ms, s, m or h")),
+        other => {
+            return Err(ValueError::DurationUnit { unit: other.to_owned(), text: text.to_owned() });
+        }
     };
-    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("invalid duration `{text}`: {e}"))
+    Duration::try_from_secs_f64(value * scale)
+        .map_err(|reason| ValueError::DurationRange { text: text.to_owned(), reason })
 }
 
 #[cfg(test)]
@@ -969,7 +1011,7 @@ mod tests {
             ("s", Err("invalid duration `s`: expected e.g. 30s, 500ms, 2m".to_owned())),
         ];
         for (text, expected) in cases {
-            assert_eq!(parse_duration(text), expected, "{text}");
+            assert_eq!(parse_duration(text).map_err(|e| e.to_string()), expected, "{text}");
         }
     }
 
