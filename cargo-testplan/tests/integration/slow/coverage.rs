@@ -141,7 +141,8 @@ fn each_phase_covers_what_llvm_cov_says() {
         .collect();
     assert_eq!(files, want);
     let written: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.path("report.json")).expect("report")).expect("json");
+        serde_json::from_str(&std::fs::read_to_string(run.path("report.json")).expect("report"))
+            .expect("json");
     let schema = crate::slow::reports::json_schema::report_schema();
     assert_eq!(crate::slow::reports::json_schema::validate(&schema, &written), Vec::<String>::new());
 
@@ -248,7 +249,8 @@ fn a_changed_function_shows_its_delta_and_its_uncovered_lines() {
     assert_eq!(code, Some(0), "{text}");
     let coverage = coverage_of(&report);
     let written: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.path("report.json")).expect("report")).expect("json");
+        serde_json::from_str(&std::fs::read_to_string(run.path("report.json")).expect("report"))
+            .expect("json");
     let schema = crate::slow::reports::json_schema::report_schema();
     assert_eq!(crate::slow::reports::json_schema::validate(&schema, &written), Vec::<String>::new());
 
