@@ -12,7 +12,7 @@ use testplan_runner::partition::Partition;
 /// Test markers, phased test plans and memory-safe execution for Cargo workspaces.
 ///
 /// Runs exactly the tests `cargo test` runs (doctests included), in parallel — many tests to
-/// a process in the phases that batch (unit, doc), one process per test elsewhere — with
+/// a process in the phases that batch (unit, integration, doc), one process per test elsewhere — with
 /// timeouts and memory limits, and reports each result.
 #[derive(Debug, Parser)]
 #[command(
@@ -599,7 +599,7 @@ pub struct RunnerArgs {
     pub no_tests: NoTests,
     /// `process`: every test in a process of its own; `batch`: every phase batches tests
     /// that need no process of their own (many tests per libtest process). Overrides the
-    /// phases' `isolation` (default: unit and doc batch).
+    /// phases' `isolation` (default: unit, integration and doc batch).
     #[arg(long, value_enum, value_name = "MODE")]
     pub isolation: Option<IsolationArg>,
     /// `cgroup`: every test (or batch) in a cgroup of its own, inside the runner's: the

@@ -10,7 +10,7 @@
 //! | phase | select | options |
 //! |---|---|---|
 //! | unit | `unit and not (e2e or slow or requires-gpu or requires-models)` | isolation batch |
-//! | integration | `(integration or e2e) and not (slow or requires-gpu or requires-models)` | |
+//! | integration | `(integration or e2e) and not (slow or requires-gpu or requires-models)` | isolation batch |
 //! | doc | `doc and not (e2e or slow or requires-gpu or requires-models)` | isolation batch |
 //! | slow | `slow and not (requires-gpu or requires-models)` | |
 //! | models | `requires-models and not requires-gpu` | serial |
@@ -128,9 +128,12 @@ pub const DEFAULT_PHASES: [(&str, &str, bool, bool); 6] = [
     ("gpu", "requires-gpu", true, true),
 ];
 
-/// The default plan's phases that batch their tests (`isolation = "batch"`): unit tests
-/// rarely need a process of their own, and doctests always run in batches.
-pub const DEFAULT_BATCH_PHASES: [&str; 2] = ["unit", "doc"];
+/// The default plan's phases that batch their tests (`isolation = "batch"`): unit and
+/// integration tests rarely need a process of their own (`cargo test` runs each binary's
+/// tests in one process), and doctests always run in batches. Slow and heavy phases keep
+/// one process per test: their tests are long, so a process costs nothing, and each gets
+/// its own peak memory and limits.
+pub const DEFAULT_BATCH_PHASES: [&str; 3] = ["unit", "integration", "doc"];
 
 /// Command words of cargo-testplan, which phases cannot be named (a phase is also a
 /// command: `cargo testplan unit`). Keep in sync with the CLI's subcommands.

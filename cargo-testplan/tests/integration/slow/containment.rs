@@ -45,54 +45,82 @@ fn run_groups_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Check 1 (and 4, 6): inside a 2 GiB memory cgroup, with no history and no
-/// `--memory-limit`, a test allocating 64 MiB chunks in a tight loop, one allocating about
-/// 100 MB/s and one whose four children each allocate are each stopped by their own cgroup
-/// and reported `memory limit exceeded`; the small tests beside them pass, and so does a
-/// test forking 500 sleeping children, whose peak is not over-counted; the enclosing
-/// cgroup's OOM-kill counter does not move; no cgroup of the run is left.
+/// `--memory-limit`, each test in a process of its own (`--isolation process`): a test
+/// allocating 64 MiB chunks in a tight loop, one allocating about 100 MB/s and one whose
+/// four children each allocate are each stopped by their own cgroup and reported `memory
+/// limit exceeded`; the small tests beside them pass, and so does a test forking 500
+/// sleeping children, whose peak is not over-counted; the enclosing cgroup's OOM-kill
+/// counter does not move; no cgroup of the run is left.
 #[test]
 fn runaways_are_stopped_by_their_own_cgroups_in_a_2_gib_cgroup() {
+    let Some((cgroup, fixture, target)) = runaway_setup() else { return };
+    let report = fixture.scratch("out").join("report.json");
+    let args = ["run", "--no-fail-fast", "--test", "runaway", "--isolation", "process"];
+    let (code, text, saved) = run_contained(&cgroup, &fixture, &target, &args, &report);
+    assert_eq!(code, Some(100), "{text}");
+    for name in ["tight_loop_of_64_mib_chunks", "about_100_mb_per_second", "four_children_allocate"] {
+        assert_eq!(test(&saved, "memhog::runaway", name)["status"], "memory-exceeded", "{name}\n{text}");
+    }
+    for name in ["small_c", "small_d", "forks_500_sleeping_children"] {
+        assert_eq!(test(&saved, "memhog::runaway", name)["status"], "passed", "{name}\n{text}");
+    }
+    let forks = &test(&saved, "memhog::runaway", "forks_500_sleeping_children")["peak_rss_bytes"];
+    assert!(
+        forks.as_u64().is_some_and(|peak| peak < 512 << 20),
+        "500 sleepers over-counted: {forks}\n{text}"
+    );
+}
+
+/// The same in the default plan, whose integration phase batches: a runaway stops its
+/// batch's cgroup, is reported `memory limit exceeded` (it runs again alone, judged by its
+/// own limit), and the small tests of its batch pass; the enclosing cgroup sees no OOM kill.
+#[test]
+fn a_runaway_in_a_batch_is_reported_memory_exceeded_in_a_2_gib_cgroup() {
+    let Some((cgroup, fixture, target)) = runaway_setup() else { return };
+    let report = fixture.scratch("out").join("report.json");
+    let args = ["run", "--no-fail-fast", "--test", "runaway", "-k", "tight_loop or small_"];
+    let (code, text, saved) = run_contained(&cgroup, &fixture, &target, &args, &report);
+    assert_eq!(code, Some(100), "{text}");
+    let status = |name| test(&saved, "memhog::runaway", name)["status"].clone();
+    assert_eq!(status("tight_loop_of_64_mib_chunks"), "memory-exceeded", "{text}");
+    assert_eq!((status("small_c"), status("small_d")), ("passed".into(), "passed".into()), "{text}");
+}
+
+/// A 2 GiB memory cgroup and the memory fixture built into a target dir of its own, or
+/// `None` (the test is skipped) where no memory cgroup can be made.
+fn runaway_setup() -> Option<(MemCgroup, Fixture, PathBuf)> {
     let cgroup = match MemCgroup::create(2 * GIB) {
         Ok(cgroup) => cgroup,
-        Err(why) => return eprintln!("skipped: no memory cgroup for this test: {why}"),
+        Err(why) => {
+            eprintln!("skipped: no memory cgroup for this test: {why}");
+            return None;
+        }
     };
     let fixture = Fixture::copy("fixtures/memory");
     let target = fixture.scratch("target");
     let mut build = fixture.testplan(&["list", "--test", "runaway"]);
     let (code, text) = run_merged(build.env("CARGO_TARGET_DIR", &target));
     assert_eq!(code, Some(0), "{text}");
+    Some((cgroup, fixture, target))
+}
 
-    let report = fixture.scratch("out").join("report.json");
-    let report_arg = report.to_str().expect("utf-8 path");
-    let args = [
-        "run",
-        "--no-fail-fast",
-        "--test",
-        "runaway",
-        "--containment",
-        "cgroup",
-        "--report-json",
-        report_arg,
-    ];
-    let mut cmd = fixture.testplan(&args);
-    cmd.env("CARGO_TARGET_DIR", &target);
+/// Runs `args` with cgroup containment inside `cgroup`; asserts that the enclosing cgroup
+/// saw no OOM kill and that no cgroup of the run is left. Returns the exit code, the
+/// output and the JSON report.
+fn run_contained(
+    cgroup: &MemCgroup,
+    fixture: &Fixture,
+    target: &Path,
+    args: &[&str],
+    report: &Path,
+) -> (Option<i32>, String, Value) {
+    let mut cmd = fixture.testplan(args);
+    cmd.args(["--containment", "cgroup", "--report-json"]).arg(report).env("CARGO_TARGET_DIR", target);
     let before = cgroup.oom_kills();
     let (code, text) = run_merged(&mut cgroup.wrap(&cmd));
     assert_eq!(cgroup.oom_kills() - before, 0, "the enclosing cgroup saw an OOM kill:\n{text}");
-    assert_eq!(code, Some(100), "{text}");
-    let report = load(&report);
-    for name in ["tight_loop_of_64_mib_chunks", "about_100_mb_per_second", "four_children_allocate"] {
-        assert_eq!(test(&report, "memhog::runaway", name)["status"], "memory-exceeded", "{name}\n{text}");
-    }
-    for name in ["small_c", "small_d", "forks_500_sleeping_children"] {
-        assert_eq!(test(&report, "memhog::runaway", name)["status"], "passed", "{name}\n{text}");
-    }
-    let forks = &test(&report, "memhog::runaway", "forks_500_sleeping_children")["peak_rss_bytes"];
-    assert!(
-        forks.as_u64().is_some_and(|peak| peak < 512 << 20),
-        "500 sleepers over-counted: {forks}\n{text}"
-    );
     assert_eq!(run_groups_in(cgroup.path()), Vec::<PathBuf>::new(), "cgroups left behind:\n{text}");
+    (code, text, load(report))
 }
 
 /// Check 4: the peak of a test holding 100, 200 or 400 MiB is within 2% of it on a cgroup
@@ -105,7 +133,18 @@ fn cgroup_peaks_are_within_2_percent() {
     let fixture = Fixture::copy("fixtures/memory");
     let report = fixture.scratch("out").join("report.json");
     let report_arg = report.to_str().expect("utf-8 path");
-    let args = ["run", "--test", "sizes", "--containment", "cgroup", "--report-json", report_arg];
+    // Peaks per test need a process per test (a batch's peak is the batch's).
+    let args = [
+        "run",
+        "--test",
+        "sizes",
+        "--isolation",
+        "process",
+        "--containment",
+        "cgroup",
+        "--report-json",
+        report_arg,
+    ];
     let (code, text) = run_merged(&mut fixture.testplan(&args));
     assert_eq!(code, Some(0), "{text}");
     let report = load(&report);
@@ -135,7 +174,18 @@ fn escaped_daemons_and_children_are_killed_and_reported_as_leaks() {
     let marker = unique_marker("1000.");
     let report = fixture.scratch("out").join("report.json");
     let report_arg = report.to_str().expect("utf-8 path");
-    let args = ["run", "--test", "leak", "--containment", "cgroup", "--report-json", report_arg];
+    // Leaks are put on the test that left them when each test has a process of its own.
+    let args = [
+        "run",
+        "--test",
+        "leak",
+        "--isolation",
+        "process",
+        "--containment",
+        "cgroup",
+        "--report-json",
+        report_arg,
+    ];
     let mut cmd = fixture.testplan(&args);
     let (code, text) = run_merged(cmd.env("MEMHOG_SLEEP_SECONDS", &marker));
     let survivors = survivors_after(&marker, GRACE);
@@ -323,6 +373,8 @@ fn without_containment_a_daemon_holding_the_output_is_reported() {
         "leak",
         "--exact",
         "leaves_a_daemon_holding_the_output",
+        "--isolation",
+        "process",
         "--containment",
         "none",
         "--report-json",

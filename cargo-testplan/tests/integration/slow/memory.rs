@@ -66,7 +66,8 @@ fn a_test_allocating_without_bound_is_killed_at_its_limit_and_the_others_pass() 
 #[test]
 fn reported_peak_rss_is_within_ten_percent_of_what_tests_touch() {
     let fixture = Fixture::copy("fixtures/memory");
-    let (code, text, report) = run(&fixture, &["run", "--test", "sizes", "-v"], &[]);
+    let (code, text, report) =
+        run(&fixture, &["run", "--test", "sizes", "--isolation", "process", "-v"], &[]);
     assert_eq!(code, Some(0), "{text}");
     for (name, mib) in [("touches_100_mib", 100.0), ("touches_200_mib", 200.0), ("touches_400_mib", 400.0)] {
         let peak = test(&report, name)["peak_rss_bytes"].as_f64().expect("peak measured") / MIB;
@@ -103,7 +104,8 @@ fn measured_peaks_become_the_next_runs_estimates() {
         cmd.env("CARGO_TARGET_DIR", &target);
         run_merged(&mut cmd)
     };
-    let (code, first) = with_target(&["run", "--test", "sizes"]);
+    // Each test's own peak needs a process of its own (a batch's peak is the batch's).
+    let (code, first) = with_target(&["run", "--test", "sizes", "--isolation", "process"]);
     assert_eq!(code, Some(0), "{first}");
     assert!(first.contains(" usable / 1 GiB per test)"), "no history: the default estimate\n{first}");
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&history).expect("history written"))
@@ -112,7 +114,7 @@ fn measured_peaks_become_the_next_runs_estimates() {
     let peak = peaks[0].as_f64().expect("a peak") / MIB;
     assert!((190.0..230.0).contains(&peak), "{saved:#}");
 
-    let (code, second) = with_target(&["run", "--test", "sizes"]);
+    let (code, second) = with_target(&["run", "--test", "sizes", "--isolation", "process"]);
     assert_eq!(code, Some(0), "{second}");
     // The median test (200 MiB): 200 × 1.25 + 64 ≈ 314-320 MiB per test.
     let per_test = second

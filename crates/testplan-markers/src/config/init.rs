@@ -46,6 +46,7 @@ isolation = "batch"        # many tests per process, like `cargo test` (see belo
 [[phases]]
 name = "integration"
 select = "(integration or e2e) and not (slow or requires-gpu or requires-models)"
+isolation = "batch"
 
 [[phases]]
 name = "doc"

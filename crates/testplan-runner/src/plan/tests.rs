@@ -277,8 +277,8 @@ fn history_and_the_memory_limit_refine_estimates() {
     assert_eq!(phase(&plan, "unit").jobs, 3);
 }
 
-/// Which tests may share a process: the unit phase batches by default, except tests that
-/// need a process of their own; markers and `--isolation` change it.
+/// Which tests may share a process: the unit and integration phases batch by default,
+/// except tests that need a process of their own; markers and `--isolation` change it.
 #[test]
 fn isolation_of_phases_markers_and_the_command_line() {
     let batched = |plan: &TestPlan| -> Vec<&'static str> {
@@ -287,8 +287,8 @@ fn isolation_of_phases_markers_and_the_command_line() {
     };
     let default = plan_with(&config(""), None, None);
     // slow::long is in the slow phase (process); heavy and serial tests never batch; `it` is
-    // an integration test.
-    assert_eq!(batched(&default), ["a", "b"]);
+    // an integration test (the integration phase batches).
+    assert_eq!(batched(&default), ["a", "b", "it"]);
     assert_eq!(batched(&plan_isolated(&config(""), None, None, Some(Isolation::Process))), [""; 0]);
     let all = plan_isolated(&config(""), None, None, Some(Isolation::Batch));
     assert_eq!(batched(&all), ["a", "b", "slow::long", "it"]);

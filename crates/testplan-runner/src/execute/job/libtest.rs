@@ -205,6 +205,13 @@ struct BatchEnd<'e> {
     timed_out: bool,
 }
 
+impl BatchEnd<'_> {
+    /// The kernel killed a process of the batch for memory (its cgroup counted an OOM kill).
+    fn memory_killed(&self) -> bool {
+        matches!(self.ending.kill, Some(KillReason::MemoryLimit { .. } | KillReason::MemoryPressure { .. }))
+    }
+}
+
 impl LibtestBatch {
     /// The result of the member at `pos`, if it is decided now (`None`: reported already,
     /// or it runs again — noted in `ended`, or retried in `settled`).
@@ -232,6 +239,13 @@ impl LibtestBatch {
                 ));
             }
             if let Some(section) = section {
+                if ended.memory_killed() && ended.stop.is_none() {
+                    // The kernel killed a process of the batch for memory (a child the test
+                    // started, say): the failure may be that, not the test. It runs again
+                    // alone, in a process and cgroup of its own, before anything is called failed.
+                    ended.isolated.push(pos);
+                    return None;
+                }
                 let exit_code = ended.ending.exit.as_ref().ok().and_then(|e| e.code);
                 let result =
                     TestResult { attempts, ..failed_member(Ok(section), duration, false, exit_code) };
