@@ -908,7 +908,7 @@ pub enum ValueError {
         /// Why.
         reason: std::time::TryFromFloatSecsError,
     },
-    /// A duration over [`MAX_DURATION`].
+    /// A duration over a year (`MAX_DURATION`).
     #[error("`{0}` is too long: at most 365 days (8760h)")]
     TooLong(String),
 }

@@ -4,7 +4,8 @@
 //! 1. [`Pipeline::start`]: probe the machine, start the build early, read `cargo metadata`
 //!    and the configuration, resolve the [`RunSettings`];
 //! 2. [`Pipeline::build_and_discover`]: finish the build and list every test binary;
-//! 3. [`Pipeline::plan`]: classify, select and plan (`testplan_runner::plan::build`).
+//! 3. [`Pipeline::plan_only`] or [`Pipeline::plan_run`]: classify, select and plan, once
+//!    (`testplan_runner::plan::build`).
 //!
 //! `run` then executes the plan and reports; `list`, `explain` and `markers` show it;
 //! `matrix` needs only the configuration ([`load`]).

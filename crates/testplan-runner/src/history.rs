@@ -296,7 +296,7 @@ const LOCK_NOTICE_AFTER: Duration = Duration::from_millis(200);
 /// The longest pause between two tries.
 const LOCK_POLL_MAX: Duration = Duration::from_millis(50);
 
-/// What a run waiting for the history lock has to say ([`History::update_file_from`]).
+/// What a run waiting for the history lock has to say (`History::update_file_from`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LockNotice {
     /// Another process holds the lock; the run waits up to `wait`.

@@ -24,7 +24,7 @@
 //! marker, a memory limit of its own (the phase's or its markers' `memory`,
 //! `--memory-limit`), or a measured peak RSS above [`BATCH_MAX_PEAK`] (a big test would
 //! make its whole batch big). The executor also keeps tests of custom-harness binaries in
-//! processes of their own. Each test's limits are decided in one function ([`test_limits`]).
+//! processes of their own. Each test's limits are decided in one function (`test_limits`).
 //!
 //! The phase comes before the markers because it is the narrower choice: a `slow` phase's
 //! long timeout must hold for the `unit` tests in it, whatever `unit` says. Built-in marker
@@ -104,7 +104,7 @@ pub struct PlanRequest<'a> {
     /// A profile's `fail-fast = true`: a failed phase stops the run whatever its
     /// `on-failure` says.
     pub stop_every_phase: bool,
-    /// Start tests slowest first in phases with more than one job ([`order_slowest_first`]);
+    /// Start tests slowest first in phases with more than one job (`order_slowest_first`);
     /// off when the order must hold (`--ff`, `--sw`).
     pub slowest_first: bool,
 }
