@@ -82,6 +82,16 @@ pub fn phase_lines(report: &RunReport, phase: &str) -> Vec<String> {
     lines
 }
 
+/// [`phase_lines`] as printed under a phase's summary, the first headed `Coverage:`.
+pub fn phase_block(report: &RunReport, phase: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in phase_lines(report, phase).iter().enumerate() {
+        let head = if i == 0 { "Coverage:" } else { "" };
+        let _ = writeln!(out, "{head:>13}  {line}");
+    }
+    out
+}
+
 /// `unit`, `unit+integration`; past three phases `4 phases`.
 fn earlier_names(phases: &[PhaseCoverage]) -> String {
     if phases.len() > 3 {
@@ -348,6 +358,31 @@ Coverage since last run: 82.9% → 80.5% (−2.4): src/lib.rs 84.4 → 81.2
 Changed lines since HEAD~1: 1 of 2 covered (50.0%); not covered: src/lib.rs:31
 Coverage gate failed: line coverage 80.49% is under the minimum 99%"
         );
+    }
+
+    #[test]
+    fn a_saved_report_renders_each_phases_coverage_as_the_live_run_printed_it() {
+        let mut report = report();
+        for name in ["unit", "integration", "doc"] {
+            report.phases.push(testplan_schema::PhaseReport {
+                name: name.into(),
+                status: testplan_schema::PhaseStatus::Passed,
+                reason: None,
+                duration_secs: 0.1,
+                counts: testplan_schema::ReportCounts { total: 1, passed: 1, ..Default::default() },
+                position: None,
+                deselected_by_partition: 0,
+            });
+        }
+        let text = crate::human::render_report(&report, crate::human::Style::default());
+        assert_eq!(
+            phase_block(&report, "integration"),
+            "    Coverage:  unit 43.9% · +integration → 70.7% (+26.8)\n               integration alone: lines 26.8% \
+             (11/41) · functions 50.0% (1/2) · regions 75.0% (3/4)\n"
+        );
+        for phase in ["unit", "integration", "doc"] {
+            assert!(text.contains(&phase_block(&report, phase)), "{phase}:\n{text}");
+        }
     }
 
     #[test]

@@ -251,10 +251,7 @@ impl<'a> HumanReporter<'a> {
             let compact = self.verbosity != Verbosity::Verbose;
             let block = phase_block_of(&summary::phase_summary(report, phase), self.style, compact);
             self.out.push_str(&block);
-            for (i, line) in crate::coverage::phase_lines(report, name).iter().enumerate() {
-                let head = if i == 0 { "Coverage:" } else { "" };
-                let _ = writeln!(self.out, "{head:>13}  {line}");
-            }
+            self.out.push_str(&crate::coverage::phase_block(report, name));
         }
     }
 
@@ -736,6 +733,7 @@ pub fn render_report(report: &RunReport, style: Style) -> String {
             final_line_of(&counts)
         );
         out.push_str(&phase_block_of(&summary::phase_summary(report, phase), style, true));
+        out.push_str(&crate::coverage::phase_block(report, &phase.name));
     }
     let _ = writeln!(out, "------------");
     let head = style.head("Summary");
