@@ -292,6 +292,7 @@ fn display(path: &Utf8Path) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Rejected;
 
     fn touch(dir: &Utf8Path, names: &[&str]) {
         for name in names {
@@ -357,6 +358,55 @@ mod tests {
     #[test]
     fn nothing_found_is_no_candidate() {
         assert!(ToolSearch::default().candidates().is_empty());
+    }
+
+    /// A fake tool: a shell script.
+    fn script(path: &Utf8Path, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    fn this_rustc(dir: &Utf8Path) -> RustcInfo {
+        RustcInfo::query(Utf8Path::new("rustc"), dir).expect("rustc answers")
+    }
+
+    #[test]
+    fn the_first_pair_that_reads_the_probe_wins_and_is_cached() {
+        let dir = tempfile::tempdir().expect("dir");
+        let dir = utf8(&dir);
+        let (bad, good) = (dir.join("bad"), dir.join("good"));
+        std::fs::create_dir_all(&bad).expect("mkdir");
+        std::fs::create_dir_all(&good).expect("mkdir");
+        script(
+            &bad.join("llvm-profdata-22"),
+            "echo 'unsupported instrumentation profile format version' >&2; exit 1",
+        );
+        script(&bad.join("llvm-cov-22"), "exit 1");
+        // merge: writes the -o file; export: names the probe's source.
+        script(&good.join("llvm-profdata-19"), "while [ $# -gt 1 ]; do shift; done; : > \"$1\"");
+        script(&good.join("llvm-cov-19"), "echo '{\"data\":[{\"files\":[{\"filename\":\"/x/probe.rs\"}]}]}'");
+        let search = ToolSearch { path: vec![bad.clone(), good.clone()], ..ToolSearch::default() };
+        let rustc = this_rustc(&dir);
+        let found = find(&rustc, &search, &dir).expect("the good pair");
+        assert_eq!(
+            found,
+            LlvmTools { profdata: good.join("llvm-profdata-19"), cov: good.join("llvm-cov-19") }
+        );
+        // Cached: found again without building the probe (this rustc does not exist).
+        let gone = RustcInfo { rustc: "/nonexistent/rustc".into(), ..rustc.clone() };
+        assert_eq!(find(&gone, &search, &dir).expect("cached"), found);
+        // Only the bad pair: rejected with its reason, and the install hint.
+        let only_bad = ToolSearch { path: vec![bad.clone()], ..ToolSearch::default() };
+        let error = find(&rustc, &only_bad, &dir).expect_err("no usable pair");
+        let CoverageError::ToolsNotFound { tried } = &error else { panic!("{error}") };
+        assert_eq!(
+            tried,
+            &[Rejected {
+                profdata: bad.join("llvm-profdata-22"),
+                reason: "unsupported instrumentation profile format version".to_owned()
+            }]
+        );
     }
 
     #[test]
