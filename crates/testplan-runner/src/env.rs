@@ -152,13 +152,15 @@ impl OutputDirs {
         Some(OutputDirs { deps: root.join("deps"), root })
     }
 
-    /// The `--target` triple, read back from `target/<triple>/<profile>`.
+    /// The `--target` triple, read back from `target/<triple>/<profile>`. A directory
+    /// without a `-` is no triple: a build in a target directory of its own (`--coverage`'s
+    /// `<target>/testplan/coverage/target/<profile>`).
     fn triple(&self, target_dir: &Utf8Path) -> Option<String> {
         let profile_parent = self.root.parent()?;
         if profile_parent == target_dir {
             return None;
         }
-        profile_parent.file_name().map(str::to_owned)
+        profile_parent.file_name().filter(|name| name.contains('-')).map(str::to_owned)
     }
 }
 
@@ -510,6 +512,8 @@ mod tests {
         assert_eq!(dirs.root, "/w/target/debug");
         assert_eq!(dirs.deps, "/w/target/debug/deps");
         assert_eq!(dirs.triple(Utf8Path::new("/w/target")), None);
+        let coverage = OutputDirs::of(Utf8Path::new("/w/target/testplan/coverage/target/debug/deps/it-0123"));
+        assert_eq!(coverage.expect("dirs").triple(Utf8Path::new("/w/target")), None);
         let dirs = OutputDirs::of(Utf8Path::new("/w/target/aarch64-apple-darwin/release/examples/ex-1"))
             .expect("dirs");
         assert_eq!(dirs.root, "/w/target/aarch64-apple-darwin/release");
