@@ -262,6 +262,15 @@ mod tests {
     }
 
     #[test]
+    fn coverage_cannot_come_from_an_archive() {
+        use clap::Parser;
+        let argv = ["cargo-testplan", "run", "--coverage", "--archive", "tests.tar.zst"];
+        let error = crate::cli::Cli::try_parse_from(argv).expect_err("conflict");
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(error.to_string().contains("'--coverage' cannot be used with '--archive <FILE>'"), "{error}");
+    }
+
+    #[test]
     fn any_coverage_option_asks_for_coverage() {
         assert!(!CoverageArgs::default().requested());
         let lcov = CoverageArgs { coverage_lcov: Some("lcov.info".into()), ..CoverageArgs::default() };

@@ -319,14 +319,6 @@ fn without_coverage_nothing_of_it_happens() {
     assert!(!run.target.join("testplan/coverage").exists(), "no coverage state without --coverage");
 }
 
-#[test]
-fn coverage_cannot_come_from_an_archive() {
-    let run = CoverageRun::new();
-    let (code, text) = run_merged(&mut run.command(&["run", "--coverage", "--archive", "tests.tar.zst"]));
-    assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("'--coverage' cannot be used with '--archive <FILE>'"), "{text}");
-}
-
 /// `[coverage]` in testplan.toml: coverage without the option, and a phase's minimum on what
 /// its tests cover alone.
 #[test]
