@@ -609,6 +609,11 @@ pub struct RunnerArgs {
     /// (docs/memory.md#containment).
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = ContainmentArg::Auto)]
     pub containment: ContainmentArg,
+    /// Compile and run every doctest, even those whose results the doctest result cache
+    /// holds (results of an unchanged crate are otherwise reported `passed (cached)`;
+    /// docs/running.md#doctest-result-cache). What this run sees is cached as usual.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Also write the run report (JSON, docs/report-schema.md) to this path. It is always
     /// written to `<target-dir>/testplan/last-run.json`.
     #[arg(long, value_name = "PATH", help_heading = "Output")]

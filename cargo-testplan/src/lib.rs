@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod coverage;
+pub mod doctest_cache;
 pub mod earlier;
 pub mod error;
 pub mod gpu;

@@ -20,7 +20,7 @@ use std::io::IsTerminal;
 use camino::{Utf8Path, Utf8PathBuf};
 use testplan_runner::RunnerError;
 use testplan_runner::cancel::CancelToken;
-use testplan_runner::cargo::{self, BuildProcess, BuildStderr, CargoOptions, Workspace};
+use testplan_runner::cargo::{self, BuildOutput, BuildProcess, BuildStderr, CargoOptions, Workspace};
 use testplan_runner::discover;
 use testplan_runner::history::History;
 use testplan_runner::model::TestList;
@@ -136,8 +136,14 @@ impl Pipeline {
 
     /// Builds the tests (or finishes the early build) and lists them.
     pub fn build_and_discover(&mut self) -> Result<TestList, AppError> {
+        Ok(self.build_and_list()?.0)
+    }
+
+    /// [`Pipeline::build_and_discover`], with what the build made (`None` in a run from an
+    /// archive): the doctest result cache keys on it.
+    pub fn build_and_list(&mut self) -> Result<(TestList, Option<BuildOutput>), AppError> {
         if let Some(list) = self.archived.take() {
-            return Ok(list);
+            return Ok((list, None));
         }
         let Some(workspace) = &self.loaded.workspace else {
             return Err(ArchiveRunError::NothingToBuild.into());
@@ -161,8 +167,8 @@ impl Pipeline {
             eprintln!("note: {note}");
         }
         crate::timings::mark("built and listed");
-        self.libraries = build.libraries;
-        Ok(list)
+        self.libraries = build.libraries.clone();
+        Ok((list, Some(build)))
     }
 
     /// The plan of a command that does not run it (`list`, `explain`, `markers`): the

@@ -20,6 +20,7 @@ use testplan_schema::{ResourcesReport, RunReport};
 use crate::cli::{NoTests, RunArgs};
 use crate::commands::{archive, daily};
 use crate::coverage::RunCoverage;
+use crate::doctest_cache::{DoctestCache, Lookup};
 use crate::earlier::Earlier;
 use crate::error::AppError;
 use crate::outputs::{self, OutputFailures};
@@ -39,9 +40,15 @@ pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppE
     let prepared = crate::coverage::prepare(&mut pipeline, &args.coverage)?;
     let target_dir = pipeline.loaded.target_dir.clone();
     let mut earlier = Earlier::start_loading(&target_dir, &pipeline.settings.profile, &args);
-    let list = pipeline.build_and_discover()?;
+    let (list, build) = pipeline.build_and_list()?;
     let history = earlier.history();
-    let planned = plan_run(&pipeline, &list, &earlier, &history.history)?;
+    let mut planned = plan_run(&pipeline, &list, &earlier, &history.history)?;
+    // A cached doctest would cover nothing: --coverage runs them all.
+    let lookup = if args.runner.no_cache { Lookup::Skip } else { Lookup::Serve };
+    let mut doc_cache = prepared
+        .is_none()
+        .then(|| DoctestCache::for_run(&pipeline, build.as_ref(), &list, &mut planned.plan, lookup))
+        .flatten();
     let mut opts = execute_options(&pipeline.settings, args.output.verbose)?;
     let ctx = run_context(&pipeline, &list, &planned, &earlier, &history.history, &args, argv);
     let baseline = earlier.baseline()?;
@@ -62,9 +69,12 @@ pub fn exec(mode: Mode, mut args: RunArgs, argv: Vec<String>) -> Result<(), AppE
         &opts,
         (&pipeline.settings, &pipeline.cancel),
         &args,
-        (baseline, coverage.as_mut()),
+        (baseline, coverage.as_mut(), doc_cache.as_mut()),
     )?;
     crate::timings::mark("executed");
+    if let Some(doc_cache) = doc_cache {
+        doc_cache.finish();
+    }
     let mut written = save_run(&report, &ctx, &args, earlier, history);
     if let Some(coverage) = &coverage {
         coverage.write_files(&mut written);
@@ -95,9 +105,9 @@ struct RunPlan {
 }
 
 impl RunPlan {
-    /// Tests the run starts (not skipped).
+    /// Tests the run starts or takes from the doctest result cache (not skipped).
     fn to_run(&self) -> usize {
-        self.plan.phases.iter().flat_map(|p| &p.planned).filter(|p| p.is_run()).count()
+        self.plan.phases.iter().flat_map(|p| &p.planned).filter(|p| p.is_run() || p.is_cached()).count()
     }
 }
 
@@ -198,12 +208,19 @@ fn run_and_report(
     opts: &ExecuteOptions,
     (settings, cancel): (&RunSettings, &CancelToken),
     args: &RunArgs,
-    (baseline, mut coverage): (Option<Baseline>, Option<&mut RunCoverage>),
+    (baseline, mut coverage, mut doc_cache): (
+        Option<Baseline>,
+        Option<&mut RunCoverage>,
+        Option<&mut DoctestCache<'_>>,
+    ),
 ) -> Result<(RunReport, RunStats), AppError> {
     let no_progress = settings.execution.no_progress;
     let mut reporter = run_reporter::run_reporter(ctx, &args.output, no_progress, baseline)?;
     let stats = execute_phases(ctx.list, &ctx.test_plan.phases, opts, cancel, &mut |event| {
         mark_event(event);
+        if let Some(doc_cache) = doc_cache.as_deref_mut() {
+            doc_cache.observe(event);
+        }
         // A phase's (and the run's) coverage is measured before its summary is printed.
         if let Some(coverage) = coverage.as_deref_mut() {
             coverage.before_event(event, &mut reporter);

@@ -98,6 +98,9 @@ fn compare(old: &TestReport, new: &TestReport, diff: &mut BaselineDiff) {
         diff.fixed.push(new.to_ref());
     } else if old.status == ReportStatus::Passed
         && new.status == ReportStatus::Passed
+        // A cached result took no time: there is nothing to compare.
+        && !old.cached
+        && !new.cached
         && new.duration_secs >= old.duration_secs * SLOWER_FACTOR
         && new.duration_secs - old.duration_secs >= SLOWER_MIN_SECS
     {

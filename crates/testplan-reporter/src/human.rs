@@ -408,7 +408,8 @@ impl<'a> HumanReporter<'a> {
         } else {
             String::new()
         };
-        let leak = format!("{flaky}{leak}");
+        let cached = if result.cached { " (cached)" } else { "" };
+        let leak = format!("{cached}{flaky}{leak}");
         let (done, total) = self.counted;
         let count = format!("({done:>width$}/{total})", width = total.to_string().len());
         self.line(&format!("{label} [{:>8}]{rss} {count} {name}{detail}{leak}", secs(result.duration)));
@@ -611,7 +612,7 @@ pub fn end_block_of(report: &RunReport, style: Style, compact: bool) -> String {
     let rows =
         if compact && rows.len() == 1 && rows[0].status != PhaseStatus::Skipped { Vec::new() } else { rows };
     for phase in rows {
-        let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
+        let counts = ReportCounts::of_tests(report.tests_of(&phase.name));
         let text = match phase.status {
             PhaseStatus::Skipped => {
                 format!(
@@ -723,7 +724,7 @@ pub fn render_report(report: &RunReport, style: Style) -> String {
             let _ = writeln!(out, "{head} phase {} ({tests}): {reason}", phase.name);
             continue;
         }
-        let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
+        let counts = ReportCounts::of_tests(report.tests_of(&phase.name));
         let head = style.head("Finished");
         let _ = writeln!(
             out,
@@ -875,6 +876,7 @@ mod tests {
             skipped: 2,
             not_run: 0,
             interrupted: 0,
+            cached: 0,
         };
         assert_eq!(final_line(&stats), "3 passed, 4 failed, 2 skipped");
         let stopped = RunStats { not_run: 3, interrupted: 2, ..stats };

@@ -185,7 +185,7 @@ impl<'a> JsonReportBuilder<'a> {
         for phase in self.report.phases.iter_mut().filter(|p| p.status == PhaseStatus::Skipped) {
             let statuses =
                 self.report.tests.iter().filter(|t| t.phase.as_deref() == Some(phase.name.as_str()));
-            let counted = ReportCounts::of(statuses.map(|t| &t.status));
+            let counted = ReportCounts::of_tests(statuses);
             if counted.total == phase.counts.total {
                 phase.counts = counted;
             }
@@ -255,6 +255,7 @@ impl<'a> JsonReportBuilder<'a> {
             flaky: result.is_flaky(),
             time_budget_secs: annotation.time_budget.map(|d| d.as_secs_f64()),
             failed_attempts: self.failed_attempts.remove(&test).unwrap_or_default(),
+            cached: result.cached,
         }
     }
 
@@ -323,6 +324,7 @@ pub fn counts(stats: &RunStats) -> ReportCounts {
         skipped: stats.skipped,
         not_run: stats.not_run,
         interrupted: stats.interrupted,
+        cached: stats.cached,
     }
 }
 

@@ -63,7 +63,7 @@ fn phase_table(report: &RunReport, out: &mut String) {
     let _ = writeln!(out, "| Phase | Status | Passed | Failed | Skipped | Duration |");
     let _ = writeln!(out, "|:--|:--|--:|--:|--:|--:|");
     for phase in &report.phases {
-        let counts = ReportCounts::of(report.tests_of(&phase.name).map(|t| &t.status));
+        let counts = ReportCounts::of_tests(report.tests_of(&phase.name));
         if phase.status == PhaseStatus::Skipped {
             let reason = md_text(phase.reason.as_deref().unwrap_or(""));
             let skipped = counts.skipped + counts.not_run + counts.interrupted;

@@ -31,7 +31,7 @@ pub fn merge(inputs: &[(String, RunReport)], command_line: Vec<String>) -> Merge
     let mut warnings = Vec::new();
     report.tests = merged_tests(inputs, &mut warnings);
     report.phases = merged_phases(inputs, &report.tests, &mut warnings);
-    report.counts = ReportCounts::of(report.tests.iter().map(|t| &t.status));
+    report.counts = ReportCounts::of_tests(&report.tests);
     let end = inputs.iter().map(|(_, r)| r.started_at_unix + r.duration_secs).fold(started, f64::max);
     report.duration_secs = end - started;
     report.jobs = inputs.iter().map(|(_, r)| r.jobs).max().unwrap_or(0);
@@ -109,8 +109,7 @@ fn merged_phase(
     let most_tests = shards.iter().max_by_key(|p| p.counts.total);
     let reason =
         if status == PhaseStatus::Skipped { most_tests.and_then(|p| p.reason.clone()) } else { None };
-    let counts =
-        ReportCounts::of(tests.iter().filter(|t| t.phase.as_deref() == Some(name)).map(|t| &t.status));
+    let counts = ReportCounts::of_tests(tests.iter().filter(|t| t.phase.as_deref() == Some(name)));
     // Every shard saw the whole phase: its own tests plus those it left to other shards.
     let planned = shards.iter().map(|p| p.counts.total + p.deselected_by_partition).max().unwrap_or(0);
     let missing = planned.saturating_sub(counts.total);
@@ -178,7 +177,7 @@ mod tests {
             status: if failed { PhaseStatus::Failed } else { PhaseStatus::Passed },
             reason: None,
             duration_secs: 1.0,
-            counts: ReportCounts::of(report.tests.iter().map(|t| &t.status)),
+            counts: ReportCounts::of_tests(&report.tests),
             position: Some(0),
             deselected_by_partition: left,
         }];

@@ -223,6 +223,7 @@ fn hostile_test_text_reaches_the_terminal_without_its_escapes() {
         output,
         leaked_processes: false,
         attempts: 1,
+        cached: false,
     };
     human.handle(&Event::TestFinished { test: TestIdx(1), result: Box::new(result) }, &report);
     let text = human.take_output();
@@ -275,6 +276,7 @@ fn a_flaky_tests_failed_attempt_is_in_every_report() {
         output: CapturedOutput::default(),
         leaked_processes: false,
         attempts: 2,
+        cached: false,
     };
     let mut stats = RunStats { total: 1, ..RunStats::default() };
     stats.record(&TestStatus::Passed);

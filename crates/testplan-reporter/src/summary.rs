@@ -146,7 +146,7 @@ pub fn summarize<'r>(tests: &[&'r TestReport]) -> Summary<'r> {
         status: None,
         reason: None,
         duration_secs: 0.0,
-        counts: ReportCounts::of(tests.iter().map(|t| &t.status)),
+        counts: ReportCounts::of_tests(tests.iter().copied()),
         skip_reasons: skip_reasons(tests),
         deselected_by_partition: 0,
         binaries: binaries(tests),
@@ -177,12 +177,14 @@ fn binaries(tests: &[&TestReport]) -> Vec<BinaryCounts> {
             counts: ReportCounts::default(),
         });
         entry.counts.record(test.status);
+        entry.counts.cached += usize::from(test.cached);
     }
     by_id.into_values().collect()
 }
 
 fn slowest<'r>(tests: &[&'r TestReport]) -> Vec<&'r TestReport> {
-    let mut ran: Vec<&TestReport> = tests.iter().copied().filter(|t| t.status.ran()).collect();
+    // A cached result did not run this time: it has no duration to show.
+    let mut ran: Vec<&TestReport> = tests.iter().copied().filter(|t| t.status.ran() && !t.cached).collect();
     ran.sort_by(|a, b| b.duration_secs.total_cmp(&a.duration_secs).then_with(|| a.key().cmp(&b.key())));
     ran.truncate(TOP);
     ran
@@ -198,11 +200,11 @@ fn largest<'r>(tests: &[&'r TestReport]) -> Vec<&'r TestReport> {
 
 /// The time-budget audit: tests over their markers' `time-budget`, and `slow` tests that
 /// passed quickly. Only tests that ran to a pass or a failure are judged (a timed-out test
-/// is already reported as such).
+/// is already reported as such; a cached result did not run).
 pub fn audit<'r>(tests: &[&'r TestReport]) -> Vec<BudgetFinding<'r>> {
     let mut findings = Vec::new();
     for test in tests.iter().copied() {
-        if !matches!(test.status, ReportStatus::Passed | ReportStatus::Failed) {
+        if !matches!(test.status, ReportStatus::Passed | ReportStatus::Failed) || test.cached {
             continue;
         }
         let marked_slow = test.markers.iter().any(|m| m == SLOW);
@@ -219,7 +221,8 @@ pub fn audit<'r>(tests: &[&'r TestReport]) -> Vec<BudgetFinding<'r>> {
     findings
 }
 
-/// `16/16 passed`, `5/9 passed, 4 failed, 1 skipped`: tests that ran, then the rest.
+/// `16/16 passed`, `5/9 passed, 4 failed, 1 skipped`: tests that ran, then the rest;
+/// `97/97 passed (97 cached)` when results came from the doctest result cache.
 pub fn counts_text(counts: &ReportCounts) -> String {
     let ran = counts.passed + counts.failed;
     let mut text = format!("{}/{ran} passed", counts.passed);
@@ -235,11 +238,20 @@ pub fn counts_text(counts: &ReportCounts) -> String {
     if counts.not_run > 0 {
         text.push_str(&format!(", {} not run", counts.not_run));
     }
+    text.push_str(&cached_note(counts));
     text
+}
+
+/// `; 97 cached`: how many of the results came from the doctest result cache (nothing when
+/// none did). It ends the line: a cached result may be passed or skipped (an `ignore`
+/// doctest).
+fn cached_note(counts: &ReportCounts) -> String {
+    if counts.cached == 0 { String::new() } else { format!("; {} cached", counts.cached) }
 }
 
 /// Every status with a count, in a fixed order: `16 passed, 2 failed, 1 crashed, ...`.
 /// `failed` here counts plain failures only; crashed, timed out and memory-killed follow.
+/// Results from the doctest result cache are counted at the end: `97 passed; 97 cached`.
 pub fn status_breakdown(counts: &ReportCounts) -> String {
     let plain_failed = counts.failed - counts.crashed - counts.timed_out - counts.memory_exceeded;
     let parts = [
@@ -254,7 +266,7 @@ pub fn status_breakdown(counts: &ReportCounts) -> String {
     ];
     let shown: Vec<String> =
         parts.iter().filter(|(n, _)| *n > 0).map(|(n, label)| format!("{n} {label}")).collect();
-    if shown.is_empty() { "no tests".to_owned() } else { shown.join(", ") }
+    if shown.is_empty() { "no tests".to_owned() } else { shown.join(", ") + &cached_note(counts) }
 }
 
 #[cfg(test)]
@@ -323,5 +335,25 @@ mod tests {
             "1 passed, 1 failed, 1 crashed, 1 timed out, 1 memory-killed, 1 skipped"
         );
         assert_eq!(counts_text(&counts), "1/5 passed, 4 failed, 1 skipped");
+    }
+
+    #[test]
+    fn cached_results_are_counted_at_the_end() {
+        let mut cached = test_report("alpha::doc", "src/lib.rs - f (line 3)", ReportStatus::Passed, 0.0);
+        cached.cached = true;
+        let mut ignored = test_report("alpha::doc", "src/lib.rs - g (line 9)", ReportStatus::Skipped, 0.0);
+        ignored.cached = true;
+        let ran = test_report("alpha", "tests::a", ReportStatus::Passed, 0.1);
+        let tests = [&cached, &ignored, &ran];
+        let summary = summarize(&tests);
+        assert_eq!(status_breakdown(&summary.counts), "2 passed, 1 skipped; 2 cached");
+        assert_eq!(
+            summary.binaries.iter().map(|b| counts_text(&b.counts)).collect::<Vec<_>>(),
+            ["1/1 passed", "1/1 passed, 1 skipped; 2 cached"]
+        );
+        assert!(summary.slowest.iter().all(|t| !t.cached), "cached results did not run");
+        let passed = ReportCounts { passed: 97, total: 97, cached: 97, ..ReportCounts::default() };
+        assert_eq!(status_breakdown(&passed), "97 passed; 97 cached");
+        assert_eq!(counts_text(&passed), "97/97 passed; 97 cached");
     }
 }

@@ -35,13 +35,14 @@ pub fn test_report(binary: &str, name: &str, status: ReportStatus, secs: f64) ->
         flaky: false,
         time_budget_secs: None,
         failed_attempts: Vec::new(),
+        cached: false,
     }
 }
 
 /// A report holding `tests`, with counts.
 pub fn report_of(tests: Vec<TestReport>) -> RunReport {
     let mut report = RunReport::new("0.1.0", vec!["cargo".to_owned(), "testplan".to_owned()], 1000.0);
-    report.counts = testplan_schema::ReportCounts::of(tests.iter().map(|t| &t.status));
+    report.counts = testplan_schema::ReportCounts::of_tests(&tests);
     report.tests = tests;
     report
 }
@@ -246,6 +247,7 @@ fn finished(i: usize, s: &Spec) -> Event {
         output,
         leaked_processes: false,
         attempts: u32::from(!matches!(s.status, TestStatus::Skipped { .. })),
+        cached: false,
     };
     Event::TestFinished { test: TestIdx(i), result: Box::new(result) }
 }

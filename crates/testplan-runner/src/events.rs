@@ -103,6 +103,9 @@ pub struct TestResult {
     /// Times the test was run (`--retries`): 1 normally, 0 when it never ran. A re-run alone
     /// after a stop for memory pressure is not an attempt of its own.
     pub attempts: u32,
+    /// The result came from the doctest result cache: the test did not run this time (the
+    /// plan said so, [`crate::filter::Action::Cached`]); its duration is zero.
+    pub cached: bool,
 }
 
 impl TestResult {
@@ -115,7 +118,18 @@ impl TestResult {
             output: CapturedOutput::default(),
             leaked_processes: false,
             attempts: 0,
+            cached: false,
         }
+    }
+
+    /// The result of a doctest the plan took from the result cache: passed, or skipped as
+    /// `ignored` when it was ignored in the run the result was stored from.
+    pub fn from_cache(ignored: bool) -> Self {
+        let status = match ignored {
+            true => TestStatus::Skipped { reason: "ignored".to_owned() },
+            false => TestStatus::Passed,
+        };
+        TestResult { cached: true, ..TestResult::not_started(status) }
     }
 
     /// Passed, but only after failing first (nextest's meaning of flaky).
@@ -179,6 +193,8 @@ pub struct RunStats {
     pub not_run: usize,
     /// Killed while running because the run was interrupted.
     pub interrupted: usize,
+    /// Of all the above, results taken from the doctest result cache (not run).
+    pub cached: usize,
 }
 
 impl RunStats {
@@ -194,6 +210,7 @@ impl RunStats {
             skipped: self.skipped - before.skipped,
             not_run: self.not_run - before.not_run,
             interrupted: self.interrupted - before.interrupted,
+            cached: self.cached - before.cached,
         }
     }
 

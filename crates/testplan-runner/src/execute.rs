@@ -66,6 +66,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// Time between SIGTERM and SIGKILL when a test is stopped.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
 
+pub(crate) use job::doctest::{doc_crate_name, doc_member_key};
 pub use memory::{ADMIT_STOP_FRACTION, FAST_WATCH_FRACTION, STOP_FRACTION, TICK, TICK_FAST};
 
 /// What one test may use and how it runs, decided by the planner (see [`crate::plan`]).
@@ -373,11 +374,20 @@ fn count_binaries(list: &TestList, planned: &[PlannedTest]) -> usize {
     planned.iter().map(|p| list.test(p.test).binary).collect::<HashSet<_>>().len()
 }
 
-/// Skips are known before anything runs: report them first.
+/// Skips and cached results are known before anything runs: report them first. A cached
+/// result is a test that starts and finishes at once (the plan took it from the doctest
+/// result cache; the executor only reports it).
 fn report_skips(planned: &[PlannedTest], emit: &mut Emitter<'_>) {
     for p in planned {
-        if let Action::Skip { reason } = &p.action {
-            emit.finished(p.test, TestResult::not_started(TestStatus::Skipped { reason: reason.clone() }));
+        match &p.action {
+            Action::Skip { reason } => {
+                emit.finished(p.test, TestResult::not_started(TestStatus::Skipped { reason: reason.clone() }))
+            }
+            Action::Cached { ignored } => {
+                emit.event(&Event::TestStarted { test: p.test });
+                emit.finished(p.test, TestResult::from_cache(*ignored));
+            }
+            Action::Run { .. } => {}
         }
     }
 }

@@ -28,6 +28,13 @@ pub enum Action {
         /// Human-readable reason.
         reason: String,
     },
+    /// Do not run it: report the result the doctest result cache holds (passed, or
+    /// skipped as ignored), marked cached. Only doctests get it (see
+    /// [`crate::discover::doc_results`]).
+    Cached {
+        /// The cached result is "ignored" rather than "passed".
+        ignored: bool,
+    },
 }
 
 /// A test the executor will run or report as skipped.
@@ -40,9 +47,14 @@ pub struct PlannedTest {
 }
 
 impl PlannedTest {
-    /// Whether the test is to run (not reported skipped).
+    /// Whether the test is to run (not reported skipped, not taken from the cache).
     pub fn is_run(&self) -> bool {
         matches!(self.action, Action::Run { .. })
+    }
+
+    /// Whether its result comes from the doctest result cache.
+    pub fn is_cached(&self) -> bool {
+        matches!(self.action, Action::Cached { .. })
     }
 }
 

@@ -242,6 +242,10 @@ pub struct ReportCounts {
     /// Killed while running because the run was interrupted.
     #[serde(default)]
     pub interrupted: usize,
+    /// Of all the above, results taken from the doctest result cache (not run this time;
+    /// docs/running.md#doctest-result-cache). Absent when zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached: usize,
 }
 
 /// The run report: `<target-dir>/testplan/last-run.json` and `--report-json PATH`.
@@ -572,6 +576,10 @@ pub struct TestReport {
     /// failures, or a failing test's earlier tries. The last attempt is the test itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_attempts: Vec<AttemptReport>,
+    /// The result came from the doctest result cache: the doctest was not compiled or run
+    /// this time (its duration is zero). Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 /// An attempt of a test that failed and was run again (`--retries`).
@@ -663,6 +671,16 @@ impl ReportCounts {
     pub fn of<'a>(statuses: impl IntoIterator<Item = &'a ReportStatus>) -> ReportCounts {
         let mut counts = ReportCounts::default();
         statuses.into_iter().for_each(|s| counts.record(*s));
+        counts
+    }
+
+    /// The counts of these tests: their statuses, and how many results were cached.
+    pub fn of_tests<'a>(tests: impl IntoIterator<Item = &'a TestReport>) -> ReportCounts {
+        let mut counts = ReportCounts::default();
+        for test in tests {
+            counts.record(test.status);
+            counts.cached += usize::from(test.cached);
+        }
         counts
     }
 }

@@ -11,6 +11,7 @@ mod containment;
 mod coverage;
 mod custom_harnesses;
 mod daily;
+mod doc_cache;
 mod env;
 mod equality;
 mod explain;

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::cache::Stamp;
 use super::doc_cache::{Material, add_trees, config_files, fnv1a, source_roots, stamp_of};
 use crate::cargo::{self, BuildOutput, Workspace};
-use crate::model::TargetKind;
+use crate::model::{TargetKind, TestIdx, TestList};
 
 /// Bumped whenever the entry format or the key's meaning changes.
 const FORMAT_VERSION: u32 = 1;
@@ -78,6 +78,13 @@ pub fn key(ws: &Workspace, build: &BuildOutput) -> Option<ResultKey> {
     let skip = |path: &Utf8Path| test_only.contains(path);
     add_trees(&mut material, &source_roots(ws), &ws.target_dir, &skip)?;
     Some(ResultKey { hash: material.finish(), settled: material.settled() })
+}
+
+/// The name a doctest's result is stored under: `"{crate}: {name}"`, the key its batch
+/// reports it by (`cargo test --doc` runs every selected library's doctests at once).
+pub fn doctest_name(list: &TestList, test: TestIdx) -> String {
+    let crate_name = crate::execute::doc_crate_name(list.binary_of(test));
+    crate::execute::doc_member_key(&crate_name, &list.test(test).name)
 }
 
 /// The results stored for `command`, if its key is `key`.
@@ -187,11 +194,15 @@ fn is_library(name: &str) -> bool {
 
 /// Source files only integration tests, benches and examples compile: listed in the
 /// dep-info of such a target's test executable, and in no other executable's dep-info.
+/// (Relative paths are the workspace root's; `join` keeps absolute ones as they are.)
 fn test_only_sources(ws: &Workspace, build: &BuildOutput) -> BTreeSet<Utf8PathBuf> {
     let mut test_only = BTreeSet::new();
     let mut shared = BTreeSet::new();
     for binary in &build.binaries {
         let Some(sources) = dep_info(&binary.executable) else { continue };
+        // cargo runs rustc in the workspace root with the members' paths relative to it:
+        // rustc's dep-info names their sources relative to the root too.
+        let sources = sources.into_iter().map(|path| ws.root.join(path));
         match binary.kind {
             TargetKind::Test | TargetKind::Bench | TargetKind::Example => test_only.extend(sources),
             _ => shared.extend(sources),

@@ -63,6 +63,7 @@ impl<'s> Emitter<'s> {
             return;
         }
         self.stats.record(&result.status);
+        self.stats.cached += usize::from(result.cached);
         self.event(&Event::TestFinished { test, result: Box::new(result) });
     }
 

@@ -105,6 +105,7 @@ impl Rules for Single {
             output,
             leaked_processes: running.leaked,
             attempts: running.job.attempt,
+            cached: false,
         };
         let job = &running.job;
         if settled.retry(ctx, job.attempt, job.tests[0], || Some(job.clone()), &result) {

@@ -235,7 +235,7 @@ pub(crate) fn member_result(
     output: CapturedOutput,
     attempts: u32,
 ) -> TestResult {
-    TestResult { status, duration, peak_rss: None, output, leaked_processes: false, attempts }
+    TestResult { status, duration, peak_rss: None, output, leaked_processes: false, attempts, cached: false }
 }
 
 /// A failed batch member: its own failure section when libtest printed one (else the

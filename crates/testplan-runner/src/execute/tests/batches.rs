@@ -583,3 +583,41 @@ fn slow_tests_are_reported_while_they_run() {
         assert_eq!(elapsed.as_millis() % 50, 0, "a multiple of the threshold: {elapsed:?}");
     }
 }
+
+/// Doctests the plan took from the result cache are reported — started and finished at
+/// once, passed or ignored, `cached`, zero duration — and never run: a phase of cached
+/// doctests starts no process, and a phase with some cached runs only the others.
+#[test]
+fn cached_doctests_are_reported_and_not_run() {
+    let mut fx = Fixture::new();
+    let dir = fx.path();
+    let cargo = fx.doc_binary(
+        &[ADD, SUB],
+        &format!(
+            "echo \"$@\" >> '{dir}/doc-calls'\necho 'running 1 test'\n\
+             echo 'test {SUB} ... ok'; echo; echo 'test result: ok.'"
+        ),
+    );
+    let mut doc = phase("doc", &[0, 1], 2, Duration::from_secs(30));
+    doc.planned[0].action = Action::Cached { ignored: false };
+    doc.planned[1].action = Action::Cached { ignored: true };
+    let run = run_phases(&fx, std::slice::from_ref(&doc), &options(2), Some(cargo.clone()));
+
+    assert!(!dir.join("doc-calls").exists(), "a cached doctest ran");
+    assert_eq!(run.status(ADD), TestStatus::Passed);
+    assert_eq!(run.status(SUB), TestStatus::Skipped { reason: "ignored".into() });
+    for name in [ADD, SUB] {
+        let result = run.result(name);
+        assert!(result.cached && result.duration.is_zero(), "{name}: {result:?}");
+    }
+    assert_eq!(run.started(), [ADD, SUB]);
+    let Some(Event::RunFinished { stats, .. }) = run.events.last() else { panic!("no RunFinished") };
+    assert_eq!((stats.passed, stats.skipped, stats.cached), (1, 1, 2));
+
+    doc.planned[1].action = Action::Run { ignored: false };
+    let run = run_phases(&fx, &[doc], &options(2), Some(cargo));
+    let calls = std::fs::read_to_string(dir.join("doc-calls")).expect("the uncached doctest ran");
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+    assert!(run.result(ADD).cached && !run.result(SUB).cached);
+    assert_eq!((run.status(ADD), run.status(SUB)), (TestStatus::Passed, TestStatus::Passed));
+}
