@@ -86,7 +86,10 @@ fn doctest_job(
     job
 }
 
-/// A binary's batchable tests cut into chunks of `sizes`.
+/// A binary's batchable tests cut into chunks of `sizes`, dealt out in turn in planned
+/// order (slowest first when durations are recorded), so every chunk gets its share of the
+/// slow tests and the chunks end together; cut in runs, the slowest tests would all land in
+/// the first chunk, which would then finish last.
 fn libtest_jobs(
     list: &TestList,
     binary: BinaryIdx,
@@ -99,15 +102,28 @@ fn libtest_jobs(
     } else {
         Filter::Names
     };
-    let mut rest = tests;
-    let mut out = Vec::new();
-    for &size in sizes {
-        let (chunk, after) = rest.split_at(size.min(rest.len()));
-        rest = after;
-        let members = chunk.iter().map(|&(t, ignored, l)| (t, member(list, t, ignored, l)));
-        out.push(batch_job(&spec, members.collect(), filter));
+    dealt(tests, sizes)
+        .into_iter()
+        .map(|chunk| {
+            let members = chunk.into_iter().map(|(t, ignored, l)| (t, member(list, t, ignored, l)));
+            batch_job(&spec, members.collect(), filter)
+        })
+        .collect()
+}
+
+/// `items` dealt into `sizes.len()` chunks in turn: item `i` goes to chunk `i % n`. With
+/// sizes from [`chunk_sizes`] (differing by at most one, larger first) every chunk gets
+/// exactly its size.
+fn dealt<T: Clone>(items: &[T], sizes: &[usize]) -> Vec<Vec<T>> {
+    let mut chunks: Vec<Vec<T>> = sizes.iter().map(|&size| Vec::with_capacity(size)).collect();
+    if chunks.is_empty() {
+        return chunks;
     }
-    out
+    let n = chunks.len();
+    for (i, item) in items.iter().enumerate() {
+        chunks[i % n].push(item.clone());
+    }
+    chunks
 }
 
 enum Pending {
@@ -232,4 +248,20 @@ pub(crate) fn chunk_sizes(tests: usize, count: usize) -> Vec<usize> {
     }
     let count = count.min(tests);
     (0..count).map(|i| tests / count + usize::from(i < tests % count)).collect()
+}
+
+#[cfg(test)]
+mod dealing_tests {
+    use super::{chunk_sizes, dealt};
+
+    #[test]
+    fn tests_are_dealt_in_turn_so_the_slowest_spread_over_the_chunks() {
+        // Slowest first, as the planner orders them when durations are recorded.
+        let tests = ["9s", "8s", "7s", "1s", "1s", "1s", "0s"];
+        let chunks = dealt(&tests, &chunk_sizes(tests.len(), 3));
+        assert_eq!(chunks, [vec!["9s", "1s", "0s"], vec!["8s", "1s"], vec!["7s", "1s"]]);
+        assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), chunk_sizes(tests.len(), 3));
+        assert!(dealt(&tests, &[]).is_empty());
+        assert_eq!(dealt(&tests[..1], &chunk_sizes(1, 4)), [vec!["9s"]]);
+    }
 }

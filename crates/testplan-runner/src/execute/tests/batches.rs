@@ -152,12 +152,13 @@ fn run_batched(fx: &Fixture, jobs: usize, opts: &TestOptions) -> Run {
 #[test]
 fn a_batch_reports_each_test_with_its_own_output_and_duration() {
     let mut fx = Fixture::new();
+    // Dealt to two chunks in turn: `a_passes b_fails`, then `c_sleeps d_strays`.
     fx.batch_binary(
         "bin",
         &[
             ("a_passes", "echo captured and dropped"),
-            ("b_fails", "echo 'assertion failed: boom'; echo 'from a child' >&3; return 1"),
             ("c_sleeps", "sleep 0.3"),
+            ("b_fails", "echo 'assertion failed: boom'; echo 'from a child' >&3; return 1"),
             ("d_strays", "echo 'stray output' >&3"),
         ],
     );
@@ -187,21 +188,20 @@ fn a_batch_reports_each_test_with_its_own_output_and_duration() {
 #[test]
 fn a_crashing_test_in_a_batch_is_attributed_to_it_alone() {
     let mut fx = Fixture::new();
-    let mut cases = vec![
+    // Two chunks (one job: two batches), tests dealt to them in turn: a to e in the first,
+    // v to z in the second, untouched by the crash.
+    let cases = [
         ("a", "return 0"),
-        ("b_fails_first", "echo 'lost with the batch'; return 1"),
-        ("c_crashes", "kill -SEGV $$"),
-        ("d", "return 0"),
-        ("e", "return 0"),
-    ];
-    // A second chunk (one job: two batches), untouched by the crash.
-    cases.extend([
         ("v", "return 0"),
+        ("b_fails_first", "echo 'lost with the batch'; return 1"),
         ("w", "return 0"),
+        ("c_crashes", "kill -SEGV $$"),
         ("x", "return 0"),
+        ("d", "return 0"),
         ("y", "return 0"),
+        ("e", "return 0"),
         ("z", "return 0"),
-    ]);
+    ];
     fx.batch_binary("bin", &cases);
     let run = run_batched(&fx, 1, &options(1));
 
@@ -361,7 +361,8 @@ fn cancellation_stops_a_batch_and_reports_its_tests_not_run() {
     let mut fx = Fixture::new();
     let started = fx.path().join("started");
     let hang = format!("touch '{started}'; sleep 1000 & sleep 1000; wait");
-    fx.batch_binary("bin", &[("a", "return 0"), ("b_hangs", &hang), ("c", "return 0")]);
+    // Dealt to two chunks in turn: `a b_hangs`, then `c`.
+    fx.batch_binary("bin", &[("a", "return 0"), ("c", "return 0"), ("b_hangs", &hang)]);
     let cancel = CancelToken::new();
     let canceller = std::thread::spawn({
         let (cancel, started) = (cancel.clone(), started.clone());
