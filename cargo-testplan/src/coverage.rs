@@ -46,6 +46,10 @@ pub struct CoverageArgs {
     /// read (implies --coverage)
     #[arg(long, value_name = "PATH", conflicts_with = "archive")]
     pub coverage_cobertura: Option<Utf8PathBuf>,
+    /// Write llvm-cov's HTML report of the run (an index and a page per source file) into
+    /// DIR (implies --coverage)
+    #[arg(long, value_name = "DIR", conflicts_with = "archive")]
+    pub coverage_html: Option<Utf8PathBuf>,
     /// Exit with code 3 when the run's line coverage is under PCT percent, after every
     /// report is written (implies --coverage)
     #[arg(long, value_name = "PCT", value_parser = parse_percent, conflicts_with = "archive")]
@@ -62,6 +66,7 @@ impl CoverageArgs {
         self.coverage
             || self.coverage_lcov.is_some()
             || self.coverage_cobertura.is_some()
+            || self.coverage_html.is_some()
             || self.coverage_fail_under.is_some()
             || self.coverage_diff.is_some()
     }
@@ -135,6 +140,8 @@ pub struct RunCoverage {
     prepared: Prepared,
     args: CoverageArgs,
     gates: Gates,
+    /// The HTML report's title: the workspace directory's name.
+    title: String,
     previous: Option<CoverageSummary>,
     collector: Option<Collector>,
     outcome: Option<Outcome>,
@@ -163,6 +170,7 @@ impl RunCoverage {
             prepared,
             args: args.clone(),
             gates,
+            title: list.workspace_root.file_name().unwrap_or("coverage").to_owned(),
             previous: previous.and_then(|r| r.coverage.as_ref()).map(report::summary_of),
             collector: Some(collector),
             outcome: None,
@@ -228,6 +236,11 @@ impl RunCoverage {
         let Some(outcome) = &self.outcome else { return };
         if let Some(path) = &self.args.coverage_lcov {
             failures.check("the lcov file", path.as_std_path(), write(path, outcome.lcov().as_bytes()));
+        }
+        if let Some(dir) = &self.args.coverage_html {
+            let title = self.title.as_str();
+            let written = outcome.html.write(dir, title).map_err(|e| std::io::Error::other(e.to_string()));
+            failures.check("the HTML coverage report", dir.as_std_path(), written);
         }
         if let Some(path) = &self.args.coverage_cobertura {
             let xml = outcome.cobertura(env!("CARGO_PKG_VERSION"), now_unix());

@@ -149,6 +149,8 @@ pub struct Outcome {
     pub changed: Option<(String, ChangedCoverage)>,
     /// Failed gates.
     pub failed_gates: Vec<GateFailure>,
+    /// What `--coverage-html` is made from.
+    pub html: crate::html::HtmlInputs,
 }
 
 impl Collector {
@@ -179,6 +181,7 @@ impl Collector {
     /// The run's figures and everything computed from them (see [`Finish`]).
     pub fn finish(self, finish: &Finish<'_>) -> Result<Outcome, CoverageError> {
         let data = self.run.total().cloned().unwrap_or_default();
+        let html = self.run.html_inputs();
         let summary = data.summary();
         let delta = finish.previous.map(|before| delta::delta(before, &summary));
         let changed = match finish.diff_base {
@@ -191,7 +194,16 @@ impl Collector {
         let own: Vec<(&str, crate::model::Counts)> =
             self.phases.iter().map(|p| (p.name.as_str(), p.own.lines)).collect();
         let failed_gates = gate::check(finish.gates, &summary, &own, finish.previous);
-        Ok(Outcome { tools: self.tools, phases: self.phases, summary, data, delta, changed, failed_gates })
+        Ok(Outcome {
+            tools: self.tools,
+            phases: self.phases,
+            summary,
+            data,
+            delta,
+            changed,
+            failed_gates,
+            html,
+        })
     }
 }
 

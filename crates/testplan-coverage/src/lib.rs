@@ -20,6 +20,7 @@ pub mod diff;
 pub mod error;
 pub mod export;
 pub mod gate;
+pub mod html;
 pub mod instrument;
 pub mod lcov;
 pub mod model;

@@ -147,6 +147,7 @@ mod tests {
                 },
             )),
             failed_gates: Vec::new(),
+            html: crate::html::HtmlInputs::default(),
         }
     }
 

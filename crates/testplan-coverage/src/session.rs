@@ -83,6 +83,17 @@ impl CoverageRun {
         self.cumulative.as_ref().map(|(_, data)| data)
     }
 
+    /// What llvm-cov's HTML report of the run is made from.
+    pub fn html_inputs(&self) -> crate::html::HtmlInputs {
+        let sources = self.total().map(|data| data.files.keys().map(|f| data.root.join(f)).collect());
+        crate::html::HtmlInputs {
+            tools: Some(self.tools.clone()),
+            profile: self.cumulative.as_ref().map(|(profile, _)| profile.clone()),
+            objects: self.objects.clone(),
+            sources: sources.unwrap_or_default(),
+        }
+    }
+
     fn merge_phase(
         &mut self,
         index: usize,

@@ -174,6 +174,7 @@ fn a_failed_gate_exits_3_after_every_report_is_written() {
     let run = CoverageRun::new();
     let (lcov, cobertura, junit, markdown) =
         (run.path("lcov.info"), run.path("coverage.xml"), run.path("junit.xml"), run.path("summary.md"));
+    let html = run.path("html");
     let args = [
         "--coverage-fail-under",
         "99",
@@ -185,6 +186,8 @@ fn a_failed_gate_exits_3_after_every_report_is_written() {
         &junit,
         "--markdown",
         &markdown,
+        "--coverage-html",
+        &html,
     ];
     let (code, text, report) = run.run(&args);
     assert_eq!(code, Some(3), "{text}");
@@ -199,6 +202,10 @@ fn a_failed_gate_exits_3_after_every_report_is_written() {
     assert!(md.contains("### Coverage: lines 80.5% (33/41)"), "{md}");
     assert!(md.contains(&format!("❌ Coverage gate failed: {gate}")), "{md}");
     assert_eq!(cobertura_totals(&std::fs::read(&cobertura).expect("cobertura")), (33, 41, 41));
+    // llvm-cov's HTML report covers the measured files, not the test code.
+    let index = std::fs::read_to_string(Path::new(&html).join("index.html")).expect("html index");
+    assert!(index.contains("src/lib.rs") && index.contains("src/main.rs"), "{index}");
+    assert!(!index.contains("tests/api.rs"), "{index}");
 }
 
 /// `lines-covered`, `lines-valid` and the number of `<line>` elements of a Cobertura
