@@ -5,19 +5,19 @@
 //! path dependency's code, a feature, `RUSTDOCFLAGS`, the toolchain — makes them run
 //! again; a failing doctest is never cached.
 //!
-//! Each test has a target dir of its own (its edits must not reach another test's build,
-//! and the cache lives in the target dir), and starts by dating every file of its copy 3 s
-//! back: older than the 2 s the store waits for files to settle, newer than any build
-//! left in its target dir by an earlier run of the suite (so cargo rebuilds from this
-//! copy's sources). rustdoc runs through a wrapper that logs its arguments, so "not
-//! compiled" is read from the log, not from timings.
+//! Each test builds into a target dir of its own, in its temporary directory (not the
+//! fixtures' shared one): its edits must not reach another build, and the cache lives in
+//! the target dir — engineers running the suite at the same time would otherwise share
+//! both. Every file of the copy is dated a minute back first, older than the 2 s the store
+//! waits for files to settle. rustdoc runs through a wrapper that logs its arguments, so
+//! "not compiled" is read from the log, not from timings.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use crate::support::fixture::{Fixture, repo_root, run_merged};
+use crate::support::fixture::{Fixture, run_merged};
 use crate::support::report::RunReport;
 
 /// The fixture's doctests: 4 pass, `nothing` is an `ignore` doctest.
@@ -29,6 +29,7 @@ struct DocCache {
     fixture: Fixture,
     rustdoc_log: PathBuf,
     rustdoc: PathBuf,
+    target_dir: PathBuf,
     runs: usize,
 }
 
@@ -77,13 +78,14 @@ impl Outcome {
 
 impl DocCache {
     fn new(case: &str) -> DocCache {
-        let fixture = Fixture::copy_from(&repo_root().join("fixtures/doccache"), &format!("doccache-{case}"));
+        let fixture = Fixture::copy("fixtures/doccache");
         settle(fixture.root());
+        let target_dir = fixture.scratch(&format!("target-{case}"));
         let dir = fixture.scratch("tools");
         let rustdoc_log = dir.join("rustdoc.log");
         let rustdoc = dir.join("logged-rustdoc");
         write_script(&rustdoc, &format!("echo \"$*\" >> '{}'\nexec rustdoc \"$@\"", rustdoc_log.display()));
-        DocCache { fixture, rustdoc_log, rustdoc, runs: 0 }
+        DocCache { fixture, rustdoc_log, rustdoc, target_dir, runs: 0 }
     }
 
     /// `cargo testplan run ARGS` with `env`, and its report.
@@ -92,7 +94,7 @@ impl DocCache {
         let report = self.fixture.scratch("reports").join(format!("run-{}.json", self.runs));
         let before = self.rustdoc_runs();
         let mut cmd: Command = self.fixture.testplan(&["run", "-v", "--report-json"]);
-        cmd.arg(&report).args(args).env("RUSTDOC", &self.rustdoc);
+        cmd.arg(&report).args(args).env("RUSTDOC", &self.rustdoc).env("CARGO_TARGET_DIR", &self.target_dir);
         for (key, value) in env {
             cmd.env(key, value);
         }
@@ -124,9 +126,9 @@ impl DocCache {
     }
 }
 
-/// Dates every file of `root` 3 s back (see the module docs).
+/// Dates every file of `root` a minute back (see the module docs).
 fn settle(root: &Path) {
-    let at = SystemTime::now() - Duration::from_secs(3);
+    let at = SystemTime::now() - Duration::from_secs(60);
     for entry in fs::read_dir(root).expect("read dir") {
         let path = entry.expect("dir entry").path();
         if path.is_dir() {
