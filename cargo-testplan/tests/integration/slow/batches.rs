@@ -174,11 +174,13 @@ fn a_flaky_test_in_a_batch_passes_on_a_retry() {
 }
 
 /// Fail-fast (the default) in a batched phase: the failures are reported with their
-/// output, the later phases do not run.
+/// output, the later phases do not run. (The segfaulting unit test is left out: tests are
+/// dealt to chunks in turn, so it may share a batch with the failing one and end the run
+/// before that one's output is recovered.)
 #[test]
 fn fail_fast_in_a_batched_phase_stops_the_later_phases() {
     let fixture = Fixture::copy("fixtures/faults");
-    let (code, text, report) = run(&fixture, &["run", "-j", "1"], &[]);
+    let (code, text, report) = run(&fixture, &["run", "-j", "1", "-k", "not segfaults"], &[]);
     assert_eq!(code, Some(100), "{text}");
     assert_eq!(report["stopped"], "fail-fast", "{text}");
     assert!(status(&report, "faults", "tests::fails_assertion") == "failed", "{text}");
