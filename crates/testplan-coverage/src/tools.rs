@@ -175,7 +175,7 @@ pub fn find(rustc: &RustcInfo, search: &ToolSearch, dir: &Utf8Path) -> Result<Ll
                 store(&cache, key, &pair);
                 return Ok(pair);
             }
-            Err(reason) => tried.push(Rejected { profdata: pair.profdata, reason }),
+            Err(rejected) => tried.push(rejected),
         }
     }
     Err(CoverageError::ToolsNotFound { tried })
@@ -250,21 +250,23 @@ impl Probe {
         Ok(Probe { binary, profile })
     }
 
-    /// Merges the probe's profile with `pair` and exports it; the reason when that fails.
-    fn check(&self, pair: &LlvmTools, index: usize) -> Result<(), String> {
+    /// Merges the probe's profile with `pair` and exports it; why the pair is rejected when
+    /// that fails.
+    fn check(&self, pair: &LlvmTools, index: usize) -> Result<(), Rejected> {
+        let rejected = |reason: String| Rejected { profdata: pair.profdata.clone(), reason };
         let merged = self.profile.with_file_name(format!("probe-{index}.profdata"));
         let mut merge = Command::new(&pair.profdata);
         merge.args(["merge", "-sparse"]).arg(&self.profile).arg("-o").arg(&merged);
-        stdout_of(&mut merge).map_err(|e| reason(&e))?;
+        stdout_of(&mut merge).map_err(|e| rejected(reason(&e)))?;
         let mut export = Command::new(&pair.cov);
         export.args(["export", "-summary-only", "-instr-profile"]).arg(&merged).arg(&self.binary);
-        let out = stdout_of(&mut export).map_err(|e| reason(&e))?;
+        let out = stdout_of(&mut export).map_err(|e| rejected(reason(&e)))?;
         let _ = std::fs::remove_file(&merged);
         let exported = String::from_utf8_lossy(&out);
         if exported.contains("probe.rs") {
             Ok(())
         } else {
-            Err("its export does not name the probe's source".to_owned())
+            Err(rejected("its export does not name the probe's source".to_owned()))
         }
     }
 }
