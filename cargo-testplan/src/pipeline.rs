@@ -114,14 +114,8 @@ impl Pipeline {
         let mut settings = RunSettings::resolve(inv, &plan.config, machine, gpu)?;
         settings.cargo = unpacked.cargo;
         let loaded = Loaded { workspace: None, target_dir: unpacked.target_dir, plan };
-        Ok(Pipeline {
-            settings,
-            loaded,
-            cancel,
-            libraries: Vec::new(),
-            early: None,
-            archived: Some(unpacked.list),
-        })
+        let archived = Some(unpacked.list);
+        Ok(Pipeline { settings, loaded, cancel, libraries: Vec::new(), early: None, archived })
     }
 
     /// Whether the tests come from an archive (`--archive`) rather than a build.
