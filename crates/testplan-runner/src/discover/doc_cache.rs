@@ -24,13 +24,14 @@ use std::fs;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use camino::{Utf8Path, Utf8PathBuf};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::cache::Stamp;
 use crate::cargo::{self, BuildOutput, Workspace};
 
 /// Bumped whenever the entry format or the key's meaning changes.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 /// Files modified more recently than this make a listing unstorable.
 const SETTLE: Duration = Duration::from_secs(2);
 /// Trees larger than this are not keyed.
@@ -41,16 +42,6 @@ pub(crate) const MAX_ENTRIES: usize = 20_000;
 pub(crate) struct Key {
     hash: String,
     settled: bool,
-}
-
-/// One stored listing.
-#[derive(Debug, Serialize, Deserialize)]
-struct Entry {
-    format: u32,
-    runner_version: String,
-    command: Vec<String>,
-    key: String,
-    tests: Vec<(String, String)>,
 }
 
 /// The key of the workspace's current state (see the module docs), or `None` when it cannot
@@ -112,13 +103,7 @@ pub(super) fn add_trees(
 
 /// The stored listing for `command`, if its key is `key`.
 pub(crate) fn lookup(dir: &Utf8Path, command: &[String], key: &Key) -> Option<Vec<(String, String)>> {
-    let text = fs::read_to_string(entry_path(dir, command)).ok()?;
-    let entry: Entry = serde_json::from_str(&text).ok()?;
-    let valid = entry.format == FORMAT_VERSION
-        && entry.runner_version == env!("CARGO_PKG_VERSION")
-        && entry.command == command
-        && entry.key == key.hash;
-    valid.then_some(entry.tests)
+    read_stored(&command_file(dir, "doctests", command), FORMAT_VERSION, command, &key.hash)
 }
 
 /// Stores the listing of `command` taken between the keys `before` and `after` (see the
@@ -133,22 +118,63 @@ pub(crate) fn store(
     if after != Some(before) || !before.settled {
         return;
     }
-    let entry = Entry {
-        format: FORMAT_VERSION,
+    write_stored(&command_file(dir, "doctests", command), FORMAT_VERSION, command, &before.hash, tests);
+}
+
+/// What a cache of this kind stores for a command under a key (the doctest listing here,
+/// the doctest results in `doc_results`): valid only for the same format, runner version,
+/// command and key.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored<T> {
+    format: u32,
+    runner_version: String,
+    command: Vec<String>,
+    key: String,
+    value: T,
+}
+
+/// The value stored in `path`, if it was stored in `format` by this runner version for
+/// `command` under `key`.
+pub(super) fn read_stored<T: DeserializeOwned>(
+    path: &Utf8Path,
+    format: u32,
+    command: &[String],
+    key: &str,
+) -> Option<T> {
+    let text = fs::read_to_string(path).ok()?;
+    let stored: Stored<T> = serde_json::from_str(&text).ok()?;
+    let valid = stored.format == format
+        && stored.runner_version == env!("CARGO_PKG_VERSION")
+        && stored.command == command
+        && stored.key == key;
+    valid.then_some(stored.value)
+}
+
+/// Stores `value` for `command` under `key` in `path`. Errors are ignored: a cache is an
+/// optimisation.
+pub(super) fn write_stored<T: Serialize>(
+    path: &Utf8Path,
+    format: u32,
+    command: &[String],
+    key: &str,
+    value: T,
+) {
+    let stored = Stored {
+        format,
         runner_version: env!("CARGO_PKG_VERSION").to_owned(),
         command: command.to_vec(),
-        key: before.hash.clone(),
-        tests: tests.to_vec(),
+        key: key.to_owned(),
+        value,
     };
-    let Ok(text) = serde_json::to_string(&entry) else { return };
-    let path = entry_path(dir, command);
+    let Ok(text) = serde_json::to_string(&stored) else { return };
     let _ =
         crate::files::write_atomically(path.as_std_path(), text.as_bytes(), crate::files::Durability::Cache);
 }
 
-fn entry_path(dir: &Utf8Path, command: &[String]) -> Utf8PathBuf {
+/// `<dir>/<prefix>-<hash of the command>.json`.
+pub(super) fn command_file(dir: &Utf8Path, prefix: &str, command: &[String]) -> Utf8PathBuf {
     dir.join(format!(
-        "doctests-{:016x}.json",
+        "{prefix}-{:016x}.json",
         fnv1a(0xcbf2_9ce4_8422_2325, command.join("\u{1f}").as_bytes())
     ))
 }

@@ -31,12 +31,14 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::cache::Stamp;
-use super::doc_cache::{Material, add_trees, config_files, fnv1a, source_roots, stamp_of};
+use super::doc_cache::{
+    Material, add_trees, command_file, config_files, read_stored, source_roots, stamp_of, write_stored,
+};
 use crate::cargo::{self, BuildOutput, Workspace};
 use crate::model::{TargetKind, TestIdx, TestList};
 
 /// Bumped whenever the entry format or the key's meaning changes.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// The key of the current state, and whether results taken now may be stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,16 +54,6 @@ pub struct CachedDoctest {
     pub name: String,
     /// Ignored (not run) rather than passed.
     pub ignored: bool,
-}
-
-/// One stored batch.
-#[derive(Debug, Serialize, Deserialize)]
-struct Entry {
-    format: u32,
-    runner_version: String,
-    command: Vec<String>,
-    key: String,
-    results: Vec<CachedDoctest>,
 }
 
 /// The key of the workspace's current state for doctest results (see the module docs), or
@@ -89,13 +81,7 @@ pub fn doctest_name(list: &TestList, test: TestIdx) -> String {
 
 /// The results stored for `command`, if its key is `key`.
 pub fn lookup(dir: &Utf8Path, command: &[String], key: &ResultKey) -> Option<Vec<CachedDoctest>> {
-    let text = fs::read_to_string(entry_path(dir, command)).ok()?;
-    let entry: Entry = serde_json::from_str(&text).ok()?;
-    let valid = entry.format == FORMAT_VERSION
-        && entry.runner_version == env!("CARGO_PKG_VERSION")
-        && entry.command == command
-        && entry.key == key.hash;
-    valid.then_some(entry.results)
+    read_stored(&entry_path(dir, command), FORMAT_VERSION, command, &key.hash)
 }
 
 /// Stores the results of a batch that ran between the keys `before` and `after`, each of
@@ -111,19 +97,7 @@ pub fn store(
     if after != Some(before) || !before.settled || results.is_empty() {
         return;
     }
-    let entry = Entry {
-        format: FORMAT_VERSION,
-        runner_version: env!("CARGO_PKG_VERSION").to_owned(),
-        command: command.to_vec(),
-        key: before.hash.clone(),
-        results: results.to_vec(),
-    };
-    let Ok(text) = serde_json::to_string(&entry) else { return };
-    let _ = crate::files::write_atomically(
-        entry_path(dir, command).as_std_path(),
-        text.as_bytes(),
-        crate::files::Durability::Cache,
-    );
+    write_stored(&entry_path(dir, command), FORMAT_VERSION, command, &before.hash, results);
 }
 
 /// Forgets the results stored for `command` (a batch that failed, or `--no-cache`).
@@ -132,10 +106,7 @@ pub fn forget(dir: &Utf8Path, command: &[String]) {
 }
 
 fn entry_path(dir: &Utf8Path, command: &[String]) -> Utf8PathBuf {
-    dir.join(format!(
-        "doctest-results-{:016x}.json",
-        fnv1a(0xcbf2_9ce4_8422_2325, command.join("\u{1f}").as_bytes())
-    ))
+    command_file(dir, "doctest-results", command)
 }
 
 /// `rustc -vV` of the toolchain cargo would use (`$RUSTC`, else `rustc`).
