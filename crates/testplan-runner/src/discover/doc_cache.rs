@@ -49,6 +49,20 @@ pub(crate) struct Key {
 pub(crate) fn key(ws: &Workspace, build: &BuildOutput) -> Option<Key> {
     let mut material = Material::default();
     material.line(&format!("format {FORMAT_VERSION} {}", env!("CARGO_PKG_VERSION")));
+    add_environment(&mut material)?;
+    let mut executables: Vec<&Utf8Path> = build.binaries.iter().map(|b| b.executable.as_path()).collect();
+    executables.sort();
+    for exe in executables {
+        material.line(&format!("exe {exe} {:?}", Stamp::of(exe)));
+    }
+    let roots = source_roots(ws);
+    add_trees(&mut material, &roots, &ws.target_dir, &|_| false)?;
+    Some(Key { hash: material.finish(), settled: material.settled() })
+}
+
+/// cargo (path and stamp), the working directory, the `CARGO*`/`RUST*` variables and cargo's
+/// configuration files: what both doctest keys share.
+pub(super) fn add_environment(material: &mut Material) -> Option<()> {
     let cargo = cargo::cargo_program();
     material.line(&format!("cargo {cargo} {:?}", Stamp::of(&cargo)));
     let cwd = std::env::current_dir().ok()?;
@@ -59,18 +73,11 @@ pub(crate) fn key(ws: &Workspace, build: &BuildOutput) -> Option<Key> {
     for (k, v) in vars {
         material.line(&format!("env {k}={v}"));
     }
-    let mut executables: Vec<&Utf8Path> = build.binaries.iter().map(|b| b.executable.as_path()).collect();
-    executables.sort();
-    for exe in executables {
-        material.line(&format!("exe {exe} {:?}", Stamp::of(exe)));
-    }
     for config in config_files(&cwd) {
         let stamp = fs::symlink_metadata(&config).ok().map(stamp_of);
         material.line(&format!("config {} {stamp:?}", config.display()));
     }
-    let roots = source_roots(ws);
-    add_trees(&mut material, &roots, &ws.target_dir, &|_| false)?;
-    Some(Key { hash: material.finish(), settled: material.settled() })
+    Some(())
 }
 
 /// The workspace root and the selected packages outside it: the trees a key walks.

@@ -30,11 +30,10 @@ use std::fs;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use super::cache::Stamp;
 use super::doc_cache::{
-    Material, add_trees, command_file, config_files, read_stored, source_roots, stamp_of, write_stored,
+    Material, add_environment, add_trees, command_file, read_stored, source_roots, stamp_of, write_stored,
 };
-use crate::cargo::{self, BuildOutput, Workspace};
+use crate::cargo::{BuildOutput, Workspace};
 use crate::model::{TargetKind, TestIdx, TestList};
 
 /// Bumped whenever the entry format or the key's meaning changes.
@@ -114,25 +113,6 @@ fn rustc_version() -> Option<String> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = std::process::Command::new(rustc).arg("-vV").output().ok()?;
     output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// cargo, the working directory, the `CARGO*`/`RUST*` variables and cargo's config files.
-fn add_environment(material: &mut Material) -> Option<()> {
-    let cargo = cargo::cargo_program();
-    material.line(&format!("cargo {cargo} {:?}", Stamp::of(&cargo)));
-    let cwd = std::env::current_dir().ok()?;
-    material.line(&format!("cwd {}", cwd.display()));
-    let mut vars: Vec<(String, String)> =
-        std::env::vars().filter(|(k, _)| k.starts_with("CARGO") || k.starts_with("RUST")).collect();
-    vars.sort();
-    for (k, v) in vars {
-        material.line(&format!("env {k}={v}"));
-    }
-    for config in config_files(&cwd) {
-        let stamp = fs::symlink_metadata(&config).ok().map(stamp_of);
-        material.line(&format!("config {} {stamp:?}", config.display()));
-    }
-    Some(())
 }
 
 /// The directories holding the build's test executables (cargo's `deps`).
