@@ -58,7 +58,7 @@ mod remap;
 mod write;
 
 pub use error::ArchiveError;
-pub use manifest::{ArchivedCargoOptions, FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, Manifest};
+pub use manifest::{FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, Manifest};
 pub use read::{Archive, read_archive, read_archive_with};
 pub use remap::PathRemap;
 pub use write::{ArchiveSummary, write_archive};

@@ -45,7 +45,7 @@ pub struct Manifest {
     /// and which the run machine's value replaces.
     pub inherited_dylib_path: Option<String>,
     /// The cargo options of the build, for doctests (run by cargo from the source checkout).
-    pub cargo: ArchivedCargoOptions,
+    pub cargo: CargoOptions,
     /// Packages that own test binaries.
     pub packages: Vec<ArchivedPackage>,
     /// Test binaries, in the test list's order.
@@ -122,100 +122,6 @@ pub struct ArchivedTest {
     /// Source location.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
-}
-
-/// The build's cargo options, for the `cargo test --doc` of doctest phases.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct ArchivedCargoOptions {
-    pub manifest_path: Option<Utf8PathBuf>,
-    pub packages: Vec<String>,
-    pub workspace: bool,
-    pub exclude: Vec<String>,
-    pub lib: bool,
-    pub bins: bool,
-    pub bin: Vec<String>,
-    pub tests: bool,
-    pub test: Vec<String>,
-    pub examples: bool,
-    pub benches: bool,
-    pub all_targets: bool,
-    pub doc: bool,
-    pub features: Vec<String>,
-    pub all_features: bool,
-    pub no_default_features: bool,
-    pub release: bool,
-    pub cargo_profile: Option<String>,
-    pub target: Option<String>,
-    pub target_dir: Option<Utf8PathBuf>,
-    pub locked: bool,
-    pub offline: bool,
-    pub frozen: bool,
-}
-
-impl From<&CargoOptions> for ArchivedCargoOptions {
-    fn from(o: &CargoOptions) -> Self {
-        ArchivedCargoOptions {
-            manifest_path: o.manifest_path.clone(),
-            packages: o.packages.clone(),
-            workspace: o.workspace,
-            exclude: o.exclude.clone(),
-            lib: o.lib,
-            bins: o.bins,
-            bin: o.bin.clone(),
-            tests: o.tests,
-            test: o.test.clone(),
-            examples: o.examples,
-            benches: o.benches,
-            all_targets: o.all_targets,
-            doc: o.doc,
-            features: o.features.clone(),
-            all_features: o.all_features,
-            no_default_features: o.no_default_features,
-            release: o.release,
-            cargo_profile: o.cargo_profile.clone(),
-            target: o.target.clone(),
-            target_dir: o.target_dir.clone(),
-            locked: o.locked,
-            offline: o.offline,
-            frozen: o.frozen,
-        }
-    }
-}
-
-impl ArchivedCargoOptions {
-    /// The options back, with paths as given (the caller remaps them).
-    pub fn to_options(&self) -> CargoOptions {
-        let o = self.clone();
-        CargoOptions {
-            manifest_path: o.manifest_path,
-            packages: o.packages,
-            workspace: o.workspace,
-            exclude: o.exclude,
-            lib: o.lib,
-            bins: o.bins,
-            bin: o.bin,
-            tests: o.tests,
-            test: o.test,
-            examples: o.examples,
-            benches: o.benches,
-            all_targets: o.all_targets,
-            doc: o.doc,
-            features: o.features,
-            all_features: o.all_features,
-            no_default_features: o.no_default_features,
-            release: o.release,
-            cargo_profile: o.cargo_profile,
-            target: o.target,
-            target_dir: o.target_dir,
-            locked: o.locked,
-            offline: o.offline,
-            frozen: o.frozen,
-            color: None,
-            build_jobs: None,
-            env: Vec::new(),
-        }
-    }
 }
 
 /// The list's packages (each once, in order of first use) and its binaries and tests.

@@ -169,7 +169,7 @@ impl Archive {
     /// running doctests with cargo from the source checkout.
     pub fn cargo_options(&self, workspace: &Utf8Path) -> CargoOptions {
         let remap = self.remap(workspace);
-        let mut opts = self.manifest.cargo.to_options();
+        let mut opts = self.manifest.cargo.clone();
         opts.manifest_path = opts.manifest_path.map(|p| remap.path(&p));
         opts.target_dir = opts.target_dir.map(|p| remap.path(&p));
         opts

@@ -77,7 +77,7 @@ fn manifest(list: &TestList, cargo: &CargoOptions, var: &str, files: Vec<String>
         target_dir: list.target_dir.clone(),
         dylib_path_var: var.to_owned(),
         inherited_dylib_path: std::env::var(var).ok(),
-        cargo: cargo.into(),
+        cargo: cargo.clone(),
         packages,
         binaries,
         tests,

@@ -56,8 +56,11 @@ pub fn build_jobs_cap(
     })
 }
 
-/// Cargo's package and target selection and build options, with cargo's meaning.
-#[derive(Clone, Debug, Default)]
+/// Cargo's package and target selection and build options, with cargo's meaning. It
+/// serialises (an archive keeps the build's options for the doctests of its shard runs)
+/// without what belongs to one run: color, the build-jobs cap, the extra environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CargoOptions {
     /// `--manifest-path`.
     pub manifest_path: Option<Utf8PathBuf>,
@@ -106,12 +109,15 @@ pub struct CargoOptions {
     /// `--frozen`.
     pub frozen: bool,
     /// `--color` passed on to cargo (`auto`, `always`, `never`).
+    #[serde(skip)]
     pub color: Option<String>,
     /// Cargo build jobs (`-j` for cargo), when the runner caps them.
+    #[serde(skip)]
     pub build_jobs: Option<usize>,
     /// Variables added to the environment of every cargo that builds, lists or runs tests
     /// (`--coverage`: the instrumented build's, testplan-coverage's `instrument`); never
     /// given to test processes.
+    #[serde(skip)]
     pub env: Vec<(String, String)>,
 }
 
