@@ -170,6 +170,31 @@ pub(crate) fn start(
     (background, inherit): (bool, bool),
     cgroup: Option<std::ffi::CString>,
 ) -> std::io::Result<Started> {
+    let (mut command, capture) = command(job, spec, capture, tx, inherit)?;
+    if background {
+        platform::lower_priority(&mut command, BACKGROUND_NICE);
+    }
+    platform::contain(&mut command, cgroup);
+    let child = command.spawn()?;
+    // The Command holds the parent's copies of the write end; the reader sees end of file
+    // only once they are closed and every process of the test has exited.
+    drop(command);
+    let pid = child.id() as i32;
+    // The waiter reaps the child with wait4; `Child` is dropped without waiting (std does
+    // not reap on drop).
+    drop(child);
+    started(job, pid, capture, tx)
+}
+
+/// The command of `spec`, in a process group of its own, its output going to a new
+/// capture served by a reader thread (or, with `inherit`, to the runner's own streams).
+fn command(
+    job: JobId,
+    spec: &RunCommand,
+    capture: Capture,
+    tx: &Sender<Msg>,
+    inherit: bool,
+) -> std::io::Result<(Command, SharedCapture)> {
     let (reader, writer) = std::io::pipe()?;
     let capture = Arc::new(Mutex::new(capture));
     // The reader starts first: if spawning fails afterwards, dropping the write end ends it.
@@ -192,24 +217,115 @@ pub(crate) fn start(
     } else {
         command.stdout(writer.try_clone()?).stderr(writer);
     }
-    if background {
-        platform::lower_priority(&mut command, BACKGROUND_NICE);
-    }
-    platform::contain(&mut command, cgroup);
-    let child = command.spawn()?;
+    Ok((command, capture))
+}
+
+/// A process that has begun to run `exec`'s program: its start time and RSS floor are
+/// taken and its waiter started.
+fn started(job: JobId, pid: i32, capture: SharedCapture, tx: &Sender<Msg>) -> std::io::Result<Started> {
     let at = Instant::now();
     // Read after the spawn returned, so after the exec: the runner's peak then is at least
     // what the kernel folded into the child's.
     let rss_floor = own_peak_rss();
-    // The Command holds the parent's copies of the write end; the reader sees end of file
-    // only once they are closed and every process of the test has exited.
-    drop(command);
-    let pid = child.id() as i32;
-    // The waiter reaps the child with wait4; `Child` is dropped without waiting (std does
-    // not reap on drop).
-    drop(child);
     spawn_waiter(job, pid, tx)?;
     Ok(Started { pid, capture, at, rss_floor })
+}
+
+/// Makes processes ahead of their start ([`Parker::park`]), so that joining a cgroup —
+/// which waits for an RCU grace period in the kernel (about 10 ms here, per move) — happens
+/// while other jobs run rather than when a slot is free. One thread forks them all and
+/// lives as long as the parker: the parent-death signal of a process follows the thread
+/// that forked it, so that thread must outlive every process it started.
+pub(crate) struct Parker {
+    requests: Option<Sender<ParkRequest>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type ParkRequest = (Command, Sender<std::io::Result<i32>>);
+
+impl Parker {
+    /// A parker with its forking thread.
+    pub fn new() -> std::io::Result<Self> {
+        let (requests, received) = std::sync::mpsc::channel::<ParkRequest>();
+        let thread = std::thread::Builder::new()
+            .name("testplan-parker".to_owned())
+            .stack_size(THREAD_STACK)
+            .spawn(move || {
+                for (mut command, reply) in received {
+                    let _ = reply.send(command.spawn().map(|child| child.id() as i32));
+                }
+            })?;
+        Ok(Parker { requests: Some(requests), thread: Some(thread) })
+    }
+
+    /// Makes the process of `spec` for `job` (see [`start`]; never a background job): it
+    /// joins the cgroup whose `cgroup.procs` is `procs`, then waits before `exec` until
+    /// [`Parked::go`] starts it or [`Parked::cancel`] ends it.
+    pub fn park(
+        &self,
+        job: JobId,
+        spec: &RunCommand,
+        capture: Capture,
+        tx: &Sender<Msg>,
+        inherit: bool,
+        procs: std::ffi::CString,
+    ) -> std::io::Result<Parked> {
+        let (go_reader, go) = std::io::pipe()?;
+        let (mut command, capture) = command(job, spec, capture, tx, inherit)?;
+        platform::contain_parked(&mut command, procs, go_reader)?;
+        let (reply, pid) = std::sync::mpsc::channel();
+        let requests = self.requests.as_ref().ok_or_else(|| std::io::Error::other("parker stopped"))?;
+        requests.send((command, reply)).map_err(|_| std::io::Error::other("parker stopped"))?;
+        Ok(Parked { job, go, pid, capture })
+    }
+}
+
+impl Drop for Parker {
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A job's process waiting before `exec` (see [`Parker`]).
+pub(crate) struct Parked {
+    job: JobId,
+    go: std::io::PipeWriter,
+    pid: std::sync::mpsc::Receiver<std::io::Result<i32>>,
+    capture: SharedCapture,
+}
+
+impl Parked {
+    /// Lets the process run its program, as [`start`] would have started it.
+    pub fn go(self, tx: &Sender<Msg>) -> std::io::Result<Started> {
+        use std::io::Write;
+        let Parked { job, mut go, pid, capture } = self;
+        let signalled = go.write_all(b"g");
+        drop(go);
+        // The fork finished once the child joined its cgroup; it usually has long ago.
+        let pid = pid.recv().map_err(|_| std::io::Error::other("parker stopped"))??;
+        if let Err(err) = signalled {
+            reap(pid);
+            return Err(err);
+        }
+        started(job, pid, capture, tx)
+    }
+
+    /// Ends the process without running anything and reaps it.
+    pub fn cancel(self) {
+        drop(self.go);
+        if let Ok(Ok(pid)) = self.pid.recv() {
+            reap(pid);
+        }
+    }
+}
+
+/// Kills a parked process (its own group) and reaps it.
+fn reap(pid: i32) {
+    let _ = platform::kill_group(pid, platform::SIGKILL);
+    let _ = platform::wait4(pid);
 }
 
 fn spawn_waiter(job: JobId, pid: i32, tx: &Sender<Msg>) -> std::io::Result<()> {

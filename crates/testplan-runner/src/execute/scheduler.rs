@@ -59,6 +59,13 @@ const CANCEL_GRACE: Duration = Duration::from_secs(1);
 const PRUNE_EVERY: Duration = Duration::from_millis(100);
 /// How long `finish` waits at the end for killed groups to disappear.
 const FINAL_REAP: Duration = Duration::from_secs(1);
+/// With containment, how many of the jobs next in line have their process made ahead
+/// ([`process::Parker`]), and below how many made ones the rest are made, together: moves
+/// into cgroups made back to back share one RCU grace period, one at a time each waits for
+/// its own.
+const PARK_AHEAD: usize = 8;
+/// See [`PARK_AHEAD`].
+const PARK_REFILL_BELOW: usize = 2;
 
 /// One phase's jobs and state.
 #[derive(Debug, Default)]
@@ -112,6 +119,17 @@ pub(crate) struct Scheduler<'r, 's> {
     /// Groups killed after their leader exited, until they are seen gone.
     dying: Vec<i32>,
     next_prune: Instant,
+    /// Makes the processes of the next jobs ahead, with containment (see [`PARK_AHEAD`]).
+    parker: Option<process::Parker>,
+    /// Jobs whose process is made and waits in its cgroup, by id.
+    parked: BTreeMap<JobId, ParkedJob>,
+}
+
+/// A queued job whose process waits in its cgroup for the job's start.
+struct ParkedJob {
+    lane: usize,
+    process: process::Parked,
+    cgroup: JobGroup,
 }
 
 impl std::fmt::Debug for Scheduler<'_, '_> {
@@ -150,6 +168,12 @@ impl<'r, 's> Scheduler<'r, 's> {
             rx,
             dying: Vec::new(),
             next_prune: Instant::now(),
+            parker: opts
+                .containment
+                .as_ref()
+                .filter(|c| c.is_cgroup())
+                .and_then(|_| process::Parker::new().ok()),
+            parked: BTreeMap::new(),
         }
     }
 
@@ -215,6 +239,7 @@ impl<'r, 's> Scheduler<'r, 's> {
             if lane.queue.is_empty() && lane.running == 0 {
                 break;
             }
+            self.park_ahead();
             self.step();
         }
         self.lanes[index].stopped
@@ -243,6 +268,7 @@ impl<'r, 's> Scheduler<'r, 's> {
         lane.queue.clear();
         lane.background.clear();
         self.emit.discard(index);
+        self.cancel_parked(|lane| lane == index);
     }
 
     /// Waits for every job still running (only killed ones can be) and for killed groups to
@@ -252,6 +278,7 @@ impl<'r, 's> Scheduler<'r, 's> {
         if !self.running.is_empty() {
             self.abandon_lanes_from(0);
         }
+        self.cancel_parked(|_| true);
         self.reap_dying(FINAL_REAP);
     }
 
@@ -371,8 +398,18 @@ impl<'r, 's> Scheduler<'r, 's> {
             }
         }
         let limit = job.rules().memory_limit(job.memory_limit, &self.opts.memory);
-        let cgroup = self.job_cgroup(&job, limit);
-        match cgroup.and_then(|cgroup| Ok((self.spawn(&job, &grant, cgroup.as_ref())?, cgroup))) {
+        let parked = self.parked.remove(&job.id);
+        let outcome = match parked {
+            Some(parked) if !grant.background => self.unpark(&job, parked),
+            parked => {
+                if let Some(parked) = parked {
+                    cancel(parked);
+                }
+                let cgroup = self.job_cgroup(&job, limit);
+                cgroup.and_then(|cgroup| Ok((self.spawn(&job, &grant, cgroup.as_ref())?, cgroup)))
+            }
+        };
+        match outcome {
             Ok((started, cgroup)) => {
                 let lane = &mut self.lanes[lane];
                 lane.running += 1;
@@ -399,14 +436,83 @@ impl<'r, 's> Scheduler<'r, 's> {
         let procs = cgroup.map(|g| g.procs_path().clone());
         // Batches keep their output: their results are read from it.
         let inherit = self.opts.no_capture && job.rules().may_inherit_output();
-        let capture = Capture::new(
+        let capture = self.capture_for(job);
+        process::start(job.id, spec, capture, &self.tx, (grant.background, inherit), procs)
+            .map_err(|e| spawn_error(job, e))
+    }
+
+    /// Lets a parked job's process run (see [`process::Parker`]).
+    fn unpark(
+        &self,
+        job: &Job,
+        parked: ParkedJob,
+    ) -> Result<(process::Started, Option<JobGroup>), StartError> {
+        let ParkedJob { process, cgroup, .. } = parked;
+        match process.go(&self.tx) {
+            Ok(started) => Ok((started, Some(cgroup))),
+            Err(e) => {
+                cgroup.remove();
+                Err(spawn_error(job, e))
+            }
+        }
+    }
+
+    /// Makes the processes of the next [`PARK_AHEAD`] jobs in line (current phase first,
+    /// then the next phases' in order) that have none yet, each in its own cgroup, so their
+    /// start does not wait for the kernel's cgroup move. A job that cannot be parked is
+    /// started the usual way when its turn comes, and reports its error then.
+    fn park_ahead(&mut self) {
+        let Some(parker) = &self.parker else { return };
+        if self.interrupted {
+            return;
+        }
+        let (made, next): (Vec<&Job>, Vec<&Job>) = self.lanes[self.current..]
+            .iter()
+            .filter(|lane| !lane.closed())
+            .flat_map(|lane| lane.queue.iter())
+            .take(PARK_AHEAD)
+            .partition(|job| self.parked.contains_key(&job.id));
+        if made.len() >= PARK_REFILL_BELOW {
+            return;
+        }
+        let mut parked = Vec::new();
+        for job in next.into_iter().filter(|job| job.command.is_ok()) {
+            let limit = job.rules().memory_limit(job.memory_limit, &self.opts.memory);
+            let Ok(Some(cgroup)) = self.job_cgroup(job, limit) else { continue };
+            let Ok(spec) = job.command.as_ref() else { continue };
+            let inherit = self.opts.no_capture && job.rules().may_inherit_output();
+            match parker.park(
+                job.id,
+                spec,
+                self.capture_for(job),
+                &self.tx,
+                inherit,
+                cgroup.procs_path().clone(),
+            ) {
+                Ok(process) => parked.push((job.id, ParkedJob { lane: job.lane, process, cgroup })),
+                Err(_) => cgroup.remove(),
+            }
+        }
+        self.parked.extend(parked);
+    }
+
+    /// Ends the parked processes of the lanes `which` selects and removes their cgroups.
+    fn cancel_parked(&mut self, which: impl Fn(usize) -> bool) {
+        let ids: Vec<JobId> = self.parked.iter().filter(|(_, p)| which(p.lane)).map(|(id, _)| *id).collect();
+        for id in ids {
+            if let Some(parked) = self.parked.remove(&id) {
+                cancel(parked);
+            }
+        }
+    }
+
+    /// A new capture for `job`'s output.
+    fn capture_for(&self, job: &Job) -> Capture {
+        Capture::new(
             self.opts.output_head,
             self.opts.output_tail,
             job.rules().parser(self.opts.output_head, self.opts.output_tail),
-        );
-        process::start(job.id, spec, capture, &self.tx, (grant.background, inherit), procs).map_err(|e| {
-            StartError::Spawn { program: spec.program.to_string(), source: std::sync::Arc::new(e) }
-        })
+        )
     }
 
     /// A cgroup for `job` when the run has containment (an error fails the job's start: a
@@ -604,6 +710,7 @@ impl<'r, 's> Scheduler<'r, 's> {
         self.emit.event_in(index, Event::Stopping { reason });
         let lane = &mut self.lanes[index];
         let queued: Vec<Job> = lane.queue.drain(..).chain(lane.background.drain(..)).collect();
+        self.cancel_parked(|lane| lane == index);
         for job in queued {
             for test in job.tests {
                 self.emit.not_run_in(index, test, reason);
@@ -723,6 +830,18 @@ fn oom_kill_reason(report: &crate::platform::containment::GroupReport) -> Option
         (true, Some(limit)) => KillReason::MemoryLimit { peak: report.peak.unwrap_or(limit), limit },
         _ => KillReason::MemoryPressure { used: report.peak.unwrap_or(0), limit: report.limit.unwrap_or(0) },
     })
+}
+
+/// Why `job`'s process could not be started.
+fn spawn_error(job: &Job, err: std::io::Error) -> StartError {
+    let program = job.command.as_ref().map(|spec| spec.program.to_string()).unwrap_or_default();
+    StartError::Spawn { program, source: std::sync::Arc::new(err) }
+}
+
+/// Ends a parked process and removes its cgroup.
+fn cancel(parked: ParkedJob) {
+    parked.process.cancel();
+    parked.cgroup.remove();
 }
 
 /// Removes a job's cgroup when dropped (after its job is settled, on every path).

@@ -19,6 +19,7 @@ use crate::platform;
 
 mod batches;
 mod memory;
+mod parking;
 
 /// Writing an executable while another thread forks lets the child inherit the write
 /// descriptor, and exec of the script then fails with "text file busy". Scripts are

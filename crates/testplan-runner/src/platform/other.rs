@@ -55,6 +55,15 @@ pub fn pid_alive(_pid: i32) -> bool {
 /// Does nothing: there are no cgroups and no parent-death signal.
 pub fn contain(_command: &mut Command, _procs: Option<std::ffi::CString>) {}
 
+/// Always an error: there are no cgroups, so nothing is ever parked.
+pub fn contain_parked(
+    _command: &mut Command,
+    _procs: std::ffi::CString,
+    _go: std::io::PipeReader,
+) -> io::Result<()> {
+    Err(unsupported("parking a process in a cgroup"))
+}
+
 /// Does nothing: the process runs at normal priority (only slower, never wrong).
 pub fn lower_priority(_command: &mut Command, _nice: i32) {}
 

@@ -150,6 +150,85 @@ pub fn contain(command: &mut Command, procs: Option<std::ffi::CString>) {
     unsafe { command.pre_exec(setup) };
 }
 
+/// Like [`contain`], for a process made ahead of its start (a *parked* process): after
+/// joining the cgroup it closes every descriptor but its standard streams and `go`, then
+/// waits, before `exec`, until a byte arrives on `go`; at end of file (the runner gave up
+/// on it) it exits with status 0 instead. Closing std's own error pipe is what lets the
+/// parent's `spawn` return while the child waits: std reads end of file there as "exec
+/// succeeded". A joining error still fails the spawn (the pipe is open until then); an
+/// `exec` error after the wait can no longer be reported and ends the child with SIGABRT.
+/// Fails when `go` is a standard stream (the child's stdin, stdout or stderr replace it).
+pub fn contain_parked(
+    command: &mut Command,
+    procs: std::ffi::CString,
+    go: std::io::PipeReader,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let go_fd = go.as_raw_fd();
+    if go_fd <= 2 {
+        return Err(io::Error::other("the start pipe took a standard stream's descriptor"));
+    }
+    let setup = move || {
+        // Owned by the closure, so the descriptor stays open in the parent until the
+        // command is dropped after the spawn.
+        let _go = &go;
+        #[cfg(target_os = "linux")]
+        // SAFETY: as in `contain`: a plain system call on the calling (child) process.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+        }
+        join_cgroup(&procs)?;
+        close_descriptors_except(go_fd);
+        wait_for_go(go_fd);
+        Ok(())
+    };
+    // SAFETY: the closure makes only async-signal-safe system calls (prctl, open, write,
+    // close, close_range, read, _exit) on memory prepared before the fork, and allocates
+    // nothing.
+    unsafe { command.pre_exec(setup) };
+    Ok(())
+}
+
+/// Closes descriptors 3 and up except `keep` (`close_range`, else one by one up to 4096).
+fn close_descriptors_except(keep: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `close_range` takes plain integers; closing descriptors of the calling
+        // (child) process between fork and exec touches no memory.
+        let closed = unsafe {
+            (keep <= 3 || libc::syscall(libc::SYS_close_range, 3u32, (keep - 1) as u32, 0u32) == 0)
+                && libc::syscall(libc::SYS_close_range, (keep + 1) as u32, u32::MAX, 0u32) == 0
+        };
+        if closed {
+            return;
+        }
+    }
+    for fd in (3..4096).filter(|&fd| fd != keep) {
+        // SAFETY: closing a descriptor number is async-signal-safe; an unused one gives EBADF.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// Blocks until a byte arrives on `go` (then closes it), or exits the process at end of
+/// file or on an error.
+fn wait_for_go(go: i32) {
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: reads one byte into a local on a descriptor this process owns.
+        let n = unsafe { libc::read(go, (&raw mut byte).cast(), 1) };
+        if n == 1 {
+            // SAFETY: closes a descriptor this process owns.
+            unsafe { libc::close(go) };
+            return;
+        }
+        if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        // SAFETY: `_exit` ends the child at once, without running the parent's handlers.
+        unsafe { libc::_exit(0) };
+    }
+}
+
 /// Writes `0` ("the writing process") to a cgroup's `cgroup.procs`.
 fn join_cgroup(procs: &std::ffi::CStr) -> io::Result<()> {
     // SAFETY: `procs` is a valid NUL-terminated path; `open`, `write` and `close` are
