@@ -25,6 +25,18 @@ fn containment() -> Result<(Arc<Containment>, MutexGuard<'static, ()>), String> 
     Ok((Arc::new(containment), guard))
 }
 
+/// Containment (see [`containment`]) and an empty fixture; `None`, saying why, where no
+/// memory cgroup can be made.
+fn setup() -> Option<(Arc<Containment>, MutexGuard<'static, ()>, Fixture)> {
+    match containment() {
+        Ok((containment, guard)) => Some((containment, guard, Fixture::new())),
+        Err(why) => {
+            eprintln!("skipped: no writable memory cgroup here: {why}");
+            None
+        }
+    }
+}
+
 /// The `job-*` groups left in the run's group (the directory `describe` names).
 fn job_groups_left(containment: &Containment) -> Vec<String> {
     let described = containment.describe();
@@ -39,11 +51,7 @@ fn job_groups_left(containment: &Containment) -> Vec<String> {
 
 #[test]
 fn a_parked_job_that_never_starts_runs_nothing_and_leaves_nothing() {
-    let (containment, _one_run_group) = match containment() {
-        Ok(c) => c,
-        Err(why) => return eprintln!("skipped: no writable memory cgroup here: {why}"),
-    };
-    let mut fx = Fixture::new();
+    let Some((containment, _one_run_group, mut fx)) = setup() else { return };
     let dir = fx.path();
     // With one slot, the tests after `fails` are parked while it runs; none may run.
     let ran = |name: &str| format!("touch '{dir}/ran-{name}'; exit 0");
@@ -73,11 +81,7 @@ fn a_parked_job_that_never_starts_runs_nothing_and_leaves_nothing() {
 
 #[test]
 fn every_job_runs_in_a_cgroup_of_its_own_with_parking() {
-    let (containment, _one_run_group) = match containment() {
-        Ok(c) => c,
-        Err(why) => return eprintln!("skipped: no writable memory cgroup here: {why}"),
-    };
-    let mut fx = Fixture::new();
+    let Some((containment, _one_run_group, mut fx)) = setup() else { return };
     let dir = fx.path();
     // Each test writes the memory cgroup it runs in (cgroup v1 `N:memory:/path`, v2 `0::/path`).
     let names: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
