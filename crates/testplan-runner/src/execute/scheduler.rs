@@ -476,7 +476,7 @@ impl<'r, 's> Scheduler<'r, 's> {
             return;
         }
         let mut parked = Vec::new();
-        for job in next.into_iter().filter(|job| job.command.is_ok()) {
+        for job in next.into_iter().filter(|job| job.command.as_ref().is_ok_and(parkable)) {
             let limit = job.rules().memory_limit(job.memory_limit, &self.opts.memory);
             let Ok(Some(cgroup)) = self.job_cgroup(job, limit) else { continue };
             let Ok(spec) = job.command.as_ref() else { continue };
@@ -838,6 +838,14 @@ fn spawn_error(job: &Job, err: std::io::Error) -> StartError {
     StartError::Spawn { program, source: std::sync::Arc::new(err) }
 }
 
+/// Whether a job run by `spec` may be parked: its program is a file that exists now. A
+/// parked process cannot report an `exec` error (it would end with SIGABRT), so a program
+/// found through `PATH` (`cargo` for doctest batches) or missing starts the usual way,
+/// where a failure to start says why.
+fn parkable(spec: &crate::model::RunCommand) -> bool {
+    spec.program.is_absolute() && spec.program.is_file()
+}
+
 /// Ends a parked process and removes its cgroup.
 fn cancel(parked: ParkedJob) {
     parked.process.cancel();
@@ -852,5 +860,24 @@ impl Drop for RemoveOnDrop {
         if let Some(group) = self.0.take() {
             group.remove();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parkable;
+    use crate::model::RunCommand;
+
+    fn run(program: &str) -> RunCommand {
+        RunCommand { program: program.into(), args: Vec::new(), cwd: "/".into(), env: Default::default() }
+    }
+
+    #[test]
+    fn only_programs_that_exist_as_files_are_parked() {
+        let exe = std::env::current_exe().expect("current exe");
+        assert!(parkable(&run(exe.to_str().expect("utf-8 path"))));
+        assert!(!parkable(&run("cargo")), "found through PATH");
+        assert!(!parkable(&run("/nonexistent/testplan/bin")), "missing");
+        assert!(!parkable(&run("/")), "a directory");
     }
 }
