@@ -28,6 +28,8 @@ execution after a warm build), alternating, and print medians and ratios.
   --runners LIST        testplan, cargo-test, nextest (default: all three)
   --testplan-bin PATH   benchmark this cargo-testplan instead of building the
                         repo's (cargo build --release -p cargo-testplan)
+  --testplan-arg ARG    add ARG to every `cargo testplan run` (repeatable; e.g.
+                        --no-cache to time a first run after a change)
   --timeout SECS        kill a run after this long (default: 1800)
 
 profile: where cargo-testplan's time goes on the tiny shape (cargo's share,
@@ -89,6 +91,8 @@ pub struct BenchArgs {
     pub timeout: Duration,
     /// Workspaces benchmarked where they are (`--workspace`).
     pub workspaces: Vec<PathBuf>,
+    /// Extra arguments of every `cargo testplan run` (`--testplan-arg`).
+    pub testplan_args: Vec<String>,
     /// The arguments as given, for the report.
     pub command_line: String,
 }
@@ -136,6 +140,7 @@ pub fn parse(args: &[String]) -> Result<Cli, String> {
             testplan_bin: options.testplan_bin,
             timeout: options.timeout,
             workspaces: options.workspaces,
+            testplan_args: options.testplan_args,
             command_line: rest.join(" "),
         })),
         "profile" => {
@@ -143,6 +148,7 @@ pub fn parse(args: &[String]) -> Result<Cli, String> {
                 || options.runners.is_some()
                 || options.crates.len() > 1
                 || !options.workspaces.is_empty()
+                || !options.testplan_args.is_empty()
             {
                 return Err("`profile` takes --reps, --crate (once), --testplan-bin and --timeout".to_owned());
             }
@@ -177,6 +183,7 @@ struct Options {
     testplan_bin: Option<PathBuf>,
     timeout: Duration,
     workspaces: Vec<PathBuf>,
+    testplan_args: Vec<String>,
 }
 
 impl Options {
@@ -201,6 +208,7 @@ impl Options {
                 "--runners" => options.runners = Some(runners(&value()?)?),
                 "--testplan-bin" => options.testplan_bin = Some(PathBuf::from(value()?)),
                 "--workspace" => options.workspaces.push(PathBuf::from(value()?)),
+                "--testplan-arg" => options.testplan_args.push(value()?),
                 "--timeout" => options.timeout = Duration::from_secs(positive(flag, &value()?)? as u64),
                 other => return Err(format!("unknown option `{other}`")),
             }
@@ -296,6 +304,13 @@ mod tests {
         let args = bench("bench --workspace /a --shape tiny");
         assert_eq!(args.shapes, [Shape::Tiny]);
         assert!(bench("bench").workspaces.is_empty());
+    }
+
+    #[test]
+    fn testplan_args_are_kept_in_order() {
+        let args = bench("bench --testplan-arg --no-cache --testplan-arg=-j1");
+        assert_eq!(args.testplan_args, ["--no-cache", "-j1"]);
+        assert!(bench("bench").testplan_args.is_empty());
     }
 
     #[test]

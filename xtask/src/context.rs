@@ -19,6 +19,8 @@ pub struct Context {
     pub testplan_bin: PathBuf,
     /// `PATH` with `target/bench/bin` first.
     path: OsString,
+    /// Extra arguments of every `cargo testplan run` (`bench --testplan-arg`).
+    pub testplan_args: Vec<String>,
 }
 
 /// Variables `cargo run` sets for the xtask itself, which must not reach the runners.
@@ -57,7 +59,7 @@ impl Context {
                 .unwrap_or_default(),
         );
         let path = std::env::join_paths(paths).map_err(|e| format!("PATH: {e}"))?;
-        Ok(Context { repo, bench_root, testplan_bin: installed, path })
+        Ok(Context { repo, bench_root, testplan_bin: installed, path, testplan_args: Vec::new() })
     }
 
     /// A `cargo` command in the workspace `ws`, with the benchmark environment: its own

@@ -81,7 +81,8 @@ fn run_diff(args: &[String]) -> ExitCode {
 }
 
 fn run_bench(args: &BenchArgs) -> Result<()> {
-    let ctx = Context::new(args.testplan_bin.clone())?;
+    let mut ctx = Context::new(args.testplan_bin.clone())?;
+    ctx.testplan_args = args.testplan_args.clone();
     let settings = Settings { runners: args.runners.clone(), reps: args.reps, timeout: args.timeout };
     let mut report = header(&ctx, &format!("cargo xtask bench {}", args.command_line))?;
     let mut comparisons: Vec<Comparison> = Vec::new();

@@ -48,6 +48,9 @@ impl Runner {
     pub fn command(self, ctx: &Context, ws: &Path) -> Command {
         let mut command = ctx.cargo(ws);
         command.args(self.run_args());
+        if self == Runner::Testplan {
+            command.args(&ctx.testplan_args);
+        }
         command
     }
 
