@@ -91,6 +91,10 @@ impl Pipeline {
             early
         };
         crate::timings::mark("loaded metadata and configuration");
+        if inv.run.is_some() && loaded.workspace.as_ref().is_some_and(cargo::Workspace::has_doctests) {
+            // The doctest result cache keys on the toolchain: ask while the build runs.
+            testplan_runner::discover::doc_results::prefetch_toolchain();
+        }
         let gpu = || setup::gpu_status(inv.plan.gpu);
         let settings = RunSettings::resolve(inv, &loaded.plan.config, machine, gpu)?;
         Ok(Pipeline { settings, loaded, cancel, libraries: Vec::new(), early: Some(early), archived: None })

@@ -299,6 +299,15 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Whether a selected package has a target whose doctests `cargo test` runs (a library).
+    pub fn has_doctests(&self) -> bool {
+        self.metadata
+            .packages
+            .iter()
+            .filter(|pkg| self.primary_packages.contains(&pkg.id.repr))
+            .any(|pkg| pkg.targets.iter().any(|target| target.doctest))
+    }
+
     /// The `cargo metadata` package with this id.
     pub fn package_metadata(&self, id: &str) -> Option<&Package> {
         self.metadata.packages.iter().find(|pkg| pkg.id.repr == id)

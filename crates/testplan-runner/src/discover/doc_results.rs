@@ -108,8 +108,35 @@ fn entry_path(dir: &Utf8Path, command: &[String]) -> Utf8PathBuf {
     command_file(dir, "doctest-results", command)
 }
 
-/// `rustc -vV` of the toolchain cargo would use (`$RUSTC`, else `rustc`).
+/// The answer of a `rustc -vV` started by [`prefetch_toolchain`], not used yet.
+static PREFETCHED: std::sync::Mutex<Option<std::thread::JoinHandle<Option<String>>>> =
+    std::sync::Mutex::new(None);
+
+/// Starts `rustc -vV` in the background, so that the first key of the run (see [`key`])
+/// need not wait for it: through a rustup proxy it takes ~40 ms here, while the build's
+/// fingerprint check runs meanwhile. Only that first key uses the answer; a later key (the
+/// one taken after the doctests ran, to see that nothing changed) asks again.
+pub fn prefetch_toolchain() {
+    let Ok(handle) = std::thread::Builder::new().name("testplan-rustc-vv".to_owned()).spawn(query_rustc_version)
+    else {
+        return;
+    };
+    if let Ok(mut slot) = PREFETCHED.lock() {
+        *slot = Some(handle);
+    }
+}
+
+/// `rustc -vV` of the toolchain cargo would use: the prefetched answer once, else asked now.
 fn rustc_version() -> Option<String> {
+    let prefetched = PREFETCHED.lock().ok().and_then(|mut slot| slot.take());
+    match prefetched {
+        Some(handle) => handle.join().ok().flatten(),
+        None => query_rustc_version(),
+    }
+}
+
+/// `rustc -vV` of the toolchain cargo would use (`$RUSTC`, else `rustc`).
+fn query_rustc_version() -> Option<String> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = std::process::Command::new(rustc).arg("-vV").output().ok()?;
     output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
@@ -209,6 +236,16 @@ fn split_rule(line: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prefetched_toolchain_serves_one_key_and_later_keys_ask_again() {
+        prefetch_toolchain();
+        let asked = query_rustc_version();
+        assert!(asked.as_deref().is_some_and(|v| v.contains("host: ")), "{asked:?}");
+        assert_eq!(rustc_version(), asked);
+        assert!(PREFETCHED.lock().expect("lock").is_none(), "the prefetched answer is used once");
+        assert_eq!(rustc_version(), asked);
+    }
 
     #[test]
     fn dep_info_lists_the_first_rules_prerequisites() {
