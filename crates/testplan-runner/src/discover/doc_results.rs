@@ -117,7 +117,8 @@ static PREFETCHED: std::sync::Mutex<Option<std::thread::JoinHandle<Option<String
 /// fingerprint check runs meanwhile. Only that first key uses the answer; a later key (the
 /// one taken after the doctests ran, to see that nothing changed) asks again.
 pub fn prefetch_toolchain() {
-    let Ok(handle) = std::thread::Builder::new().name("testplan-rustc-vv".to_owned()).spawn(query_rustc_version)
+    let Ok(handle) =
+        std::thread::Builder::new().name("testplan-rustc-vv".to_owned()).spawn(query_rustc_version)
     else {
         return;
     };
