@@ -181,6 +181,10 @@ pub(crate) struct Job {
     /// May start before its phase, at a lower CPU priority (doctest batches of later
     /// phases; see [`super::scheduler`]).
     pub background: bool,
+    /// What its one test is reported as if its phase stops before it starts: a batch member
+    /// libtest already reported failed, queued alone only for its lost output, is failed,
+    /// not `not run`. `None`: not run.
+    pub if_stopped: Option<Box<crate::events::TestResult>>,
 }
 
 impl Job {
@@ -203,6 +207,7 @@ impl Job {
             alone: false,
             lane: 0,
             background: false,
+            if_stopped: None,
         }
     }
 

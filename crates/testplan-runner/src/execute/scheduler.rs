@@ -711,9 +711,10 @@ impl<'r, 's> Scheduler<'r, 's> {
         let lane = &mut self.lanes[index];
         let queued: Vec<Job> = lane.queue.drain(..).chain(lane.background.drain(..)).collect();
         self.cancel_parked(|lane| lane == index);
-        for job in queued {
-            for test in job.tests {
-                self.emit.not_run_in(index, test, reason);
+        for Job { tests, if_stopped, .. } in queued {
+            match (if_stopped, tests.as_slice()) {
+                (Some(result), &[test]) => self.emit.finished_in(index, test, *result),
+                _ => tests.into_iter().for_each(|test| self.emit.not_run_in(index, test, reason)),
             }
         }
     }

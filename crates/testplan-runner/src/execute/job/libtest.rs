@@ -20,7 +20,10 @@
 //!   per process (a name libtest did not run then reports `running 0 tests` on its own).
 //!
 //! Re-runs go to the front of the queue. When the phase is stopping (fail-fast, Ctrl-C)
-//! nothing runs again: the running test gets the batch's ending, the rest are not run.
+//! nothing runs again: the running test gets the batch's ending, a member libtest reported
+//! failed is failed (its output lost), the rest are not run. A member queued to run alone
+//! only for its lost output carries that failure ([`Job::if_stopped`]) in case the phase
+//! stops before it starts.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -174,6 +177,7 @@ impl Rules for LibtestBatch {
             stop: ctx.stop,
             never_started: Vec::new(),
             isolated: Vec::new(),
+            known_failed: Vec::new(),
             timed_out: false,
         };
         for pos in 0..running.job.tests.len() {
@@ -199,6 +203,8 @@ struct BatchEnd<'e> {
     stop: Option<StopReason>,
     /// Members that run again alone.
     isolated: Vec<usize>,
+    /// Those of them libtest reported failed (they run again only for their lost output).
+    known_failed: Vec<usize>,
     /// Members that never started.
     never_started: Vec<usize>,
     /// The running member ran past its timeout and was reported so.
@@ -286,19 +292,28 @@ impl LibtestBatch {
     ) -> Option<TestResult> {
         if ended.stop.is_none() {
             ended.isolated.push(pos);
+            if failed {
+                ended.known_failed.push(pos);
+            }
             return None;
         }
-        let (status, note) = if failed {
-            let note = "its failure output was lost: the batch process ended before printing it";
-            (TestStatus::Failed { exit_code: None }, Some(note.to_owned()))
-        } else {
-            resolve::batch_culprit_status(ended.ending)
-        };
+        if failed {
+            return Some(self.lost_failure(pos, attempts, ended));
+        }
+        let (status, note) = resolve::batch_culprit_status(ended.ending);
         let mut output = ended.output.give(self.name(pos));
         if let Some(note) = note {
             resolve::append_note(&mut output, &note);
         }
         Some(member_result(status, Duration::ZERO, output, attempts))
+    }
+
+    /// A member libtest reported failed whose failure output was lost with the process.
+    fn lost_failure(&self, pos: usize, attempts: u32, ended: &mut BatchEnd<'_>) -> TestResult {
+        let mut output = ended.output.give(self.name(pos));
+        let note = "its failure output was lost: the batch process ended before printing it";
+        resolve::append_note(&mut output, note);
+        member_result(TestStatus::Failed { exit_code: None }, Duration::ZERO, output, attempts)
     }
 
     /// Re-queues a failed member alone when `--retries` allows another attempt.
@@ -315,7 +330,7 @@ impl LibtestBatch {
     }
 
     /// Queues what runs again after the batch ended (see the module docs).
-    fn rerun(&self, running: &Running, ended: BatchEnd<'_>, settled: &mut Settled) {
+    fn rerun(&self, running: &Running, mut ended: BatchEnd<'_>, settled: &mut Settled) {
         let job = &running.job;
         let mut front: Vec<Job> = Vec::new();
         let pressure = match ended.ending.kill {
@@ -329,7 +344,10 @@ impl LibtestBatch {
         // The test the batch died on runs again first.
         isolated.sort_by_key(|&pos| Some(pos) != culprit_pos);
         for pos in isolated {
-            let Some(alone) = self.member_alone(job, pos) else { continue };
+            let Some(mut alone) = self.member_alone(job, pos) else { continue };
+            if ended.known_failed.contains(&pos) {
+                alone.if_stopped = Some(Box::new(self.lost_failure(pos, job.attempt, &mut ended)));
+            }
             match &pressure {
                 // Like a single test stopped for memory: alone, with the whole budget.
                 Some(reason) if culprit_pos == Some(pos) => settled.run_alone(alone, reason),

@@ -260,6 +260,35 @@ fn a_hanging_test_in_a_batch_costs_one_timeout_and_the_rest_pass() {
 }
 
 #[test]
+/// A member libtest reported FAILED, whose output was lost when the batch was killed, is
+/// queued to run alone for its output; when fail-fast stops the phase first (here: the
+/// member that timed out), it is still reported failed, never `not run`.
+fn a_known_failure_of_a_killed_batch_stays_failed_when_fail_fast_stops() {
+    let mut fx = Fixture::new();
+    // Dealt to two chunks in turn: `a_fails c_hangs`, then `b d`.
+    fx.batch_binary(
+        "bin",
+        &[
+            ("a_fails", "echo 'assertion failed'; return 1"),
+            ("b", "return 0"),
+            ("c_hangs", "sleep 1000 & sleep 1000; wait"),
+            ("d", "return 0"),
+        ],
+    );
+    let opts = options(1).timeout(Duration::from_millis(400)).with(|o| o.fail_fast = true);
+    let run = run_batched(&fx, 1, &opts);
+
+    assert_eq!(fx.calls("bin"), ["--exact a_fails c_hangs --test-threads 1 --color never --format pretty"]);
+    assert_eq!(run.status("c_hangs"), TestStatus::TimedOut { after: Duration::from_millis(400) });
+    assert_eq!(run.status("a_fails"), TestStatus::Failed { exit_code: None });
+    let output = run.result("a_fails").output.to_text();
+    assert!(output.contains("its failure output was lost"), "{output}");
+    for name in ["b", "d"] {
+        assert_eq!(run.status(name), TestStatus::NotRun { reason: StopReason::FailFast }, "{name}");
+    }
+}
+
+#[test]
 fn a_test_ending_the_process_gets_its_exit_code_and_vanished_names_fail() {
     let mut fx = Fixture::new();
     let bin = fx.batch_binary("bin", &[("a", "return 0"), ("b_exits", "exit 3"), ("c", "return 0")]);
