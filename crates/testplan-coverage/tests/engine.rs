@@ -17,7 +17,6 @@ use std::process::{Command, ExitCode, Stdio};
 use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::Message;
 use libtest_mimic::{Arguments, Failed, Trial};
-use serde::Deserialize;
 use testplan_coverage::collect::{self, Finish};
 use testplan_coverage::gate::Gates;
 use testplan_coverage::instrument;
@@ -31,28 +30,9 @@ fn main() -> ExitCode {
     libtest_mimic::run(&Arguments::from_args(), trials).exit_code()
 }
 
-#[derive(Deserialize)]
-struct Expected {
-    phase: Vec<ExpectedPhase>,
-    total: ExpectedFigures,
-    files: BTreeMap<String, ExpectedFigures>,
-}
-
-#[derive(Deserialize)]
-struct ExpectedPhase {
-    name: String,
-    lines: [u64; 2],
-    cumulative: [u64; 2],
-}
-
-#[derive(Deserialize)]
-struct ExpectedFigures {
-    lines: [u64; 2],
-    functions: [u64; 2],
-    regions: [u64; 2],
-    #[serde(default)]
-    uncovered: Vec<u32>,
-}
+#[path = "../../../fixtures/coverage/expected.rs"]
+mod expected;
+use expected::{Expected, ExpectedFigures};
 
 /// The instrumented build's binaries.
 #[derive(Default)]

@@ -20,34 +20,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde::Deserialize;
 use testplan_schema::coverage::{CoverageCounts, CoverageReport};
 
 use crate::support::fixture::{Fixture, run_merged};
 use crate::support::report::RunReport;
 
-#[derive(Deserialize)]
-struct Expected {
-    phase: Vec<ExpectedPhase>,
-    total: ExpectedFigures,
-    files: BTreeMap<String, ExpectedFigures>,
-}
-
-#[derive(Deserialize)]
-struct ExpectedPhase {
-    name: String,
-    lines: [u64; 2],
-    cumulative: [u64; 2],
-}
-
-#[derive(Deserialize)]
-struct ExpectedFigures {
-    lines: [u64; 2],
-    functions: [u64; 2],
-    regions: [u64; 2],
-    #[serde(default)]
-    uncovered: Vec<u32>,
-}
+#[path = "../../../../fixtures/coverage/expected.rs"]
+mod expected;
+use expected::Expected;
 
 fn expected() -> Expected {
     let path = crate::support::fixture::repo_root().join("fixtures/coverage/expected.toml");
