@@ -397,7 +397,7 @@ impl<'r, 's> Scheduler<'r, 's> {
                 self.emit.started_in(lane, test);
             }
         }
-        let limit = job.rules().memory_limit(job.memory_limit, &self.opts.memory);
+        let limit = self.job_limit(&job);
         let parked = self.parked.remove(&job.id);
         let outcome = match parked {
             Some(parked) if !grant.background => self.unpark(&job, parked),
@@ -434,10 +434,8 @@ impl<'r, 's> Scheduler<'r, 's> {
     ) -> Result<process::Started, StartError> {
         let spec = job.command.as_ref().map_err(Clone::clone)?;
         let procs = cgroup.map(|g| g.procs_path().clone());
-        // Batches keep their output: their results are read from it.
-        let inherit = self.opts.no_capture && job.rules().may_inherit_output();
         let capture = self.capture_for(job);
-        process::start(job.id, spec, capture, &self.tx, (grant.background, inherit), procs)
+        process::start(job.id, spec, capture, &self.tx, (grant.background, self.inherits_output(job)), procs)
             .map_err(|e| spawn_error(job, e))
     }
 
@@ -476,19 +474,13 @@ impl<'r, 's> Scheduler<'r, 's> {
             return;
         }
         let mut parked = Vec::new();
-        for job in next.into_iter().filter(|job| job.command.as_ref().is_ok_and(parkable)) {
-            let limit = job.rules().memory_limit(job.memory_limit, &self.opts.memory);
-            let Ok(Some(cgroup)) = self.job_cgroup(job, limit) else { continue };
-            let Ok(spec) = job.command.as_ref() else { continue };
-            let inherit = self.opts.no_capture && job.rules().may_inherit_output();
-            match parker.park(
-                job.id,
-                spec,
-                self.capture_for(job),
-                &self.tx,
-                inherit,
-                cgroup.procs_path().clone(),
-            ) {
+        let parkable = next
+            .into_iter()
+            .filter_map(|job| Some((job, job.command.as_ref().ok().filter(|s| parkable(s))?)));
+        for (job, spec) in parkable {
+            let Ok(Some(cgroup)) = self.job_cgroup(job, self.job_limit(job)) else { continue };
+            let (capture, inherit) = (self.capture_for(job), self.inherits_output(job));
+            match parker.park(job.id, spec, capture, &self.tx, inherit, cgroup.procs_path().clone()) {
                 Ok(process) => parked.push((job.id, ParkedJob { lane: job.lane, process, cgroup })),
                 Err(_) => cgroup.remove(),
             }
@@ -504,6 +496,17 @@ impl<'r, 's> Scheduler<'r, 's> {
                 cancel(parked);
             }
         }
+    }
+
+    /// The memory limit of `job`'s process (its cgroup's, with containment).
+    fn job_limit(&self, job: &Job) -> Option<u64> {
+        job.rules().memory_limit(job.memory_limit, &self.opts.memory)
+    }
+
+    /// Whether `job`'s output goes to the runner's own streams (`--no-capture`); batches
+    /// keep theirs: their results are read from it.
+    fn inherits_output(&self, job: &Job) -> bool {
+        self.opts.no_capture && job.rules().may_inherit_output()
     }
 
     /// A new capture for `job`'s output.
